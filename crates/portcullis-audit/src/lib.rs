@@ -1,0 +1,2 @@
+//! Portcullis audit (under construction).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Portcullis keys (under construction).
+#![forbid(unsafe_code)]

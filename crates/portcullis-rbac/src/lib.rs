@@ -1,0 +1,2 @@
+//! Portcullis rbac (under construction).
+#![forbid(unsafe_code)]

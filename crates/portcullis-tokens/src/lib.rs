@@ -1,0 +1,2 @@
+//! Portcullis tokens (under construction).
+#![forbid(unsafe_code)]

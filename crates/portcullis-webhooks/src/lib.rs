@@ -1,0 +1,2 @@
+//! Portcullis webhooks (under construction).
+#![forbid(unsafe_code)]
