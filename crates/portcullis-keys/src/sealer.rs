@@ -1,0 +1,326 @@
+//! Sealing and opening credentials bound to a tenant and a caller context.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use portcullis_core::{SecretBytes, SecureRandom, TenantId};
+
+use crate::aead::AeadKey;
+use crate::cache::{CacheStats, KeyCache};
+use crate::derive::{Purpose, TenantSalt, derive_tenant_key};
+use crate::format::{self, OVERHEAD};
+use crate::keyring::{KeyVersion, Keyring, KeyringStatus, MasterKey, VersionEntry};
+use crate::usage::{UsagePolicy, VersionUsage};
+use crate::KeysError;
+
+/// Tuning for a [`Sealer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealerConfig {
+    /// Most derived keys kept in memory (least recently used are evicted). Default 1024.
+    pub cache_capacity: usize,
+    /// Seal-count thresholds per key version.
+    pub usage: UsagePolicy,
+}
+
+impl Default for SealerConfig {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 1024,
+            usage: UsagePolicy::default(),
+        }
+    }
+}
+
+/// The outcome of [`Sealer::reencrypt`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reencrypted {
+    /// The blob to store: new if `changed`, else the input unchanged.
+    pub blob: Vec<u8>,
+    /// Whether the blob was re-sealed (false when it was already under the primary).
+    pub changed: bool,
+    /// The version it was sealed under before.
+    pub from: KeyVersion,
+    /// The version it is sealed under now.
+    pub to: KeyVersion,
+}
+
+/// Seals and opens data for tenants under per-tenant keys derived from a [`Keyring`].
+///
+/// One `Sealer` serves one [`Purpose`]; share it (`Arc<Sealer>`) across tasks. Key-ring
+/// changes (rotation, retirement) take effect for every holder at once.
+#[derive(Debug)]
+pub struct Sealer {
+    purpose: Purpose,
+    keyring: RwLock<Keyring>,
+    cache: KeyCache,
+    rng: Arc<dyn SecureRandom>,
+    usage: UsagePolicy,
+}
+
+impl Sealer {
+    /// A sealer with the default configuration.
+    pub fn new(purpose: Purpose, keyring: Keyring, rng: Arc<dyn SecureRandom>) -> Self {
+        Self::with_config(purpose, keyring, rng, SealerConfig::default())
+    }
+
+    /// A sealer with explicit configuration.
+    pub fn with_config(
+        purpose: Purpose,
+        keyring: Keyring,
+        rng: Arc<dyn SecureRandom>,
+        config: SealerConfig,
+    ) -> Self {
+        Self {
+            purpose,
+            keyring: RwLock::new(keyring),
+            cache: KeyCache::new(config.cache_capacity),
+            rng,
+            usage: config.usage,
+        }
+    }
+
+    fn ring(&self) -> RwLockReadGuard<'_, Keyring> {
+        self.keyring.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ring_mut(&self) -> RwLockWriteGuard<'_, Keyring> {
+        self.keyring.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The purpose this sealer derives keys for.
+    pub fn purpose(&self) -> &Purpose {
+        &self.purpose
+    }
+
+    fn tenant_key(
+        &self,
+        tenant: &TenantId,
+        version: KeyVersion,
+        entry: &VersionEntry,
+        salt: Option<&TenantSalt>,
+    ) -> Result<Arc<AeadKey>, KeysError> {
+        self.cache.get_or_derive(tenant, version, salt, || {
+            let key = derive_tenant_key(&entry.key, &self.purpose, tenant, salt)?;
+            AeadKey::new(key.expose_secret())
+        })
+    }
+
+    /// Seals `plaintext` for `tenant`, bound to `context` (for example
+    /// `b"credential:42"` or `b"integrations.secret:row=42"`), under the primary version
+    /// with a fresh random nonce.
+    ///
+    /// # Errors
+    /// [`KeysError::SealLimitReached`] when the primary's seal budget is spent,
+    /// [`KeysError::Random`] if the generator fails, [`KeysError::Encrypt`] for inputs
+    /// beyond AES-GCM's limits.
+    pub fn seal(
+        &self,
+        tenant: &TenantId,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KeysError> {
+        self.seal_inner(tenant, None, context, plaintext)
+    }
+
+    /// Like [`Sealer::seal`], with the tenant's crypto-shredding salt mixed into the key.
+    ///
+    /// # Errors
+    /// As for [`Sealer::seal`].
+    pub fn seal_salted(
+        &self,
+        tenant: &TenantId,
+        salt: &TenantSalt,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KeysError> {
+        self.seal_inner(tenant, Some(salt), context, plaintext)
+    }
+
+    fn seal_inner(
+        &self,
+        tenant: &TenantId,
+        salt: Option<&TenantSalt>,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KeysError> {
+        let (version, entry) = self.ring().primary_entry()?;
+        let previous = entry.seals.fetch_add(1, Ordering::Relaxed);
+        if previous >= self.usage.limit {
+            entry.seals.fetch_sub(1, Ordering::Relaxed);
+            return Err(KeysError::SealLimitReached(version));
+        }
+        let key = self.tenant_key(tenant, version, &entry, salt)?;
+        let aad = format::aad(version, tenant.as_str(), context);
+        let mut out = Vec::with_capacity(plaintext.len().saturating_add(OVERHEAD));
+        format::write_prefix(&mut out, version);
+        key.seal_random_nonce_into(self.rng.as_ref(), &aad, plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// Opens a blob sealed for `tenant` and `context`.
+    ///
+    /// # Errors
+    /// Structural: [`KeysError::Truncated`], [`KeysError::UnknownFormat`],
+    /// [`KeysError::UnknownKeyVersion`], [`KeysError::RetiredKeyVersion`],
+    /// [`KeysError::BelowMinimumVersion`]. Anything else (wrong tenant, context or key, a
+    /// modified byte): the opaque [`KeysError::Decrypt`]. No plaintext is ever returned on
+    /// error.
+    pub fn open(
+        &self,
+        tenant: &TenantId,
+        context: &[u8],
+        blob: &[u8],
+    ) -> Result<SecretBytes, KeysError> {
+        self.open_inner(tenant, None, context, blob)
+    }
+
+    /// Opens a blob sealed with [`Sealer::seal_salted`].
+    ///
+    /// # Errors
+    /// As for [`Sealer::open`].
+    pub fn open_salted(
+        &self,
+        tenant: &TenantId,
+        salt: &TenantSalt,
+        context: &[u8],
+        blob: &[u8],
+    ) -> Result<SecretBytes, KeysError> {
+        self.open_inner(tenant, Some(salt), context, blob)
+    }
+
+    fn open_inner(
+        &self,
+        tenant: &TenantId,
+        salt: Option<&TenantSalt>,
+        context: &[u8],
+        blob: &[u8],
+    ) -> Result<SecretBytes, KeysError> {
+        let parsed = format::parse(blob)?;
+        let version = parsed.header.key_version;
+        let entry = self.ring().decryption_entry(version)?;
+        let key = self.tenant_key(tenant, version, &entry, salt)?;
+        let aad = format::aad(version, tenant.as_str(), context);
+        key.open(&parsed.nonce, &aad, parsed.body)
+    }
+
+    /// Re-encryption of one blob: opens it under any allowed version and, unless it is
+    /// already under the primary, seals the plaintext again under the primary. Idempotent.
+    ///
+    /// # Errors
+    /// As for [`Sealer::open`] and [`Sealer::seal`]; the input blob is never modified.
+    pub fn reencrypt(
+        &self,
+        tenant: &TenantId,
+        salt: Option<&TenantSalt>,
+        context: &[u8],
+        blob: &[u8],
+    ) -> Result<Reencrypted, KeysError> {
+        let from = format::inspect(blob)?.key_version;
+        let primary = self.ring().primary();
+        if from == primary {
+            return Ok(Reencrypted {
+                blob: blob.to_vec(),
+                changed: false,
+                from,
+                to: primary,
+            });
+        }
+        let plaintext = self.open_inner(tenant, salt, context, blob)?;
+        let sealed = self.seal_inner(tenant, salt, context, plaintext.expose_secret())?;
+        let to = format::inspect(&sealed)?.key_version;
+        Ok(Reencrypted {
+            blob: sealed,
+            changed: true,
+            from,
+            to,
+        })
+    }
+
+    /// Rotation: adds `version` (newer than every version seen) and makes it primary.
+    ///
+    /// # Errors
+    /// See [`Keyring::rotate`].
+    pub fn rotate(&self, version: KeyVersion, key: MasterKey) -> Result<(), KeysError> {
+        self.ring_mut().rotate(version, key)
+    }
+
+    /// Adds a decryption-only version. See [`Keyring::insert`].
+    ///
+    /// # Errors
+    /// See [`Keyring::insert`].
+    pub fn insert_key(&self, version: KeyVersion, key: MasterKey) -> Result<(), KeysError> {
+        self.ring_mut().insert(version, key)
+    }
+
+    /// Makes an existing version primary. See [`Keyring::set_primary`].
+    ///
+    /// # Errors
+    /// See [`Keyring::set_primary`].
+    pub fn set_primary(&self, version: KeyVersion) -> Result<(), KeysError> {
+        self.ring_mut().set_primary(version)
+    }
+
+    /// Refuses opening below `version`. See [`Keyring::set_min_decrypt_version`].
+    ///
+    /// # Errors
+    /// See [`Keyring::set_min_decrypt_version`].
+    pub fn set_min_decrypt_version(&self, version: KeyVersion) -> Result<(), KeysError> {
+        self.ring_mut().set_min_decrypt_version(version)
+    }
+
+    /// Retires a version and evicts (zeroizes) every cached key derived from it.
+    ///
+    /// # Errors
+    /// See [`Keyring::retire`].
+    pub fn retire(&self, version: KeyVersion) -> Result<(), KeysError> {
+        self.ring_mut().retire(version)?;
+        self.cache.remove_version(version);
+        Ok(())
+    }
+
+    /// The key ring's state, without key material.
+    pub fn keyring_status(&self) -> KeyringStatus {
+        self.ring().status()
+    }
+
+    /// Evicts every cached key of `tenant`; call it after destroying the tenant's salt.
+    pub fn forget_tenant(&self, tenant: &TenantId) {
+        self.cache.remove_tenant(tenant);
+    }
+
+    /// Derived-key cache counters (hits, misses, derivations, evictions).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Seal counts per active version, with their state against the [`UsagePolicy`].
+    /// Counts are per process; persist them with [`Sealer::restore_usage`] across restarts.
+    pub fn usage(&self) -> Vec<VersionUsage> {
+        self.ring()
+            .seal_counts()
+            .into_iter()
+            .map(|(version, seals)| VersionUsage {
+                version,
+                seals,
+                state: self.usage.state(seals),
+            })
+            .collect()
+    }
+
+    /// Adds `seals` performed elsewhere or before a restart to a version's counter.
+    ///
+    /// # Errors
+    /// [`KeysError::UnknownKeyVersion`] if the version is not active.
+    pub fn restore_usage(&self, version: KeyVersion, seals: u64) -> Result<(), KeysError> {
+        let ring = self.ring();
+        let entry = ring
+            .entry(version)
+            .ok_or(KeysError::UnknownKeyVersion(version))?;
+        let _ = entry
+            .seals
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_add(seals))
+            });
+        Ok(())
+    }
+}
