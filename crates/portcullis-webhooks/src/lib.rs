@@ -1,2 +1,142 @@
-//! Portcullis webhooks (under construction).
+//! Verify and sign webhooks exactly as the providers do: Stripe, Standard Webhooks / Svix
+//! (`v1` HMAC and `v1a` Ed25519), Zoom, GitHub, Shopify, Slack, and a configurable custom
+//! scheme; plus a replay guard, and for sending, a Standard Webhooks signer and a retry
+//! policy.
+//!
+//! Verification takes the **raw body bytes** and a [`HeaderLookup`] (a closure, a slice of
+//! pairs, or `&http::HeaderMap` with the `http` feature), so it works with any framework
+//! and never forces an `http` version on you. It is synchronous and does no I/O; only the
+//! [`ReplayGuard`] is async.
+//!
+//! # When not to use it
+//!
+//! - To authenticate users or API clients: webhooks prove "the holder of this shared
+//!   secret sent these bytes", nothing more. Use `portcullis-tokens`.
+//! - If you re-serialize the JSON before verifying: signatures cover the exact bytes
+//!   received; verify first, parse after.
+//! - As an HTTP client for deliveries: the crate decides *when* to retry and signs; the
+//!   sending happens behind your [`Transport`].
+//!
+//! # Quick start (Stripe)
+//!
+//! ```
+//! use portcullis_core::{FixedClock, UnixTime};
+//! use portcullis_webhooks::{Stripe, Verifier};
+//! # let (body, sig) = (br#"{"id":"evt_test_webhook","object":"event"}"#, "t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990");
+//! # let clock = FixedClock(UnixTime::from_secs(1_700_000_100)); // use SystemClock in production
+//! let verifier = Verifier::new(Stripe::new(), ["whsec_test_secret"], clock)?;
+//! let headers = [("Stripe-Signature", sig)];
+//! let ok = verifier.verify(&&headers[..], body)?;
+//! assert_eq!(ok.secret_index, 0);
+//! # Ok::<(), portcullis_webhooks::WebhookError>(())
+//! ```
+//!
+//! # Schemes
+//!
+//! | scheme | headers | signed content | encoding | secret |
+//! |--------|---------|----------------|----------|--------|
+//! | [`Stripe`] | `Stripe-Signature: t=<ts>,v1=<sig>[,v1=…]` (`v0` ignored) | `<ts>.<body>` | hex HMAC-SHA256 | `whsec_…` string bytes (not decoded) |
+//! | [`StandardWebhooks`] | `webhook-id`, `webhook-timestamp`, `webhook-signature` (or `svix-*`) | `<id>.<ts>.<body>` | `v1,<base64 HMAC-SHA256>` / `v1a,<base64 Ed25519>`, space-separated | `whsec_<base64>` decoded; `whsk_`/`whpk_` Ed25519 |
+//! | [`Zoom`] | `x-zm-signature: v0=<sig>`, `x-zm-request-timestamp` | `v0:<ts>:<body>` | hex HMAC-SHA256 | secret token bytes |
+//! | [`GitHub`] | `X-Hub-Signature-256: sha256=<sig>` | `<body>` | hex HMAC-SHA256 | secret bytes |
+//! | [`Shopify`] | `X-Shopify-Hmac-Sha256: <sig>` | `<body>` | base64 HMAC-SHA256 | client secret bytes |
+//! | [`Slack`] | `X-Slack-Signature: v0=<sig>`, `X-Slack-Request-Timestamp` | `v0:<ts>:<body>` | hex HMAC-SHA256 | signing secret bytes |
+//! | [`Custom`] | configurable | template of text, `{id}`, `{timestamp}`, `{body}` | hex or base64, optional prefix | secret bytes |
+//!
+//! Timestamps are decimal seconds, digits only (no sign, no spaces), checked against the
+//! injected [`Clock`](portcullis_core::Clock) with a two-sided [`Tolerance`] (default 300 s
+//! each way, inclusive). `whsec_` secrets decode with or without base64 padding (the
+//! Python `standardwebhooks` package accepts unpadded ones, the Rust one does not; we
+//! follow Python so every peer's secret loads), and the prefix is optional as in the
+//! official libraries. Outbound we sign with Standard Webhooks ([`Signer`]).
+//!
+//! Rotation: give [`Verifier::new`] several secrets; [`Verified::secret_index`] says which
+//! one matched. By name (for configuration files and the CLI): [`by_name`] and [`sign`].
+//!
+//! # Features
+//!
+//! | feature | default | adds |
+//! |---------|---------|------|
+//! | `http` | no | `impl HeaderLookup for &http::HeaderMap` (http 1.x) |
+//!
+//! # Security considerations
+//!
+//! - Every MAC comparison is constant-time (`subtle`), over all candidate signatures and
+//!   every configured secret, so timing reveals neither which byte differed nor which
+//!   secret is configured. Ed25519 uses `verify_strict`.
+//! - Caps run before any cryptography: body size, each header's size, and the number of
+//!   candidate signatures ([`Limits`]); a header with 10 000 signatures is refused
+//!   without computing a MAC.
+//! - Duplicate signature, timestamp or id headers are refused (an intermediary that
+//!   joins or splits them could otherwise make us verify one value and the application
+//!   act on another); use a [`HeaderLookup`] that reports duplicates.
+//! - Errors name the header and the problem, never the header's value, a MAC or a secret;
+//!   a failed check is only "no signature matched".
+//! - Schemes without a signed timestamp (GitHub, Shopify, most custom ones) accept a
+//!   captured request forever unless a [`ReplayGuard`] remembers it: use
+//!   [`Verifier::verify_once`]. A guard error must reject the request (fail closed).
+//! - Secrets are held in zeroizing types with redacted `Debug`. The HMAC state computed
+//!   from a key during one verification is not zeroized by the `hmac` crate.
+//! - The Stripe secret is used as text: a verifier given the base64-decoded bytes of a
+//!   `whsec_` Stripe secret fails (tested), as Stripe's own libraries do.
+
 #![forbid(unsafe_code)]
+
+mod error;
+pub mod headers;
+pub mod key;
+pub mod message;
+pub mod outbound;
+mod replay;
+pub mod scheme;
+mod verify;
+mod zoom;
+
+pub use error::{SecretProblem, WebhookError};
+pub use headers::{Header, HeaderLookup};
+pub use key::Key;
+pub use outbound::{
+    AttemptOutcome, DeliveryAttempt, NextStep, OutboundRequest, RetryPolicy, Signer, Transport,
+    TransportError, TransportResponse, attempt_delivery, new_message_id, parse_retry_after,
+};
+pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayOutcome};
+pub use scheme::{
+    Custom, CustomBuilder, Delivery, Encoding, GitHub, Scheme, Shopify, Slack, StandardWebhooks,
+    Stripe, Zoom, by_name,
+};
+pub use verify::{Limits, Tolerance, Verified, Verifier};
+pub use zoom::{zoom_encrypted_token, zoom_url_validation};
+
+/// Signs `body` for the scheme named `scheme` (see [`by_name`]) with `secret`, message
+/// `id` (used by schemes that sign one) at `timestamp` (seconds), returning the headers
+/// to send as (name, value) pairs.
+///
+/// ```
+/// let headers = portcullis_webhooks::sign("github", "It's a Secret to Everybody", "", 0, b"Hello, World!")?;
+/// assert_eq!(headers[0].0, "x-hub-signature-256");
+/// assert_eq!(headers[0].1, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+/// # Ok::<(), portcullis_webhooks::WebhookError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`WebhookError::UnknownScheme`], [`WebhookError::InvalidSecret`],
+/// [`WebhookError::InvalidInput`].
+pub fn sign(
+    scheme: &str,
+    secret: &str,
+    id: &str,
+    timestamp: u64,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, WebhookError> {
+    let scheme = by_name(scheme)?;
+    let key = scheme.parse_secret(secret)?;
+    scheme.sign(
+        &key,
+        &Delivery {
+            id,
+            timestamp,
+            body,
+        },
+    )
+}

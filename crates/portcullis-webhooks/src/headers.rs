@@ -1,0 +1,121 @@
+//! Header lookup: how verification reads request headers without depending on any one
+//! HTTP library.
+//!
+//! A [`HeaderLookup`] answers one question per header name: absent, one value, several
+//! values (a duplicate, which every scheme rejects), or a value that is not text.
+//! Names are compared ASCII case-insensitively by every implementation here.
+//!
+//! Implementations provided:
+//! - any closure `Fn(&str) -> Header<'h>` (it can report duplicates);
+//! - [`from_fn`] for the simplest `Fn(&str) -> Option<&str>` lookups (no duplicate
+//!   detection: use it only if your framework already rejects duplicated headers);
+//! - slices and vectors of `(name, value)` string pairs (`&[(K, V)]`), which count
+//!   duplicates;
+//! - `&http::HeaderMap` (http 1.x) with the `http` feature.
+
+/// The answer of a header lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header<'h> {
+    /// No header of that name.
+    Missing,
+    /// Exactly one header of that name, with this value.
+    One(&'h str),
+    /// The header appears more than once.
+    Duplicate,
+    /// The header's value is not visible ASCII/UTF-8 text.
+    NotText,
+}
+
+/// Reads request headers by name (ASCII case-insensitive).
+pub trait HeaderLookup<'h> {
+    /// Looks up `name` (given in lowercase by this crate).
+    fn lookup(&self, name: &str) -> Header<'h>;
+}
+
+impl<'h, F> HeaderLookup<'h> for F
+where
+    F: Fn(&str) -> Header<'h>,
+{
+    fn lookup(&self, name: &str) -> Header<'h> {
+        self(name)
+    }
+}
+
+/// A lookup from a closure returning `Option<&str>`. It cannot see duplicates, so prefer a
+/// closure returning [`Header`] or the pairs/`HeaderMap` implementations when the
+/// framework may pass a header twice.
+pub fn from_fn<'h, F>(f: F) -> impl HeaderLookup<'h>
+where
+    F: Fn(&str) -> Option<&'h str>,
+{
+    move |name: &str| f(name).map_or(Header::Missing, Header::One)
+}
+
+impl<'h, K, V> HeaderLookup<'h> for &'h [(K, V)]
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    fn lookup(&self, name: &str) -> Header<'h> {
+        let mut found = Header::Missing;
+        for (k, v) in self.iter() {
+            if k.as_ref().eq_ignore_ascii_case(name) {
+                if found != Header::Missing {
+                    return Header::Duplicate;
+                }
+                found = Header::One(v.as_ref());
+            }
+        }
+        found
+    }
+}
+
+impl<'h, K, V> HeaderLookup<'h> for &'h Vec<(K, V)>
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    fn lookup(&self, name: &str) -> Header<'h> {
+        self.as_slice().lookup(name)
+    }
+}
+
+#[cfg(feature = "http")]
+impl<'h> HeaderLookup<'h> for &'h http::HeaderMap {
+    fn lookup(&self, name: &str) -> Header<'h> {
+        let mut values = self.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Header::Missing,
+            (Some(_), Some(_)) => Header::Duplicate,
+            (Some(v), None) => v.to_str().map_or(Header::NotText, Header::One),
+        }
+    }
+}
+
+/// Reads one header, turning absence, duplication, non-text and oversize into errors.
+pub(crate) fn required<'h>(
+    headers: &dyn HeaderLookup<'h>,
+    name: &str,
+    max_len: usize,
+) -> Result<&'h str, crate::WebhookError> {
+    optional(headers, name, max_len)?
+        .ok_or_else(|| crate::WebhookError::MissingHeader(name.to_owned()))
+}
+
+/// Like [`required`], but absence is `Ok(None)`.
+pub(crate) fn optional<'h>(
+    headers: &dyn HeaderLookup<'h>,
+    name: &str,
+    max_len: usize,
+) -> Result<Option<&'h str>, crate::WebhookError> {
+    match headers.lookup(name) {
+        Header::Missing => Ok(None),
+        Header::Duplicate => Err(crate::WebhookError::DuplicateHeader(name.to_owned())),
+        Header::NotText => Err(crate::WebhookError::malformed(name, "value is not text")),
+        Header::One(v) if v.len() > max_len => Err(crate::WebhookError::HeaderTooLarge {
+            name: name.to_owned(),
+            limit: max_len,
+        }),
+        Header::One(v) => Ok(Some(v)),
+    }
+}

@@ -1,0 +1,109 @@
+//! What a scheme reads out of the headers: the signed content's layout, the signed
+//! timestamp and id, and the candidate signatures.
+
+use crate::error::WebhookError;
+
+/// The most parts a signed-content layout may have.
+pub const MAX_PARTS: usize = 8;
+
+/// One piece of the signed content, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// Literal text or a header value, as bytes.
+    Text(&'a str),
+    /// The raw request body.
+    Body,
+}
+
+/// The signed content: up to [`MAX_PARTS`] parts fed to the MAC in order. No allocation.
+#[derive(Debug, Clone, Copy)]
+pub struct Content<'a> {
+    parts: [Part<'a>; MAX_PARTS],
+    len: usize,
+}
+
+impl<'a> Content<'a> {
+    /// Builds a layout from `parts`.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::InvalidConfig`] if there are more than [`MAX_PARTS`] parts.
+    pub fn new(parts: &[Part<'a>]) -> Result<Self, WebhookError> {
+        let mut out = [Part::Body; MAX_PARTS];
+        let slot = out
+            .get_mut(..parts.len())
+            .ok_or(WebhookError::InvalidConfig(
+                "signed content has too many parts",
+            ))?;
+        slot.copy_from_slice(parts);
+        Ok(Self {
+            parts: out,
+            len: parts.len(),
+        })
+    }
+
+    /// The parts in order.
+    pub fn parts(&self) -> &[Part<'a>] {
+        self.parts.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Feeds every part to `sink`, substituting `body` for [`Part::Body`].
+    pub(crate) fn feed(&self, body: &[u8], mut sink: impl FnMut(&[u8])) {
+        for part in self.parts() {
+            match part {
+                Part::Text(t) => sink(t.as_bytes()),
+                Part::Body => sink(body),
+            }
+        }
+    }
+
+    /// The whole signed content as one buffer (for Ed25519, which does not stream).
+    pub(crate) fn concat(&self, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.feed(body, |b| out.extend_from_slice(b));
+        out
+    }
+}
+
+/// A candidate signature found in a header (public data, not secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Candidate {
+    /// An HMAC-SHA256 tag.
+    HmacSha256([u8; 32]),
+    /// An Ed25519 signature.
+    Ed25519([u8; 64]),
+}
+
+/// What a scheme read from the headers of one request.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    /// The signed timestamp in seconds since the epoch, if the scheme has one.
+    pub timestamp: Option<u64>,
+    /// The signed message id, if the scheme signs one.
+    pub id: Option<&'a str>,
+    /// The signed content layout.
+    pub content: Content<'a>,
+    /// The candidate signatures, at most the configured cap.
+    pub candidates: Vec<Candidate>,
+}
+
+/// Parses a Unix timestamp in seconds: ASCII digits only (no sign, no spaces, no
+/// fraction), at most 19 digits, no overflow.
+///
+/// # Errors
+///
+/// [`WebhookError::MalformedHeader`] naming `header`.
+pub fn parse_timestamp(header: &str, value: &str) -> Result<u64, WebhookError> {
+    if value.is_empty() {
+        return Err(WebhookError::malformed(header, "timestamp is empty"));
+    }
+    if !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WebhookError::malformed(
+            header,
+            "timestamp must be decimal digits only",
+        ));
+    }
+    value
+        .parse::<u64>()
+        .map_err(|_| WebhookError::malformed(header, "timestamp is out of range"))
+}

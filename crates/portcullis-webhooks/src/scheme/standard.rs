@@ -1,0 +1,159 @@
+//! Standard Webhooks (the open specification Svix, Resend and Clerk follow).
+//!
+//! Headers: `webhook-id`, `webhook-timestamp`, `webhook-signature`, or the `svix-id`,
+//! `svix-timestamp`, `svix-signature` aliases. The `webhook-*` family is used if any of
+//! its three headers is present, else the `svix-*` family; the three values always come
+//! from one family.
+//!
+//! Signed content: `<id>.<timestamp>.<body>` (id and timestamp exactly as in the headers;
+//! an id may itself contain `.`). The signature header is a space-separated list of
+//! `<version>,<base64>` entries:
+//! - `v1`: base64 (standard, padded) of HMAC-SHA256 keyed by the base64-decoded `whsec_`
+//!   secret;
+//! - `v1a`: base64 of the Ed25519 signature of the same content (`whsk_`/`whpk_` keys).
+//!
+//! Entries of other versions or without a comma are ignored; an entry whose base64 does not
+//! decode to the right length can never match. Outbound signatures are `v1,` (HMAC keys)
+//! or `v1a,` (Ed25519 signing keys).
+
+use base64::Engine as _;
+use ed25519_dalek::Signer as _;
+
+use crate::error::WebhookError;
+use crate::headers::{Header, HeaderLookup, required};
+use crate::key::{B64, Key, KeyInner};
+use crate::message::{Candidate, Content, Message, Part, parse_timestamp};
+use crate::scheme::{Delivery, Scheme, hmac_sha256};
+use crate::verify::Limits;
+
+const WEBHOOK: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
+const SVIX: [&str; 3] = ["svix-id", "svix-timestamp", "svix-signature"];
+
+/// The Standard Webhooks scheme (v1 HMAC and v1a Ed25519), our own outbound scheme.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandardWebhooks;
+
+impl StandardWebhooks {
+    /// The Standard Webhooks scheme.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+/// Decodes one `v1`/`v1a` entry's base64 into a candidate, or `None` if it cannot match.
+fn candidate(version: &str, b64: &str) -> Option<Candidate> {
+    let mut buf = [0u8; 66];
+    let n = B64.decode_slice(b64, &mut buf).ok()?;
+    let bytes = buf.get(..n)?;
+    match version {
+        "v1" => bytes.try_into().ok().map(Candidate::HmacSha256),
+        "v1a" => bytes.try_into().ok().map(Candidate::Ed25519),
+        _ => None,
+    }
+}
+
+impl Scheme for StandardWebhooks {
+    fn name(&self) -> &str {
+        "standard"
+    }
+
+    fn parse_secret(&self, secret: &str) -> Result<Key, WebhookError> {
+        Key::standard(secret)
+    }
+
+    fn extract<'s, 'h: 's>(
+        &'s self,
+        headers: &dyn HeaderLookup<'h>,
+        limits: &Limits,
+    ) -> Result<Message<'s>, WebhookError> {
+        let family = if WEBHOOK.iter().any(|n| headers.lookup(n) != Header::Missing) {
+            WEBHOOK
+        } else {
+            SVIX
+        };
+        let [id_name, ts_name, sig_name] = family;
+        let id = required(headers, id_name, limits.max_header_bytes)?;
+        if id.is_empty() {
+            return Err(WebhookError::malformed(id_name, "message id is empty"));
+        }
+        let ts_text = required(headers, ts_name, limits.max_header_bytes)?;
+        let ts = parse_timestamp(ts_name, ts_text)?;
+        let sigs = required(headers, sig_name, limits.max_header_bytes)?;
+
+        let mut candidates = Vec::new();
+        let mut seen = 0usize;
+        for entry in sigs.split(' ').filter(|e| !e.is_empty()) {
+            seen += 1;
+            if seen > limits.max_signatures {
+                return Err(WebhookError::TooManySignatures {
+                    name: sig_name.to_owned(),
+                    limit: limits.max_signatures,
+                });
+            }
+            if let Some(c) = entry
+                .split_once(',')
+                .and_then(|(version, b64)| candidate(version, b64))
+            {
+                candidates.push(c);
+            }
+        }
+        if seen == 0 {
+            return Err(WebhookError::NoSignatures(sig_name.to_owned()));
+        }
+        Ok(Message {
+            timestamp: Some(ts),
+            id: Some(id),
+            content: Content::new(&[
+                Part::Text(id),
+                Part::Text("."),
+                Part::Text(ts_text),
+                Part::Text("."),
+                Part::Body,
+            ])?,
+            candidates,
+        })
+    }
+
+    fn sign(
+        &self,
+        key: &Key,
+        delivery: &Delivery<'_>,
+    ) -> Result<Vec<(String, String)>, WebhookError> {
+        if delivery.id.is_empty() {
+            return Err(WebhookError::InvalidInput {
+                field: "id",
+                reason: "message id is empty",
+            });
+        }
+        let ts = delivery.timestamp.to_string();
+        let content = Content::new(&[
+            Part::Text(delivery.id),
+            Part::Text("."),
+            Part::Text(&ts),
+            Part::Text("."),
+            Part::Body,
+        ])?;
+        let signature = match &key.0 {
+            KeyInner::Hmac(k) => {
+                format!(
+                    "v1,{}",
+                    B64.encode(hmac_sha256(k.expose_secret(), &content, delivery.body)?)
+                )
+            }
+            KeyInner::Ed25519Signing(sk) => {
+                let sig = sk.sign(&content.concat(delivery.body));
+                format!("v1a,{}", B64.encode(sig.to_bytes()))
+            }
+            KeyInner::Ed25519Verifying(_) => {
+                return Err(WebhookError::InvalidSecret(
+                    crate::error::SecretProblem::PublicKeyCannotSign,
+                ));
+            }
+        };
+        Ok(vec![
+            ("webhook-id".to_owned(), delivery.id.to_owned()),
+            ("webhook-timestamp".to_owned(), ts),
+            ("webhook-signature".to_owned(), signature),
+        ])
+    }
+}
