@@ -119,4 +119,4 @@ pub(crate) fn nonce_from_slice(nonce: &[u8]) -> Option<[u8; NONCE_LEN]> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,300 @@
+//! A cached reader for runtime secrets: a database-first source, the environment as a
+//! fallback for bootstrap secrets, a TTL, single-flight on a miss and optional
+//! serve-stale on an outage.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::lock::Mutex as AsyncMutex;
+use portcullis_core::{Clock, SecretString, UnixTime};
+use serde::{Deserialize, Serialize};
+
+use crate::KeysError;
+
+/// The name of a runtime secret: 1-128 bytes of `[A-Za-z0-9_.:/-]`, starting with a
+/// letter or digit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretName(String);
+
+impl SecretName {
+    /// Validates a name.
+    ///
+    /// # Errors
+    /// [`KeysError::InvalidInput`] if empty, too long or outside the alphabet.
+    pub fn new(name: impl Into<String>) -> Result<Self, KeysError> {
+        let name = name.into();
+        let ok_start = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        let ok_chars = name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'/' | b'-'));
+        if !ok_start || !ok_chars || name.len() > 128 {
+            return Err(KeysError::InvalidInput {
+                what: "secret name",
+                value: name,
+            });
+        }
+        Ok(Self(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for SecretName {
+    type Err = KeysError;
+    fn from_str(s: &str) -> Result<Self, KeysError> {
+        Self::new(s)
+    }
+}
+
+impl fmt::Display for SecretName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The primary store of runtime secrets (a database table of sealed values, Vault, ...).
+#[async_trait]
+pub trait SecretSource: Send + Sync + fmt::Debug {
+    /// The current value of `name`, or `None` if the source does not hold it.
+    ///
+    /// # Errors
+    /// [`KeysError::Backend`] if the source cannot answer.
+    async fn fetch(&self, name: &SecretName) -> Result<Option<SecretString>, KeysError>;
+}
+
+type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Environment fallback for bootstrap secrets (those needed before the source works, such
+/// as the database password). Only names registered here ever read the environment.
+#[derive(Clone)]
+pub struct EnvFallback {
+    vars: HashMap<SecretName, String>,
+    lookup: Lookup,
+}
+
+impl fmt::Debug for EnvFallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnvFallback")
+            .field("vars", &self.vars)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EnvFallback {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EnvFallback {
+    /// Reads the process environment (`std::env::var`).
+    pub fn new() -> Self {
+        Self::with_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Reads variables through `lookup` (for tests or a config map).
+    pub fn with_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self {
+            vars: HashMap::new(),
+            lookup: Arc::new(lookup),
+        }
+    }
+
+    /// Registers `name` as a bootstrap secret read from variable `var`.
+    #[must_use]
+    pub fn bootstrap(mut self, name: SecretName, var: impl Into<String>) -> Self {
+        self.vars.insert(name, var.into());
+        self
+    }
+
+    fn get(&self, name: &SecretName) -> Option<SecretString> {
+        let var = self.vars.get(name)?;
+        (self.lookup)(var).map(SecretString::new)
+    }
+}
+
+/// Resolver tuning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResolverConfig {
+    /// How long a fetched value is served from memory. Default 5 minutes.
+    pub ttl: Duration,
+    /// When the source fails, serve an expired value for up to this long past its TTL.
+    /// Default `None`: fail closed.
+    pub serve_stale_for: Option<Duration>,
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(300),
+            serve_stale_for: None,
+        }
+    }
+}
+
+/// Counters of a [`SecretResolver`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolverStats {
+    /// Answers from the cache.
+    pub hits: u64,
+    /// Calls to the source.
+    pub fetches: u64,
+    /// Answers from the environment fallback.
+    pub env_fallbacks: u64,
+    /// Expired values served because the source failed.
+    pub stale_served: u64,
+}
+
+#[derive(Debug)]
+struct Cached {
+    value: SecretString,
+    fetched: UnixTime,
+}
+
+/// Cached, single-flight access to runtime secrets.
+#[derive(Debug)]
+pub struct SecretResolver {
+    source: Arc<dyn SecretSource>,
+    env: EnvFallback,
+    clock: Arc<dyn Clock>,
+    config: ResolverConfig,
+    cache: Mutex<HashMap<SecretName, Cached>>,
+    flights: Mutex<HashMap<SecretName, Arc<AsyncMutex<()>>>>,
+    hits: AtomicU64,
+    fetches: AtomicU64,
+    env_fallbacks: AtomicU64,
+    stale_served: AtomicU64,
+}
+
+impl SecretResolver {
+    /// A resolver over `source`, with `env` for bootstrap secrets.
+    pub fn new(
+        source: Arc<dyn SecretSource>,
+        env: EnvFallback,
+        clock: Arc<dyn Clock>,
+        config: ResolverConfig,
+    ) -> Self {
+        Self {
+            source,
+            env,
+            clock,
+            config,
+            cache: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            fetches: AtomicU64::new(0),
+            env_fallbacks: AtomicU64::new(0),
+            stale_served: AtomicU64::new(0),
+        }
+    }
+
+    fn age_ok(&self, fetched: UnixTime, now: UnixTime, extra: Duration) -> bool {
+        fetched
+            .checked_add(self.config.ttl)
+            .and_then(|t| t.checked_add(extra))
+            .is_some_and(|until| now < until)
+            && now >= fetched
+    }
+
+    fn cached(&self, name: &SecretName, extra: Duration) -> Option<SecretString> {
+        let now = self.clock.now();
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache
+            .get(name)
+            .filter(|c| self.age_ok(c.fetched, now, extra))
+            .map(|c| c.value.clone())
+    }
+
+    fn store(&self, name: &SecretName, value: &SecretString) {
+        let fetched = self.clock.now();
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                name.clone(),
+                Cached {
+                    value: value.clone(),
+                    fetched,
+                },
+            );
+    }
+
+    /// The value of `name`: from the cache if fresh, else from the source (one fetch even
+    /// when many tasks miss at once), else from the environment if `name` is a bootstrap
+    /// secret.
+    ///
+    /// # Errors
+    /// [`KeysError::SecretNotFound`] if neither source nor environment holds it;
+    /// the source's [`KeysError::Backend`] error if it fails and neither the environment
+    /// nor serve-stale applies.
+    pub async fn get(&self, name: &SecretName) -> Result<SecretString, KeysError> {
+        if let Some(v) = self.cached(name, Duration::ZERO) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(v);
+        }
+        let flight = {
+            let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(flights.entry(name.clone()).or_default())
+        };
+        let _guard = flight.lock().await;
+        if let Some(v) = self.cached(name, Duration::ZERO) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(v);
+        }
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        match self.source.fetch(name).await {
+            Ok(Some(value)) => {
+                self.store(name, &value);
+                Ok(value)
+            }
+            Ok(None) => self
+                .from_env(name)
+                .ok_or_else(|| KeysError::SecretNotFound(name.as_str().to_owned())),
+            Err(error) => {
+                if let Some(v) = self.from_env(name) {
+                    return Ok(v);
+                }
+                if let Some(extra) = self.config.serve_stale_for {
+                    if let Some(v) = self.cached(name, extra) {
+                        self.stale_served.fetch_add(1, Ordering::Relaxed);
+                        return Ok(v);
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn from_env(&self, name: &SecretName) -> Option<SecretString> {
+        let value = self.env.get(name)?;
+        self.env_fallbacks.fetch_add(1, Ordering::Relaxed);
+        self.store(name, &value);
+        Some(value)
+    }
+
+    /// Forgets the cached value of `name` (after it was changed at the source).
+    pub fn invalidate(&self, name: &SecretName) {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ResolverStats {
+        ResolverStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            fetches: self.fetches.load(Ordering::Relaxed),
+            env_fallbacks: self.env_fallbacks.load(Ordering::Relaxed),
+            stale_served: self.stale_served.load(Ordering::Relaxed),
+        }
+    }
+}
