@@ -13,3 +13,5 @@
 //! - a failed expectation panics with a message naming the suite and the step (these are
 //!   test helpers; panicking is how they report);
 //! - concurrency steps spawn real tasks and check the invariant, never the timing.
+
+pub mod webhooks;
