@@ -48,7 +48,7 @@
 //! let lead = Resource::new(&acme, "lead", "lead-42");
 //! let d = policy.authorize(&member, read, &lead);
 //! assert!(d.is_allowed());
-//! assert_eq!(d.reason().to_string(), "allowed by role viewer");
+//! assert_eq!(d.reason().to_string(), "allowed by role member");
 //!
 //! let export = policy.action("leads:export").ok_or("unknown action")?;
 //! assert_eq!(policy.authorize(&member, export, &lead).reason().to_string(), "needs plan feature exports");
