@@ -1,2 +1,139 @@
-//! Portcullis tokens (under construction).
+//! Tokens for a multi-tenant service: access JWTs signed by a rotating key ring, opaque
+//! refresh tokens rotated on every use with reuse detection, revocation, scoped tokens,
+//! one-time tickets and API keys.
+//!
+//! | concern | entry point | store trait | in-memory store |
+//! |---------|-------------|-------------|-----------------|
+//! | access, scoped tokens, tickets (JWT) | [`TokenService`] | [`RevocationStore`], [`TicketStore`] | [`MemoryRevocationStore`], [`MemoryTicketStore`] |
+//! | signing keys, JWKS | [`KeyRing`] | none | none |
+//! | refresh tokens | [`RefreshTokens`] | [`RefreshStore`] | [`MemoryRefreshStore`] |
+//! | API keys | [`ApiKeys`] | [`ApiKeyStore`] | [`MemoryApiKeyStore`] |
+//! | cookies | [`CookiePolicy`] | none | none |
+//!
+//! Signing and verifying are synchronous and pure; only the stores are async
+//! (dyn-compatible traits, no runtime dependency). Time comes from an injected
+//! [`Clock`](portcullis_core::Clock), randomness from a
+//! [`SecureRandom`](portcullis_core::SecureRandom).
+//!
+//! # When not to use it
+//!
+//! - As an OAuth 2.0 / OpenID Connect provider: there are no authorization codes, PKCE,
+//!   consent or discovery documents here, only the token mechanics such a server needs.
+//! - To verify third-party JWTs with RSA or JWE: only HS256, EdDSA and ES256 are supported.
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::sync::Arc;
+//! use portcullis_core::{ActorId, OsRandom, SecretArray, SystemClock, TenantId};
+//! use portcullis_tokens::{
+//!     Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore,
+//!     NoExtra, RefreshPolicy, RefreshTokens, TokenConfig, TokenError, TokenService,
+//! };
+//!
+//! # futures::executor::block_on(async {
+//! let (clock, rng) = (Arc::new(SystemClock), Arc::new(OsRandom));
+//! let ring = Arc::new(KeyRing::new());
+//! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &OsRandom)?, KeyState::Active)?;
+//! let jwt = TokenService::new(
+//!     ring.clone(),
+//!     TokenConfig::new("https://auth.example.com", "api")?,
+//!     clock.clone(),
+//!     rng.clone(),
+//! );
+//! let refresh = RefreshTokens::new(
+//!     Arc::new(MemoryRefreshStore::new()),
+//!     SecretArray::random(&OsRandom)?,
+//!     RefreshPolicy::default(),
+//!     clock,
+//!     rng,
+//! )?;
+//! let revocation = MemoryRevocationStore::new();
+//!
+//! // Login: a session (refresh family) and an access token bound to it.
+//! let (tenant, alice): (TenantId, ActorId) = ("acme".parse()?, "alice".parse()?);
+//! let session = refresh.issue(&tenant, &alice).await?;
+//! let access = jwt.issue_access(&tenant, &alice, Some(&session.family), &NoExtra {})?;
+//!
+//! // Each request: verify the access token (signature, claims, revocation).
+//! let verified = jwt.verify_access_checked::<NoExtra>(&access.token, &revocation).await?;
+//! assert_eq!(verified.claims.sub, alice);
+//!
+//! // Refresh: the old token is exchanged for its successor ...
+//! let next = refresh.rotate(&tenant, session.token.expose_secret()).await?;
+//! // ... and presenting the old one again (after the grace window) revokes the session.
+//! assert_eq!(next.generation, 1);
+//! # let _ = TokenError::Expired;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Token formats
+//!
+//! - Access, scoped and ticket tokens are compact JWS (RFC 7515) with header
+//!   `{"typ":"JWT","alg":...,"kid":...}` and the claims of [`Claims`]: `iss`, `aud`,
+//!   `sub`, `tid` (tenant), `iat`, `nbf`, `exp` (integer seconds), `jti`, `typ`
+//!   (`access` | `scoped` | `ticket`), optional `sid` (session), `res` and `role` (scoped),
+//!   `pur` (ticket), plus caller claims. Standard libraries (PyJWT, jose) verify them.
+//! - Refresh tokens: `prt_` + base64url of 69 bytes, specified in [`refresh::format`].
+//! - API keys: `<prefix>_<id><secret><checksum>`, specified in [`apikey::format`].
+//!
+//! The refresh state machine is specified as a table in [`refresh`].
+//!
+//! # Features
+//!
+//! None. `jsonwebtoken` is used with its pure-Rust `rust_crypto` backend (version 11.1 or
+//! later, which includes the 10.3.0 fix for `exp`/`nbf` type confusion).
+//!
+//! # Security considerations
+//!
+//! - The header's `alg` never chooses the verification algorithm: each key is pinned to
+//!   one algorithm and a mismatch is [`TokenError::AlgorithmMismatch`]; `none` and every
+//!   other algorithm is [`TokenError::UnsupportedAlgorithm`]. HS256 keys are never
+//!   published in the JWKS, and an asymmetric key cannot be used as an HMAC secret.
+//! - Claims are checked by this crate against the injected clock with a bounded leeway
+//!   (default 30 s, at most 5 min). `exp`, `nbf`, `iat`, `iss`, `aud`, `typ`, `sub`, `tid`
+//!   and `jti` are required and strictly typed: a string `exp` is a
+//!   [`TokenError::MalformedClaims`], never "no expiry".
+//! - Tokens longer than the configured bound (8 KiB) are rejected before parsing.
+//! - Refresh tokens carry an HMAC tag bound to the tenant, so forged and cross-tenant
+//!   tokens are rejected before the store, and a stale token that authenticates is proof
+//!   of reuse: the family is revoked ([`TokenError::ReuseDetected`]). The store keeps
+//!   SHA-256 hashes only; the refresh key must stay secret (whoever holds it and a stolen
+//!   token can compute successors).
+//! - API keys are compared by SHA-256 hash in constant time; the checksum rejects typos
+//!   before any store access; status (revoked, expired) is revealed only to holders of
+//!   the secret.
+//! - Every store error is [`TokenError::Backend`] and is never turned into success.
+//! - Revocation of access tokens takes effect only where [`TokenService::verify_access_checked`]
+//!   (or [`TokenService::verify_scoped`]) is used; [`TokenService::verify_access`] alone
+//!   trusts a token until it expires.
+
 #![forbid(unsafe_code)]
+
+pub mod apikey;
+mod claims;
+pub mod cookie;
+mod error;
+mod jwt;
+mod keyring;
+pub mod memory;
+pub mod refresh;
+pub mod revocation;
+pub mod tickets;
+
+pub use apikey::{ApiKeyRecord, ApiKeyStore, ApiKeys, NewApiKey};
+pub use claims::{Audience, Claims, NoExtra, TokenType};
+pub use cookie::{CookiePolicy, Environment, SameSite};
+pub use error::TokenError;
+pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, Verified};
+pub use keyring::{
+    Algorithm, Jwk, Jwks, KeyMaterial, KeyRing, KeyState, MIN_HMAC_SECRET_LEN,
+};
+pub use memory::{MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
+pub use refresh::{
+    FamilyId, FamilyStatus, IssuedRefresh, NewFamily, RefreshPolicy, RefreshStore,
+    RefreshTokens, RotateOutcome, RotateRequest, TokenHash, TokenRef,
+};
+pub use revocation::{RevocationReason, RevocationStatus, RevocationStore};
+pub use tickets::TicketStore;

@@ -1,0 +1,150 @@
+//! Creating, verifying and revoking API keys.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_core::{ActorId, Clock, SecretString, SecureRandom, TenantId};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::format::{self, ID_LEN, SECRET_LEN};
+use super::store::{ApiKeyRecord, ApiKeyStore};
+use crate::claims::check_label;
+use crate::error::TokenError;
+
+/// A key just created: the plaintext is in `key` and is never stored; show it once.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The full key.
+    pub key: SecretString,
+    /// What was stored.
+    pub record: ApiKeyRecord,
+}
+
+/// Creates and verifies the API keys of one prefix.
+#[derive(Debug, Clone)]
+pub struct ApiKeys {
+    store: Arc<dyn ApiKeyStore>,
+    prefix: String,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom>,
+}
+
+impl ApiKeys {
+    /// A service for keys starting `<prefix>_`.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] for a bad prefix.
+    pub fn new(
+        store: Arc<dyn ApiKeyStore>,
+        prefix: &str,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn SecureRandom>,
+    ) -> Result<Self, TokenError> {
+        format::check_prefix(prefix)?;
+        Ok(Self {
+            store,
+            prefix: prefix.to_owned(),
+            clock,
+            rng,
+        })
+    }
+
+    /// Creates a key for `owner` with `scopes`, expiring after `ttl` if given.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] for a bad name or scope, [`TokenError::Random`],
+    /// [`TokenError::Backend`].
+    pub async fn create(
+        &self,
+        tenant: &TenantId,
+        owner: &ActorId,
+        name: &str,
+        scopes: &[&str],
+        ttl: Option<Duration>,
+    ) -> Result<NewApiKey, TokenError> {
+        if name.is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
+            return Err(TokenError::InvalidConfig {
+                reason: "api key name must be 1 to 256 bytes without control characters"
+                    .to_owned(),
+            });
+        }
+        for scope in scopes {
+            check_label("scope", scope)?;
+        }
+        let id = format::random_base62(&*self.rng, ID_LEN)?;
+        let secret = SecretString::new(format::random_base62(&*self.rng, SECRET_LEN)?);
+        let mut text = String::with_capacity(self.prefix.len() + 1 + 54);
+        text.push_str(&self.prefix);
+        text.push('_');
+        text.push_str(&id);
+        text.push_str(secret.expose_secret());
+        let check = format::checksum(&text);
+        text.extend(check.iter().map(|&b| char::from(b)));
+        let key = SecretString::new(text);
+        let now = self.clock.now();
+        let record = ApiKeyRecord {
+            tenant: tenant.clone(),
+            id,
+            owner: owner.clone(),
+            name: name.to_owned(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            hash: Sha256::digest(key.expose_secret().as_bytes()).into(),
+            created_at: now,
+            expires_at: ttl.map(|t| now.saturating_add(t)),
+            revoked_at: None,
+        };
+        self.store.insert(record.clone()).await?;
+        Ok(NewApiKey { key, record })
+    }
+
+    /// Verifies `presented` for `tenant`, returning its record (owner, scopes).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::ApiKeyMalformed`] and [`TokenError::ApiKeyChecksum`] before any
+    /// store access; [`TokenError::ApiKeyInvalid`] for an unknown id or a wrong secret;
+    /// [`TokenError::ApiKeyRevoked`], [`TokenError::ApiKeyExpired`];
+    /// [`TokenError::Backend`] (deny).
+    pub async fn verify(&self, tenant: &TenantId, presented: &str) -> Result<ApiKeyRecord, TokenError> {
+        let parsed = format::parse(&self.prefix, presented)?;
+        let presented_hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let record = self
+            .store
+            .get(tenant, parsed.id)
+            .await?
+            .ok_or(TokenError::ApiKeyInvalid)?;
+        let matches: bool = record.hash.ct_eq(&presented_hash).into();
+        if !matches || record.tenant != *tenant || record.id != parsed.id {
+            return Err(TokenError::ApiKeyInvalid);
+        }
+        let now = self.clock.now();
+        if record.revoked_at.is_some_and(|at| at <= now) {
+            return Err(TokenError::ApiKeyRevoked);
+        }
+        if record.expires_at.is_some_and(|at| now >= at) {
+            return Err(TokenError::ApiKeyExpired);
+        }
+        Ok(record)
+    }
+
+    /// Revokes the key with lookup id `id`. Returns whether it exists.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn revoke(&self, tenant: &TenantId, id: &str) -> Result<bool, TokenError> {
+        self.store.revoke(tenant, id, self.clock.now()).await
+    }
+
+    /// The keys of `owner`.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn list(&self, tenant: &TenantId, owner: &ActorId) -> Result<Vec<ApiKeyRecord>, TokenError> {
+        self.store.list(tenant, owner).await
+    }
+}

@@ -1,0 +1,575 @@
+//! Issuing and verifying access tokens, scoped tokens and tickets.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Header, encode};
+use portcullis_core::{ActorId, Clock, KeyId, SecureRandom, TenantId, UnixTime, random_array};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::claims::{Claims, NoExtra, RESERVED, TokenType, check_label};
+use crate::error::{TokenError, escape_untrusted};
+use crate::keyring::KeyRing;
+use crate::refresh::{FamilyId, FamilyStatus, RefreshStore};
+use crate::revocation::{RevocationReason, RevocationStatus, RevocationStore};
+use crate::tickets::TicketStore;
+
+/// Largest leeway accepted by [`TokenConfig::with_leeway`].
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// Issuer, audience, lifetimes and limits for [`TokenService`].
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+    scoped_ttl: Duration,
+    ticket_ttl: Duration,
+    leeway: Duration,
+    max_len: usize,
+}
+
+impl TokenConfig {
+    /// Defaults: access tokens 1 hour, scoped tokens 5 minutes, tickets 30 seconds, leeway
+    /// 30 seconds, tokens at most 8 KiB.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] if `issuer` or `audience` is empty or longer than 256
+    /// bytes.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, TokenError> {
+        let (issuer, audience) = (issuer.into(), audience.into());
+        for (what, v) in [("issuer", &issuer), ("audience", &audience)] {
+            if v.is_empty() || v.len() > 256 {
+                return Err(TokenError::InvalidConfig {
+                    reason: format!("{what} must be 1 to 256 bytes"),
+                });
+            }
+        }
+        Ok(Self {
+            issuer,
+            audience,
+            access_ttl: Duration::from_secs(3600),
+            scoped_ttl: Duration::from_secs(300),
+            ticket_ttl: Duration::from_secs(30),
+            leeway: Duration::from_secs(30),
+            max_len: 8 * 1024,
+        })
+    }
+
+    /// Sets the access-token lifetime (1 second to 1 day).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] when out of range.
+    pub fn with_access_ttl(mut self, ttl: Duration) -> Result<Self, TokenError> {
+        self.access_ttl = check_ttl("access ttl", ttl, 86_400)?;
+        Ok(self)
+    }
+
+    /// Sets the default scoped-token lifetime (1 second to 1 day).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] when out of range.
+    pub fn with_scoped_ttl(mut self, ttl: Duration) -> Result<Self, TokenError> {
+        self.scoped_ttl = check_ttl("scoped ttl", ttl, 86_400)?;
+        Ok(self)
+    }
+
+    /// Sets the ticket lifetime (1 second to 10 minutes).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] when out of range.
+    pub fn with_ticket_ttl(mut self, ttl: Duration) -> Result<Self, TokenError> {
+        self.ticket_ttl = check_ttl("ticket ttl", ttl, 600)?;
+        Ok(self)
+    }
+
+    /// Sets the clock-skew leeway applied to `exp`, `nbf` and `iat` (at most [`MAX_LEEWAY`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] when above the maximum.
+    pub fn with_leeway(mut self, leeway: Duration) -> Result<Self, TokenError> {
+        if leeway > MAX_LEEWAY {
+            return Err(TokenError::InvalidConfig {
+                reason: format!("leeway must be at most {} s", MAX_LEEWAY.as_secs()),
+            });
+        }
+        self.leeway = leeway;
+        Ok(self)
+    }
+
+    /// Sets the longest token accepted, in bytes (256 to 65 536).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] when out of range.
+    pub fn with_max_len(mut self, max: usize) -> Result<Self, TokenError> {
+        if !(256..=65_536).contains(&max) {
+            return Err(TokenError::InvalidConfig {
+                reason: "max token length must be 256 to 65536 bytes".to_owned(),
+            });
+        }
+        self.max_len = max;
+        Ok(self)
+    }
+
+    /// The configured leeway.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// The access-token lifetime.
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+}
+
+fn check_ttl(what: &str, ttl: Duration, max_secs: u64) -> Result<Duration, TokenError> {
+    if ttl < Duration::from_secs(1) || ttl > Duration::from_secs(max_secs) {
+        return Err(TokenError::InvalidConfig {
+            reason: format!("{what} must be 1 to {max_secs} s"),
+        });
+    }
+    Ok(ttl)
+}
+
+/// A token just issued, with its id and expiry (for cookies and revocation).
+#[derive(Clone)]
+pub struct IssuedToken {
+    /// The compact JWT.
+    pub token: String,
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `exp`.
+    pub expires_at: UnixTime,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[redacted]")
+            .field("jti", &self.jti)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A token whose signature and claims checked out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified<E = NoExtra> {
+    /// Its claims.
+    pub claims: Claims<E>,
+    /// The key that signed it.
+    pub kid: KeyId,
+}
+
+/// Issues and verifies the JWTs of one issuer/audience with one [`KeyRing`].
+#[derive(Debug, Clone)]
+pub struct TokenService {
+    ring: Arc<KeyRing>,
+    config: TokenConfig,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom>,
+}
+
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+}
+
+impl TokenService {
+    /// A service signing with `ring`'s active key and reading time from `clock`.
+    pub fn new(
+        ring: Arc<KeyRing>,
+        config: TokenConfig,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn SecureRandom>,
+    ) -> Self {
+        Self {
+            ring,
+            config,
+            clock,
+            rng,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TokenConfig {
+        &self.config
+    }
+
+    /// The key ring.
+    pub fn ring(&self) -> &Arc<KeyRing> {
+        &self.ring
+    }
+
+    /// Issues an access token for `subject` in `tenant`, optionally bound to the session
+    /// `session` (a refresh-token family), with caller-defined `extra` claims.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] if `extra` does not serialize to a JSON object or
+    /// reuses a registered claim name; [`TokenError::KeyRing`] without an active key;
+    /// [`TokenError::Random`], [`TokenError::Signing`].
+    pub fn issue_access<E: Serialize>(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        session: Option<&FamilyId>,
+        extra: &E,
+    ) -> Result<IssuedToken, TokenError> {
+        let mut claims = extra_claims(extra)?;
+        if let Some(sid) = session {
+            claims.insert("sid".into(), Value::String(sid.to_string()));
+        }
+        self.sign(TokenType::Access, tenant, subject, self.config.access_ttl, claims)
+    }
+
+    /// Issues a scoped token restricted to `resource` and `role`, derived from the verified
+    /// access token `parent`: it carries the parent's tenant, subject and session, so
+    /// revoking the session revokes it. Its lifetime is `ttl` (default: the configured
+    /// scoped lifetime), never beyond the parent's expiry.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::NoParentSession`] if `parent` has no `sid`; [`TokenError::WrongType`]
+    /// if `parent` is not an access token; [`TokenError::InvalidConfig`] for bad labels.
+    pub fn issue_scoped<E>(
+        &self,
+        parent: &Verified<E>,
+        resource: &str,
+        role: &str,
+        ttl: Option<Duration>,
+    ) -> Result<IssuedToken, TokenError> {
+        if parent.claims.typ != TokenType::Access.as_str() {
+            return Err(TokenError::WrongType {
+                expected: TokenType::Access.as_str(),
+            });
+        }
+        let sid = parent.claims.sid.as_ref().ok_or(TokenError::NoParentSession)?;
+        check_label("resource", resource)?;
+        check_label("role", role)?;
+        let now = self.clock.now();
+        let parent_left = parent.claims.expires_at().duration_since(now).unwrap_or_default();
+        let ttl = ttl.unwrap_or(self.config.scoped_ttl).min(parent_left);
+        let ttl = check_ttl("scoped ttl (bounded by the parent's expiry)", ttl, 86_400)?;
+        let mut claims = Map::new();
+        claims.insert("sid".into(), Value::String(sid.to_string()));
+        claims.insert("res".into(), Value::String(resource.to_owned()));
+        claims.insert("role".into(), Value::String(role.to_owned()));
+        self.sign(TokenType::Scoped, &parent.claims.tid, &parent.claims.sub, ttl, claims)
+    }
+
+    /// Issues a one-time ticket for `subject` and `purpose` (for example `ws-upgrade`),
+    /// valid for the configured ticket lifetime (30 s by default).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] for a bad purpose label; signing errors as
+    /// [`TokenService::issue_access`].
+    pub fn issue_ticket(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        purpose: &str,
+    ) -> Result<IssuedToken, TokenError> {
+        check_label("purpose", purpose)?;
+        let mut claims = Map::new();
+        claims.insert("pur".into(), Value::String(purpose.to_owned()));
+        self.sign(TokenType::Ticket, tenant, subject, self.config.ticket_ttl, claims)
+    }
+
+    fn sign(
+        &self,
+        typ: TokenType,
+        tenant: &TenantId,
+        subject: &ActorId,
+        ttl: Duration,
+        mut claims: Map<String, Value>,
+    ) -> Result<IssuedToken, TokenError> {
+        let key = self.ring.active()?;
+        let encoding = key.encoding.as_ref().ok_or(TokenError::Signing)?;
+        let now = self.clock.now().as_secs();
+        let exp = now.saturating_add(ttl.as_secs());
+        let jti = URL_SAFE_NO_PAD.encode(random_array::<16>(&*self.rng)?);
+        let registered = [
+            ("iss", Value::String(self.config.issuer.clone())),
+            ("aud", Value::String(self.config.audience.clone())),
+            ("sub", Value::String(subject.to_string())),
+            ("tid", Value::String(tenant.to_string())),
+            ("iat", Value::from(now)),
+            ("nbf", Value::from(now)),
+            ("exp", Value::from(exp)),
+            ("jti", Value::String(jti.clone())),
+            ("typ", Value::String(typ.as_str().to_owned())),
+        ];
+        for (k, v) in registered {
+            claims.insert(k.to_owned(), v);
+        }
+        let mut header = Header::new(key.alg.jwt());
+        header.kid = Some(key.kid.to_string());
+        let token = encode(&header, &claims, encoding).map_err(|_| TokenError::Signing)?;
+        Ok(IssuedToken {
+            token,
+            jti,
+            expires_at: UnixTime::from_secs(exp),
+        })
+    }
+
+    /// Verifies an access token's signature and claims (type, issuer, audience, times) with
+    /// no store lookup. Use [`TokenService::verify_access_checked`] to also consult the
+    /// revocation store.
+    ///
+    /// # Errors
+    ///
+    /// Every rejection is a distinct [`TokenError`]: `TooLong`, `Malformed`,
+    /// `UnsupportedAlgorithm`, `MissingKeyId`, `UnknownKey`, `KeyRetired`,
+    /// `AlgorithmMismatch`, `InvalidSignature`, `MalformedClaims`, `WrongType`,
+    /// `WrongIssuer`, `WrongAudience`, `Expired`, `NotYetValid`.
+    pub fn verify_access<E: DeserializeOwned>(&self, token: &str) -> Result<Verified<E>, TokenError> {
+        self.verify_typed(token, TokenType::Access)
+    }
+
+    /// [`TokenService::verify_access`], then the revocation store: a revoked `jti`, or an
+    /// `iat` at or before the subject's or tenant's not-before epoch, is rejected.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenService::verify_access`], plus [`TokenError::Revoked`] and
+    /// [`TokenError::Backend`] (fail closed).
+    pub async fn verify_access_checked<E: DeserializeOwned>(
+        &self,
+        token: &str,
+        revocation: &dyn RevocationStore,
+    ) -> Result<Verified<E>, TokenError> {
+        let verified = self.verify_typed(token, TokenType::Access)?;
+        check_revocation(revocation_key(&verified.claims), revocation).await?;
+        Ok(verified)
+    }
+
+    /// Verifies a scoped token for `resource`: signature and claims, then revocation, then
+    /// that its parent session (refresh family) is still active.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenService::verify_access_checked`], plus [`TokenError::WrongScope`] for
+    /// another resource and [`TokenError::Revoked`] with
+    /// [`RevocationReason::SessionEnded`] when the parent session is revoked or expired.
+    pub async fn verify_scoped(
+        &self,
+        token: &str,
+        resource: &str,
+        revocation: &dyn RevocationStore,
+        sessions: &dyn RefreshStore,
+    ) -> Result<Verified<NoExtra>, TokenError> {
+        let verified = self.verify_typed::<NoExtra>(token, TokenType::Scoped)?;
+        let claims = &verified.claims;
+        let (Some(sid), Some(res), Some(_role)) = (&claims.sid, &claims.res, &claims.role) else {
+            return Err(TokenError::MalformedClaims {
+                reason: "scoped token lacks `sid`, `res` or `role`".to_owned(),
+            });
+        };
+        if res != resource {
+            return Err(TokenError::WrongScope {
+                requested: escape_untrusted(resource, 64),
+            });
+        }
+        check_revocation(revocation_key(claims), revocation).await?;
+        match sessions.family_status(&claims.tid, sid, self.clock.now()).await? {
+            FamilyStatus::Active { subject } if subject == claims.sub => Ok(verified),
+            _ => Err(TokenError::Revoked {
+                reason: RevocationReason::SessionEnded,
+            }),
+        }
+    }
+
+    /// Redeems a one-time ticket for `purpose`: verifies it, then consumes its `jti`
+    /// atomically, so a second redemption fails even when both race.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenService::verify_access`] (with `typ` = `ticket`), plus
+    /// [`TokenError::WrongScope`] for another purpose, [`TokenError::TicketAlreadyUsed`]
+    /// and [`TokenError::Backend`].
+    pub async fn redeem_ticket(
+        &self,
+        token: &str,
+        purpose: &str,
+        tickets: &dyn TicketStore,
+    ) -> Result<Verified<NoExtra>, TokenError> {
+        let verified = self.verify_typed::<NoExtra>(token, TokenType::Ticket)?;
+        if verified.claims.pur.as_deref() != Some(purpose) {
+            return Err(TokenError::WrongScope {
+                requested: escape_untrusted(purpose, 64),
+            });
+        }
+        let keep_until = verified.claims.expires_at().saturating_add(self.config.leeway);
+        let first = tickets
+            .consume(&verified.claims.tid, &verified.claims.jti, keep_until, self.clock.now())
+            .await?;
+        if first {
+            Ok(verified)
+        } else {
+            Err(TokenError::TicketAlreadyUsed)
+        }
+    }
+
+    /// Revokes one verified token by its `jti` until it would have expired anyway.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn revoke<E: Sync>(
+        &self,
+        claims: &Claims<E>,
+        revocation: &dyn RevocationStore,
+    ) -> Result<(), TokenError> {
+        let keep_until = claims.expires_at().saturating_add(self.config.leeway);
+        revocation.revoke_jti(&claims.tid, &claims.jti, keep_until).await
+    }
+
+    /// Verifies signature and claims for a token of type `expected`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenService::verify_access`].
+    pub fn verify_typed<E: DeserializeOwned>(
+        &self,
+        token: &str,
+        expected: TokenType,
+    ) -> Result<Verified<E>, TokenError> {
+        if token.len() > self.config.max_len {
+            return Err(TokenError::TooLong {
+                len: token.len(),
+                max: self.config.max_len,
+            });
+        }
+        let header_b64 = match token.split('.').collect::<Vec<_>>().as_slice() {
+            [h, p, s] if !h.is_empty() && !p.is_empty() && !s.is_empty() => *h,
+            _ => return Err(TokenError::Malformed { reason: "expected three non-empty parts" }),
+        };
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header_b64)
+            .map_err(|_| TokenError::Malformed { reason: "header is not base64url" })?;
+        let header: RawHeader<'_> = serde_json::from_slice(&header_json)
+            .map_err(|_| TokenError::Malformed { reason: "header is not a JSON object with `alg`" })?;
+        if !matches!(&*header.alg, "HS256" | "EdDSA" | "ES256") {
+            return Err(TokenError::UnsupportedAlgorithm {
+                alg: escape_untrusted(&header.alg, 16),
+            });
+        }
+        let kid = header.kid.ok_or(TokenError::MissingKeyId)?;
+        let key = self.ring.lookup(&kid)?;
+        if header.alg != key.alg.as_str() {
+            return Err(TokenError::AlgorithmMismatch {
+                kid: key.kid.clone(),
+                alg: escape_untrusted(&header.alg, 16),
+                pinned: key.alg.as_str(),
+            });
+        }
+        let data = jsonwebtoken::decode::<Claims<E>>(token, &key.decoding, &key.validation)
+            .map_err(|e| map_jwt_error(e.into_kind()))?;
+        verify_claims(&data.claims, expected, &self.config, self.clock.now())?;
+        Ok(Verified {
+            claims: data.claims,
+            kid: key.kid.clone(),
+        })
+    }
+}
+
+fn map_jwt_error(kind: ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature => TokenError::InvalidSignature,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            TokenError::UnsupportedAlgorithm {
+                alg: "?".to_owned(),
+            }
+        }
+        ErrorKind::Json(e) => TokenError::MalformedClaims {
+            reason: e.to_string(),
+        },
+        ErrorKind::Base64(_) => TokenError::Malformed { reason: "part is not base64url" },
+        ErrorKind::Utf8(_) => TokenError::Malformed { reason: "part is not UTF-8" },
+        ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidEddsaKey | ErrorKind::InvalidKeyFormat => {
+            TokenError::KeyRing {
+                reason: "key rejected by the crypto backend".to_owned(),
+            }
+        }
+        _ => TokenError::Malformed { reason: "rejected by the jwt decoder" },
+    }
+}
+
+/// The claim policy, applied to every token after its signature verified.
+pub(crate) fn verify_claims<E>(
+    claims: &Claims<E>,
+    expected: TokenType,
+    config: &TokenConfig,
+    now: UnixTime,
+) -> Result<(), TokenError> {
+    if claims.typ != expected.as_str() {
+        return Err(TokenError::WrongType {
+            expected: expected.as_str(),
+        });
+    }
+    if claims.iss != config.issuer {
+        return Err(TokenError::WrongIssuer);
+    }
+    if !claims.aud.contains(&config.audience) {
+        return Err(TokenError::WrongAudience);
+    }
+    let leeway = config.leeway;
+    if now >= claims.expires_at().saturating_add(leeway) {
+        return Err(TokenError::Expired);
+    }
+    let not_before = UnixTime::from_secs(claims.nbf.max(claims.iat));
+    if not_before > now.saturating_add(leeway) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
+}
+
+async fn check_revocation(
+    (tenant, subject, jti, issued_at): (&TenantId, &ActorId, &str, UnixTime),
+    revocation: &dyn RevocationStore,
+) -> Result<(), TokenError> {
+    match revocation.check(tenant, subject, jti, issued_at).await?
+    {
+        RevocationStatus::NotRevoked => Ok(()),
+        RevocationStatus::Revoked(reason) => Err(TokenError::Revoked { reason }),
+    }
+}
+
+fn revocation_key<E>(claims: &Claims<E>) -> (&TenantId, &ActorId, &str, UnixTime) {
+    (&claims.tid, &claims.sub, &claims.jti, claims.issued_at())
+}
+
+fn extra_claims<E: Serialize>(extra: &E) -> Result<Map<String, Value>, TokenError> {
+    let value = serde_json::to_value(extra).map_err(|e| TokenError::InvalidConfig {
+        reason: format!("extra claims do not serialize: {e}"),
+    })?;
+    let Value::Object(map) = value else {
+        return Err(TokenError::InvalidConfig {
+            reason: "extra claims must serialize to a JSON object".to_owned(),
+        });
+    };
+    if let Some(name) = map.keys().find(|k| RESERVED.contains(&k.as_str())) {
+        return Err(TokenError::InvalidConfig {
+            reason: format!("extra claim `{name}` reuses a registered claim name"),
+        });
+    }
+    Ok(map)
+}

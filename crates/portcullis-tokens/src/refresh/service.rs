@@ -1,0 +1,248 @@
+//! The refresh-token service: issue at login, rotate, revoke.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_core::{
+    ActorId, Clock, SecretArray, SecretString, SecureRandom, TenantId, UnixTime, random_array,
+};
+use zeroize::Zeroizing;
+
+use super::format::{self, FamilyId};
+use super::store::{FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef};
+use crate::error::TokenError;
+
+/// Lifetimes of refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    /// Absolute lifetime of a family (session), from login. Default 30 days.
+    pub absolute: Duration,
+    /// A token not rotated within this time expires. Default 7 days.
+    pub idle: Duration,
+    /// How long a just-rotated token may be presented again and receive the same
+    /// successor. Default 10 seconds; at most 60.
+    pub grace: Duration,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            absolute: Duration::from_secs(30 * 86_400),
+            idle: Duration::from_secs(7 * 86_400),
+            grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A refresh token just issued or rotated. The token is secret; the rest may be logged.
+#[derive(Debug, Clone)]
+pub struct IssuedRefresh {
+    /// The token to hand to the client (shown once).
+    pub token: SecretString,
+    /// Its family (session) id.
+    pub family: FamilyId,
+    /// Its generation.
+    pub generation: u32,
+    /// Its subject.
+    pub subject: ActorId,
+    /// When it stops being usable unless rotated (idle deadline, capped by the family's
+    /// absolute expiry): use it as the cookie's lifetime.
+    pub expires_at: UnixTime,
+    /// `true` when this is a grace-window replay (the same successor handed out again).
+    pub replay: bool,
+}
+
+/// Issues, rotates and revokes refresh tokens over a [`RefreshStore`].
+pub struct RefreshTokens {
+    store: Arc<dyn RefreshStore>,
+    key: SecretArray<32>,
+    policy: RefreshPolicy,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom>,
+}
+
+impl fmt::Debug for RefreshTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshTokens")
+            .field("store", &self.store)
+            .field("key", &self.key)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RefreshTokens {
+    /// A service over `store`, authenticating tokens with `key` (32 random bytes kept
+    /// secret and stable: changing it invalidates every outstanding refresh token).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] if a lifetime is zero, the idle lifetime exceeds the
+    /// absolute one, or the grace window exceeds 60 seconds.
+    pub fn new(
+        store: Arc<dyn RefreshStore>,
+        key: SecretArray<32>,
+        policy: RefreshPolicy,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn SecureRandom>,
+    ) -> Result<Self, TokenError> {
+        let bad = |reason: &str| TokenError::InvalidConfig {
+            reason: reason.to_owned(),
+        };
+        if policy.absolute.is_zero() || policy.idle.is_zero() {
+            return Err(bad("refresh lifetimes must be positive"));
+        }
+        if policy.idle > policy.absolute {
+            return Err(bad("refresh idle lifetime exceeds the absolute lifetime"));
+        }
+        if policy.grace > Duration::from_secs(60) {
+            return Err(bad("refresh grace window must be at most 60 s"));
+        }
+        Ok(Self {
+            store,
+            key,
+            policy,
+            clock,
+            rng,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn RefreshStore> {
+        &self.store
+    }
+
+    /// Starts a session: creates a family and returns its generation-0 token.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Random`], [`TokenError::Backend`].
+    pub async fn issue(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+    ) -> Result<IssuedRefresh, TokenError> {
+        let now = self.clock.now();
+        let family = FamilyId::from_bytes(random_array(&*self.rng)?);
+        let secret = Zeroizing::new(random_array::<32>(&*self.rng)?);
+        let token = format::build(&self.key, tenant, family, 0, &secret)?;
+        let expires_at = now.saturating_add(self.policy.absolute);
+        let idle_until = now.saturating_add(self.policy.idle).min(expires_at);
+        self.store
+            .create(
+                tenant,
+                NewFamily {
+                    family,
+                    subject: subject.clone(),
+                    created_at: now,
+                    expires_at,
+                    current: TokenRef {
+                        generation: 0,
+                        hash: token.hash(),
+                    },
+                    idle_until,
+                },
+            )
+            .await?;
+        Ok(IssuedRefresh {
+            token: token.encode(),
+            family,
+            generation: 0,
+            subject: subject.clone(),
+            expires_at: idle_until,
+            replay: false,
+        })
+    }
+
+    /// Rotates `presented`, returning its successor. Concurrent calls with the same token
+    /// all receive the same successor (within the grace window).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::RefreshInvalid`] for malformed, forged, foreign-tenant or unknown
+    /// tokens; [`TokenError::ReuseDetected`] when a rotated token comes back outside the
+    /// grace window (the family is now revoked); [`TokenError::RefreshRevoked`];
+    /// [`TokenError::RefreshExpired`]; [`TokenError::Backend`] (never a success).
+    pub async fn rotate(
+        &self,
+        tenant: &TenantId,
+        presented: &str,
+    ) -> Result<IssuedRefresh, TokenError> {
+        let token = format::parse(&self.key, tenant, presented)?;
+        let next = format::successor(&self.key, tenant, &token)?;
+        let now = self.clock.now();
+        let request = RotateRequest {
+            family: token.family,
+            presented: TokenRef {
+                generation: token.generation,
+                hash: token.hash(),
+            },
+            successor: next.hash(),
+            now,
+            grace_until: now.saturating_add(self.policy.grace),
+            idle_until: now.saturating_add(self.policy.idle),
+        };
+        match self.store.rotate(tenant, request).await? {
+            RotateOutcome::Rotated {
+                subject,
+                expires_at,
+                replay,
+            } => Ok(IssuedRefresh {
+                token: next.encode(),
+                family: token.family,
+                generation: next.generation,
+                subject,
+                expires_at: request.idle_until.min(expires_at),
+                replay,
+            }),
+            RotateOutcome::ReuseDetected { subject } => Err(TokenError::ReuseDetected {
+                family: token.family,
+                subject,
+            }),
+            RotateOutcome::Revoked => Err(TokenError::RefreshRevoked {
+                family: token.family,
+            }),
+            RotateOutcome::Expired => Err(TokenError::RefreshExpired),
+            RotateOutcome::NotFound => Err(TokenError::RefreshInvalid),
+        }
+    }
+
+    /// Logout: revokes the family of `presented`. Returns whether it was active.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::RefreshInvalid`] for a token that does not authenticate;
+    /// [`TokenError::Backend`].
+    pub async fn revoke_token(&self, tenant: &TenantId, presented: &str) -> Result<bool, TokenError> {
+        let token = format::parse(&self.key, tenant, presented)?;
+        self.revoke_family(tenant, &token.family).await
+    }
+
+    /// Revokes one family (session), including every scoped token derived from it.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn revoke_family(&self, tenant: &TenantId, family: &FamilyId) -> Result<bool, TokenError> {
+        self.store.revoke_family(tenant, family, self.clock.now()).await
+    }
+
+    /// Revokes every session of `subject` in `tenant`.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn revoke_subject(&self, tenant: &TenantId, subject: &ActorId) -> Result<u64, TokenError> {
+        self.store.revoke_subject(tenant, subject, self.clock.now()).await
+    }
+
+    /// The status of a family now.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn status(&self, tenant: &TenantId, family: &FamilyId) -> Result<FamilyStatus, TokenError> {
+        self.store.family_status(tenant, family, self.clock.now()).await
+    }
+}

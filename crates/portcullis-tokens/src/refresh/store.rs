@@ -1,0 +1,156 @@
+//! The refresh-family store trait and the records it exchanges.
+
+use std::fmt;
+
+use portcullis_core::{ActorId, TenantId, UnixTime};
+
+use super::format::{FamilyId, TokenHash};
+use crate::error::TokenError;
+
+/// A token as the store sees it: its generation and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRef {
+    /// Generation (0 at login).
+    pub generation: u32,
+    /// SHA-256 of the token's bytes.
+    pub hash: TokenHash,
+}
+
+/// A family to create at login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFamily {
+    /// The family id (random).
+    pub family: FamilyId,
+    /// Whose session it is.
+    pub subject: ActorId,
+    /// Login time.
+    pub created_at: UnixTime,
+    /// Absolute end of the session: no rotation at or after it.
+    pub expires_at: UnixTime,
+    /// The generation-0 token.
+    pub current: TokenRef,
+    /// The idle deadline of the generation-0 token.
+    pub idle_until: UnixTime,
+}
+
+/// One rotation request; see the state machine in the [module docs](super).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotateRequest {
+    /// The family named by the presented token.
+    pub family: FamilyId,
+    /// The presented token (its tag was verified by the caller).
+    pub presented: TokenRef,
+    /// The hash of the presented token's deterministic successor (generation + 1).
+    pub successor: TokenHash,
+    /// The time of the request.
+    pub now: UnixTime,
+    /// If this request rotates, the presented token may be replayed until this time
+    /// (`now + grace`) and receive the same successor.
+    pub grace_until: UnixTime,
+    /// If this request rotates, the successor's idle deadline (`min(now + idle, expires_at)`).
+    pub idle_until: UnixTime,
+}
+
+/// The result of [`RefreshStore::rotate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateOutcome {
+    /// The presented token was current and is now rotated (row 5), or was just rotated and
+    /// is replayed within the grace window with the same successor (row 6).
+    Rotated {
+        /// The family's subject.
+        subject: ActorId,
+        /// The family's absolute expiry.
+        expires_at: UnixTime,
+        /// `true` for a grace-window replay (row 6).
+        replay: bool,
+    },
+    /// Reuse of a rotated token outside the grace window: the family is now revoked (row 7).
+    ReuseDetected {
+        /// The family's subject.
+        subject: ActorId,
+    },
+    /// The family was already revoked (row 2).
+    Revoked,
+    /// The family passed its absolute lifetime, or the token its idle lifetime (rows 3, 4).
+    Expired,
+    /// No such family in this tenant (row 1).
+    NotFound,
+}
+
+/// What [`RefreshStore::family_status`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FamilyStatus {
+    /// Not revoked, not past its absolute lifetime nor its current token's idle deadline.
+    Active {
+        /// The family's subject.
+        subject: ActorId,
+    },
+    /// Revoked.
+    Revoked,
+    /// Past its absolute lifetime or idle deadline.
+    Expired,
+    /// Unknown in this tenant.
+    NotFound,
+}
+
+/// Storage of refresh-token families. Every method is one atomic operation on the state of
+/// one tenant (a Redis Lua script, a PostgreSQL transaction), and keys always include the
+/// tenant. The store holds only token hashes.
+#[async_trait::async_trait]
+pub trait RefreshStore: Send + Sync + fmt::Debug {
+    /// Creates a family.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`] with kind `Conflict` if the family id exists in the tenant.
+    async fn create(&self, tenant: &TenantId, family: NewFamily) -> Result<(), TokenError>;
+
+    /// Applies the rotation state machine of the [module docs](super) atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`]; the caller then issues nothing.
+    async fn rotate(
+        &self,
+        tenant: &TenantId,
+        request: RotateRequest,
+    ) -> Result<RotateOutcome, TokenError>;
+
+    /// Revokes one family. Returns whether it existed and was not already revoked.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    async fn revoke_family(
+        &self,
+        tenant: &TenantId,
+        family: &FamilyId,
+        now: UnixTime,
+    ) -> Result<bool, TokenError>;
+
+    /// Revokes every family of `subject` in `tenant`. Returns how many were newly revoked.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    async fn revoke_subject(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        now: UnixTime,
+    ) -> Result<u64, TokenError>;
+
+    /// The family's status at `now` (used to verify scoped tokens).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`]; callers then deny.
+    async fn family_status(
+        &self,
+        tenant: &TenantId,
+        family: &FamilyId,
+        now: UnixTime,
+    ) -> Result<FamilyStatus, TokenError>;
+}
