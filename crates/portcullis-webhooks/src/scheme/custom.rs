@@ -23,13 +23,13 @@ use crate::error::WebhookError;
 use crate::headers::{HeaderLookup, required};
 use crate::key::{B64, Key};
 use crate::message::{Candidate, Content, MAX_PARTS, Message, Part, parse_timestamp};
-use crate::scheme::{Delivery, Scheme, hmac_key, hmac_sha256};
+use crate::scheme::{Delivery, Scheme, decode_lower_hex, hmac_key, hmac_sha256};
 use crate::verify::Limits;
 
 /// How the MAC is written in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
-    /// Hexadecimal (lowercase when signing; either case accepted when verifying).
+    /// Lowercase hexadecimal (uppercase digits are refused, as the providers compare strings).
     Hex,
     /// Standard base64 with padding (RFC 4648 §4).
     Base64,
@@ -224,16 +224,14 @@ impl Custom {
     }
 
     fn decode(&self, text: &str) -> Option<[u8; 32]> {
-        let mut tag = [0u8; 32];
         match self.encoding {
-            Encoding::Hex => hex::decode_to_slice(text, &mut tag).ok()?,
+            Encoding::Hex => decode_lower_hex(text),
             Encoding::Base64 => {
                 let mut buf = [0u8; 33];
                 let n = B64.decode_slice(text, &mut buf).ok()?;
-                tag = buf.get(..n)?.try_into().ok()?;
+                buf.get(..n)?.try_into().ok()
             }
         }
-        Some(tag)
     }
 }
 
@@ -259,7 +257,7 @@ impl Scheme for Custom {
             WebhookError::malformed(
                 &self.header,
                 match self.encoding {
-                    Encoding::Hex => "signature is not 64 hex digits",
+                    Encoding::Hex => "signature is not 64 lowercase hex digits",
                     Encoding::Base64 => "signature is not base64 of 32 bytes",
                 },
             )

@@ -11,7 +11,7 @@ use crate::error::WebhookError;
 use crate::headers::{HeaderLookup, required};
 use crate::key::Key;
 use crate::message::{Candidate, Content, Message, Part, parse_timestamp};
-use crate::scheme::{Delivery, Scheme, hmac_key, hmac_sha256};
+use crate::scheme::{Delivery, Scheme, decode_lower_hex, hmac_key, hmac_sha256};
 use crate::verify::Limits;
 
 const HEADER: &str = "stripe-signature";
@@ -62,9 +62,8 @@ impl Scheme for Stripe {
                             limit: limits.max_signatures,
                         });
                     }
-                    let mut tag = [0u8; 32];
-                    // A `v1` that is not 64 hex digits can never match; skip it.
-                    if hex::decode_to_slice(v, &mut tag).is_ok() {
+                    // A `v1` that is not 64 lowercase hex digits can never match; skip it.
+                    if let Some(tag) = decode_lower_hex(v) {
                         candidates.push(Candidate::HmacSha256(tag));
                     }
                 }
