@@ -160,7 +160,9 @@ struct Cached {
 }
 
 /// Cached, single-flight access to runtime secrets.
-#[derive(Debug)]
+///
+/// `Debug` shows the configuration and counters only (never values, nor the source's own
+/// `Debug`, which may be less careful).
 pub struct SecretResolver {
     source: Arc<dyn SecretSource>,
     env: EnvFallback,
@@ -172,6 +174,16 @@ pub struct SecretResolver {
     fetches: AtomicU64,
     env_fallbacks: AtomicU64,
     stale_served: AtomicU64,
+}
+
+impl fmt::Debug for SecretResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretResolver")
+            .field("env", &self.env)
+            .field("config", &self.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SecretResolver {
