@@ -133,7 +133,7 @@ impl NoteSigner {
             .trim_end_matches('\n')
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| key_err("signer key must start with `PRIVATE+KEY+`"))?;
-        let mut parts = rest.split('+');
+        let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(hash), Some(b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -253,7 +253,7 @@ impl NoteVerifier {
     /// Ed25519 point, or the hash does not match.
     pub fn parse(key: &str) -> Result<Self, AuditError> {
         let key = key.trim_end_matches('\n');
-        let mut parts = key.split('+');
+        let mut parts = key.splitn(3, '+');
         let (Some(name), Some(hash), Some(b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
