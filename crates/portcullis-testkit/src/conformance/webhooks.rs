@@ -12,6 +12,9 @@
 //! ).await;
 //! ```
 
+// Test helpers report a failed expectation by panicking (see the module docs above).
+#![allow(clippy::panic)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
