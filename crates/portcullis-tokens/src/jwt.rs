@@ -1,6 +1,5 @@
 //! Issuing and verifying access tokens, scoped tokens and tickets.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +10,12 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, encode};
 use portcullis_core::{ActorId, Clock, KeyId, SecureRandom, TenantId, UnixTime, random_array};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::claims::{Claims, NoExtra, RESERVED, TokenType, check_label};
 use crate::error::{TokenError, escape_untrusted};
-use crate::keyring::KeyRing;
+use crate::keyring::{KeyRing, parse_header, split_compact};
 use crate::refresh::{FamilyId, FamilyStatus, RefreshStore};
 use crate::revocation::{RevocationReason, RevocationStatus, RevocationStore};
 use crate::tickets::TicketStore;
@@ -181,14 +180,6 @@ pub struct TokenService {
     config: TokenConfig,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn SecureRandom>,
-}
-
-#[derive(Deserialize)]
-struct RawHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(borrow, default)]
-    kid: Option<Cow<'a, str>>,
 }
 
 impl TokenService {
@@ -458,20 +449,8 @@ impl TokenService {
                 max: self.config.max_len,
             });
         }
-        let header_b64 = match token.split('.').collect::<Vec<_>>().as_slice() {
-            [h, p, s] if !h.is_empty() && !p.is_empty() && !s.is_empty() => *h,
-            _ => return Err(TokenError::Malformed { reason: "expected three non-empty parts" }),
-        };
-        let header_json = URL_SAFE_NO_PAD
-            .decode(header_b64)
-            .map_err(|_| TokenError::Malformed { reason: "header is not base64url" })?;
-        let header: RawHeader<'_> = serde_json::from_slice(&header_json)
-            .map_err(|_| TokenError::Malformed { reason: "header is not a JSON object with `alg`" })?;
-        if !matches!(&*header.alg, "HS256" | "EdDSA" | "ES256") {
-            return Err(TokenError::UnsupportedAlgorithm {
-                alg: escape_untrusted(&header.alg, 16),
-            });
-        }
+        let (header_b64, _, _) = split_compact(token)?;
+        let header = parse_header(header_b64)?;
         let kid = header.kid.ok_or(TokenError::MissingKeyId)?;
         let key = self.ring.lookup(&kid)?;
         if header.alg != key.alg.as_str() {

@@ -252,6 +252,75 @@ impl KeyMaterial {
     pub fn can_sign(&self) -> bool {
         self.encoding.is_some()
     }
+
+    /// Verifies a compact JWS at the signature layer only: the header's `alg` must equal
+    /// this key's algorithm and the signature must verify. Returns the decoded payload.
+    /// No claim is looked at; use [`TokenService`](crate::TokenService) for tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Malformed`], [`TokenError::UnsupportedAlgorithm`],
+    /// [`TokenError::AlgorithmMismatch`], [`TokenError::InvalidSignature`].
+    pub fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
+        let parts = split_compact(token)?;
+        let header = parse_header(parts.0)?;
+        if header.alg != self.alg.as_str() {
+            return Err(TokenError::AlgorithmMismatch {
+                kid: self.kid.clone(),
+                alg: crate::error::escape_untrusted(&header.alg, 16),
+                pinned: self.alg.as_str(),
+            });
+        }
+        let signing_input = token
+            .get(..parts.0.len() + 1 + parts.1.len())
+            .ok_or(TokenError::Malformed { reason: "expected three parts" })?;
+        let ok = jsonwebtoken::crypto::verify(
+            parts.2,
+            signing_input.as_bytes(),
+            &self.decoding,
+            self.alg.jwt(),
+        )
+        .unwrap_or(false);
+        if !ok {
+            return Err(TokenError::InvalidSignature);
+        }
+        URL_SAFE_NO_PAD
+            .decode(parts.1)
+            .map_err(|_| TokenError::Malformed { reason: "payload is not base64url" })
+    }
+}
+
+/// The three parts of a compact JWS; header and payload non-empty. An empty signature
+/// (the `alg: none` shape) gets past this so the header check can name the algorithm.
+pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str), TokenError> {
+    let mut it = token.split('.');
+    match (it.next(), it.next(), it.next(), it.next()) {
+        (Some(h), Some(p), Some(s), None) if !h.is_empty() && !p.is_empty() => Ok((h, p, s)),
+        _ => Err(TokenError::Malformed { reason: "expected three parts" }),
+    }
+}
+
+/// The members of a JOSE header this crate reads.
+#[derive(serde::Deserialize)]
+pub(crate) struct RawHeader {
+    pub(crate) alg: String,
+    #[serde(default)]
+    pub(crate) kid: Option<String>,
+}
+
+/// Decodes a base64url JOSE header and refuses every algorithm but ours.
+pub(crate) fn parse_header(b64: &str) -> Result<RawHeader, TokenError> {
+    let json = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| TokenError::Malformed { reason: "header is not base64url" })?;
+    let header: RawHeader = serde_json::from_slice(&json)
+        .map_err(|_| TokenError::Malformed { reason: "header is not a JSON object with `alg`" })?;
+    if !matches!(header.alg.as_str(), "HS256" | "EdDSA" | "ES256") {
+        return Err(TokenError::UnsupportedAlgorithm {
+            alg: crate::error::escape_untrusted(&header.alg, 16),
+        });
+    }
+    Ok(header)
 }
 
 fn key_err(reason: &str) -> TokenError {

@@ -224,3 +224,48 @@ pub(crate) fn parse(
         generation: u32::from_be_bytes(generation),
     })
 }
+
+/// Encodes the token with the given fields under `key` for `tenant` (for test vectors and
+/// tooling; services use [`RefreshTokens`](super::RefreshTokens)).
+///
+/// # Errors
+///
+/// [`TokenError::Signing`] if the MAC cannot be keyed (never for 32-byte keys).
+pub fn encode_token(
+    key: &SecretArray<32>,
+    tenant: &TenantId,
+    family: FamilyId,
+    generation: u32,
+    secret: &SecretArray<32>,
+) -> Result<SecretString, TokenError> {
+    Ok(build(key, tenant, family, generation, secret.expose_secret())?.encode())
+}
+
+/// The successor of `presented` (generation + 1), as [`RefreshTokens::rotate`](super::RefreshTokens::rotate)
+/// computes it.
+///
+/// # Errors
+///
+/// [`TokenError::RefreshInvalid`] if `presented` does not authenticate for `tenant`;
+/// [`TokenError::RefreshExpired`] when the generation counter is exhausted.
+pub fn successor_token(
+    key: &SecretArray<32>,
+    tenant: &TenantId,
+    presented: &str,
+) -> Result<SecretString, TokenError> {
+    let token = parse(key, tenant, presented)?;
+    Ok(successor(key, tenant, &token)?.encode())
+}
+
+/// The hash the store keeps for `presented`, after authenticating it.
+///
+/// # Errors
+///
+/// [`TokenError::RefreshInvalid`] if `presented` does not authenticate for `tenant`.
+pub fn token_hash(
+    key: &SecretArray<32>,
+    tenant: &TenantId,
+    presented: &str,
+) -> Result<TokenHash, TokenError> {
+    Ok(parse(key, tenant, presented)?.hash())
+}

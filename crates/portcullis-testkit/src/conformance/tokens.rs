@@ -1,0 +1,486 @@
+//! Conformance suite for the `portcullis-tokens` store traits: [`RefreshStore`],
+//! [`RevocationStore`], [`TicketStore`] and [`ApiKeyStore`].
+//!
+//! A backend's integration test calls [`run_all`] with a factory for fresh, empty stores
+//! and a `spawn` function that runs a future on a real task of a multi-threaded runtime
+//! (for tokio: `|f| Box::pin(async move { tokio::spawn(f).await.unwrap() })`). Stores
+//! take time as an argument, so the suite drives expiry with its own [`ManualClock`].
+//!
+//! ```ignore
+//! portcullis_testkit::conformance::tokens::run_all(
+//!     || async { TokenStores::memory() },
+//!     |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
+//! ).await;
+//! ```
+//!
+//! The refresh steps go through [`RefreshTokens`] (which computes hashes and successors)
+//! so they exercise the state machine exactly as production does.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_core::{
+    ActorId, BackendErrorKind, Clock, KeyId, SecretArray, SecretBytes, TenantId, UnixTime,
+};
+use portcullis_tokens::{
+    ApiKeyRecord, ApiKeyStore, FamilyStatus, IssuedRefresh, KeyRing, MemoryApiKeyStore,
+    MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore, RefreshPolicy, RefreshStore,
+    RefreshTokens, RevocationReason, RevocationStatus, RevocationStore, TicketStore, TokenConfig,
+    TokenError, TokenService,
+};
+
+use crate::{ManualClock, SeededRandom};
+
+/// A boxed, sendable future (what `spawn` receives and returns).
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// One fresh, empty set of stores from the backend under test.
+#[derive(Debug, Clone)]
+pub struct TokenStores {
+    /// Refresh families.
+    pub refresh: Arc<dyn RefreshStore>,
+    /// Revocations.
+    pub revocation: Arc<dyn RevocationStore>,
+    /// Redeemed tickets.
+    pub tickets: Arc<dyn TicketStore>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyStore>,
+}
+
+impl TokenStores {
+    /// The in-memory stores of `portcullis-tokens`.
+    pub fn memory() -> Self {
+        Self {
+            refresh: Arc::new(MemoryRefreshStore::new()),
+            revocation: Arc::new(MemoryRevocationStore::new()),
+            tickets: Arc::new(MemoryTicketStore::new()),
+            api_keys: Arc::new(MemoryApiKeyStore::new()),
+        }
+    }
+}
+
+fn tenant(s: &str) -> TenantId {
+    s.parse().unwrap()
+}
+
+fn actor(s: &str) -> ActorId {
+    s.parse().unwrap()
+}
+
+const GRACE: Duration = Duration::from_secs(10);
+
+fn refresh_service(store: Arc<dyn RefreshStore>, clock: &ManualClock, seed: u64) -> RefreshTokens {
+    let policy = RefreshPolicy {
+        absolute: Duration::from_secs(2 * 3600),
+        idle: Duration::from_secs(3600),
+        grace: GRACE,
+    };
+    RefreshTokens::new(
+        store,
+        SecretArray::new([7u8; 32]),
+        policy,
+        Arc::new(clock.clone()),
+        Arc::new(SeededRandom::new(seed)),
+    )
+    .unwrap()
+}
+
+fn token(issued: &IssuedRefresh) -> String {
+    issued.token.expose_secret().to_owned()
+}
+
+async fn must_rotate(svc: &RefreshTokens, t: &TenantId, presented: &str, step: &str) -> IssuedRefresh {
+    match svc.rotate(t, presented).await {
+        Ok(next) => next,
+        Err(e) => panic!("tokens conformance: {step}: rotate failed: {e}"),
+    }
+}
+
+/// Rotation yields consecutive generations of one family, each token usable once.
+pub async fn rotation_advances_generations(stores: &TokenStores) {
+    let step = "rotation_advances_generations";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 1);
+    let t = tenant("acme");
+    let t0 = svc.issue(&t, &actor("alice")).await.unwrap();
+    assert_eq!(t0.generation, 0, "{step}");
+    clock.advance(Duration::from_secs(60));
+    let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
+    assert_eq!((t1.generation, t1.family, t1.replay), (1, t0.family, false), "{step}: t1");
+    assert_eq!(t1.subject, actor("alice"), "{step}: subject");
+    assert_ne!(token(&t1), token(&t0), "{step}: successor differs");
+    clock.advance(Duration::from_secs(60));
+    let t2 = must_rotate(&svc, &t, &token(&t1), step).await;
+    assert_eq!(t2.generation, 2, "{step}: t2");
+    assert!(
+        matches!(svc.status(&t, &t0.family).await.unwrap(), FamilyStatus::Active { .. }),
+        "{step}: family active"
+    );
+}
+
+/// A rotated token replayed inside the grace window receives the same successor; outside
+/// it, the family is revoked and the caller gets `ReuseDetected` with the family id.
+pub async fn grace_then_reuse_revokes_family(stores: &TokenStores) {
+    let step = "grace_then_reuse_revokes_family";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 2);
+    let t = tenant("acme");
+    let t0 = svc.issue(&t, &actor("alice")).await.unwrap();
+    let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
+    clock.advance(GRACE - Duration::from_millis(1));
+    let again = must_rotate(&svc, &t, &token(&t0), step).await;
+    assert_eq!(token(&again), token(&t1), "{step}: same successor inside grace");
+    assert!(again.replay, "{step}: marked as replay");
+    clock.advance(Duration::from_millis(1));
+    match svc.rotate(&t, &token(&t0)).await {
+        Err(TokenError::ReuseDetected { family, subject }) => {
+            assert_eq!(family, t0.family, "{step}: family id reported");
+            assert_eq!(subject, actor("alice"), "{step}: subject reported");
+        }
+        other => panic!("{step}: expected ReuseDetected, got {other:?}"),
+    }
+    match svc.rotate(&t, &token(&t1)).await {
+        Err(TokenError::RefreshRevoked { family }) => assert_eq!(family, t0.family, "{step}"),
+        other => panic!("{step}: successor must be dead, got {other:?}"),
+    }
+    assert_eq!(svc.status(&t, &t0.family).await.unwrap(), FamilyStatus::Revoked, "{step}");
+}
+
+/// Presenting an older generation (two rotations back) is reuse even inside the grace
+/// window of the latest rotation.
+pub async fn older_generation_is_reuse(stores: &TokenStores) {
+    let step = "older_generation_is_reuse";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 3);
+    let t = tenant("acme");
+    let t0 = svc.issue(&t, &actor("bob")).await.unwrap();
+    let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
+    let _t2 = must_rotate(&svc, &t, &token(&t1), step).await;
+    assert!(
+        matches!(svc.rotate(&t, &token(&t0)).await, Err(TokenError::ReuseDetected { .. })),
+        "{step}"
+    );
+}
+
+/// Forged, tampered and cross-tenant tokens are invalid and revoke nothing.
+pub async fn forged_and_foreign_tokens_change_nothing(stores: &TokenStores) {
+    let step = "forged_and_foreign_tokens_change_nothing";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 4);
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let t0 = svc.issue(&a, &actor("carol")).await.unwrap();
+    let text = token(&t0);
+    assert!(matches!(svc.rotate(&b, &text).await, Err(TokenError::RefreshInvalid)), "{step}: foreign");
+    let mut tampered = text.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert!(matches!(svc.rotate(&a, &tampered).await, Err(TokenError::RefreshInvalid)), "{step}: tag");
+    assert!(matches!(svc.rotate(&a, "prt_short").await, Err(TokenError::RefreshInvalid)), "{step}");
+    let t1 = must_rotate(&svc, &a, &text, step).await;
+    assert_eq!(t1.generation, 1, "{step}: family untouched");
+}
+
+/// 64 concurrent rotations of one token all receive the one successor; the family does
+/// not fork and the successor rotates normally afterwards.
+pub async fn concurrent_rotations_converge<S>(stores: &TokenStores, spawn: &S)
+where
+    S: Fn(BoxFuture<String>) -> BoxFuture<String>,
+{
+    let step = "concurrent_rotations_converge";
+    let clock = ManualClock::new();
+    let svc = Arc::new(refresh_service(stores.refresh.clone(), &clock, 5));
+    let t = tenant("acme");
+    for round in 0..4 {
+        let t0 = svc.issue(&t, &actor("dave")).await.unwrap();
+        let presented = token(&t0);
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                let (svc, t, presented) = (svc.clone(), t.clone(), presented.clone());
+                spawn(Box::pin(async move {
+                    match svc.rotate(&t, &presented).await {
+                        Ok(next) => token(&next),
+                        Err(e) => format!("error: {e}"),
+                    }
+                }))
+            })
+            .collect();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await);
+        }
+        let first = results[0].clone();
+        assert!(first.starts_with("prt_"), "{step}: round {round}: {first}");
+        assert!(results.iter().all(|r| *r == first), "{step}: round {round}: forked: {results:?}");
+        let t2 = must_rotate(&svc, &t, &first, step).await;
+        assert_eq!(t2.generation, 2, "{step}: round {round}");
+    }
+}
+
+/// A rotation racing a revocation: afterwards the family is revoked and any successor
+/// that was handed out is refused.
+pub async fn rotate_racing_revoke_revoke_wins<S>(stores: &TokenStores, spawn: &S)
+where
+    S: Fn(BoxFuture<String>) -> BoxFuture<String>,
+{
+    let step = "rotate_racing_revoke_revoke_wins";
+    let clock = ManualClock::new();
+    let svc = Arc::new(refresh_service(stores.refresh.clone(), &clock, 6));
+    let t = tenant("acme");
+    for round in 0..16 {
+        let t0 = svc.issue(&t, &actor("erin")).await.unwrap();
+        let (s1, t1, p) = (svc.clone(), t.clone(), token(&t0));
+        let rotate = spawn(Box::pin(async move {
+            match s1.rotate(&t1, &p).await {
+                Ok(next) => token(&next),
+                Err(e) => format!("error: {e}"),
+            }
+        }));
+        let (s2, t2, fam) = (svc.clone(), t.clone(), t0.family);
+        let revoke = spawn(Box::pin(async move {
+            s2.revoke_family(&t2, &fam).await.unwrap().to_string()
+        }));
+        let (rotated, _) = (rotate.await, revoke.await);
+        assert_eq!(
+            svc.status(&t, &t0.family).await.unwrap(),
+            FamilyStatus::Revoked,
+            "{step}: round {round}"
+        );
+        if rotated.starts_with("prt_") {
+            assert!(
+                matches!(svc.rotate(&t, &rotated).await, Err(TokenError::RefreshRevoked { .. })),
+                "{step}: round {round}: successor survived revocation"
+            );
+        } else {
+            assert!(rotated.contains("revoked"), "{step}: round {round}: {rotated}");
+        }
+    }
+}
+
+/// Idle and absolute lifetimes, driven by the manual clock.
+pub async fn refresh_lifetimes_expire(stores: &TokenStores) {
+    let step = "refresh_lifetimes_expire";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 7);
+    let t = tenant("acme");
+    // Idle: one hour without rotation.
+    let idle = svc.issue(&t, &actor("frank")).await.unwrap();
+    clock.advance(Duration::from_secs(3600));
+    assert!(matches!(svc.rotate(&t, &token(&idle)).await, Err(TokenError::RefreshExpired)), "{step}: idle");
+    assert_eq!(svc.status(&t, &idle.family).await.unwrap(), FamilyStatus::Expired, "{step}");
+    // Absolute: rotating every 50 minutes still ends two hours after login.
+    let mut cur = svc.issue(&t, &actor("frank")).await.unwrap();
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(50 * 60));
+        cur = must_rotate(&svc, &t, &token(&cur), step).await;
+    }
+    clock.advance(Duration::from_secs(20 * 60));
+    assert!(matches!(svc.rotate(&t, &token(&cur)).await, Err(TokenError::RefreshExpired)), "{step}: absolute");
+}
+
+/// Revoking a subject revokes all its families in that tenant only.
+pub async fn revoke_subject_is_scoped(stores: &TokenStores) {
+    let step = "revoke_subject_is_scoped";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 8);
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let g1 = svc.issue(&a, &actor("grace")).await.unwrap();
+    let g2 = svc.issue(&a, &actor("grace")).await.unwrap();
+    let other = svc.issue(&a, &actor("heidi")).await.unwrap();
+    let elsewhere = svc.issue(&b, &actor("grace")).await.unwrap();
+    assert_eq!(svc.revoke_subject(&a, &actor("grace")).await.unwrap(), 2, "{step}");
+    assert_eq!(svc.revoke_subject(&a, &actor("grace")).await.unwrap(), 0, "{step}: idempotent");
+    for g in [&g1, &g2] {
+        assert!(matches!(svc.rotate(&a, &token(g)).await, Err(TokenError::RefreshRevoked { .. })), "{step}");
+    }
+    must_rotate(&svc, &a, &token(&other), step).await;
+    must_rotate(&svc, &b, &token(&elsewhere), step).await;
+    assert!(svc.revoke_family(&a, &other.family).await.unwrap(), "{step}: revoke family");
+    assert!(!svc.revoke_family(&a, &other.family).await.unwrap(), "{step}: already revoked");
+    assert!(!svc.revoke_family(&b, &other.family).await.unwrap(), "{step}: other tenant");
+}
+
+/// A duplicate family id is a `Conflict` backend error.
+pub async fn duplicate_family_conflicts(stores: &TokenStores) {
+    let step = "duplicate_family_conflicts";
+    let clock = ManualClock::new();
+    // Two services with the same seed draw the same family id.
+    let s1 = refresh_service(stores.refresh.clone(), &clock, 99);
+    let s2 = refresh_service(stores.refresh.clone(), &clock, 99);
+    let t = tenant("acme");
+    s1.issue(&t, &actor("ivan")).await.unwrap();
+    match s2.issue(&t, &actor("ivan")).await {
+        Err(TokenError::Backend(e)) => assert_eq!(e.kind(), BackendErrorKind::Conflict, "{step}"),
+        other => panic!("{step}: expected a conflict, got {other:?}"),
+    }
+}
+
+fn ticket_service(clock: &ManualClock) -> TokenService {
+    let secret = SecretBytes::from_slice(&[3u8; 32]);
+    let ring = KeyRing::hs256((KeyId::new("hs-1").unwrap(), &secret), None).unwrap();
+    TokenService::new(
+        Arc::new(ring),
+        TokenConfig::new("https://issuer.test", "api").unwrap(),
+        Arc::new(clock.clone()),
+        Arc::new(SeededRandom::new(11)),
+    )
+}
+
+/// A ticket is redeemed once; a second redemption (sequential or concurrent) fails, and
+/// an expired ticket is refused.
+pub async fn tickets_are_single_use<S>(stores: &TokenStores, spawn: &S)
+where
+    S: Fn(BoxFuture<String>) -> BoxFuture<String>,
+{
+    let step = "tickets_are_single_use";
+    let clock = ManualClock::new();
+    let svc = Arc::new(ticket_service(&clock));
+    let t = tenant("acme");
+    let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
+    let store = stores.tickets.clone();
+    svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store).await.unwrap();
+    assert!(
+        matches!(svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store).await, Err(TokenError::TicketAlreadyUsed)),
+        "{step}: second use"
+    );
+    // Double spend under concurrency.
+    let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
+    let handles: Vec<_> = (0..64)
+        .map(|_| {
+            let (svc, store, tok) = (svc.clone(), store.clone(), ticket.token.clone());
+            spawn(Box::pin(async move {
+                match svc.redeem_ticket(&tok, "ws-upgrade", &*store).await {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => e.to_string(),
+                }
+            }))
+        })
+        .collect();
+    let mut ok = 0;
+    for h in handles {
+        if h.await == "ok" {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1, "{step}: {ok} concurrent redemptions succeeded");
+    // Same jti in another tenant is independent at the store level.
+    let now = clock.now();
+    let until = now.saturating_add(Duration::from_secs(60));
+    assert!(store.consume(&tenant("t1"), "same-jti", until, now).await.unwrap(), "{step}");
+    assert!(store.consume(&tenant("t2"), "same-jti", until, now).await.unwrap(), "{step}");
+    assert!(!store.consume(&tenant("t1"), "same-jti", until, now).await.unwrap(), "{step}");
+    // Expiry.
+    let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
+    clock.advance(Duration::from_secs(30 + 30));
+    assert!(
+        matches!(svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store).await, Err(TokenError::Expired)),
+        "{step}: expired ticket"
+    );
+}
+
+/// The deny-list and both epochs, with tenant isolation and monotonic epochs.
+pub async fn revocation_rules(stores: &TokenStores) {
+    let step = "revocation_rules";
+    let r = &*stores.revocation;
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let alice = actor("alice");
+    let t0 = UnixTime::from_secs(1_700_000_000);
+    let later = t0.saturating_add(Duration::from_secs(3600));
+    let not = RevocationStatus::NotRevoked;
+    assert_eq!(r.check(&a, &alice, "j1", t0).await.unwrap(), not, "{step}: empty");
+    r.revoke_jti(&a, "j1", later).await.unwrap();
+    assert_eq!(
+        r.check(&a, &alice, "j1", t0).await.unwrap(),
+        RevocationStatus::Revoked(RevocationReason::TokenRevoked),
+        "{step}: jti"
+    );
+    assert_eq!(r.check(&b, &alice, "j1", t0).await.unwrap(), not, "{step}: jti other tenant");
+    let epoch = t0.saturating_add(Duration::from_secs(10));
+    r.revoke_subject_before(&a, &alice, epoch, later).await.unwrap();
+    assert_eq!(
+        r.check(&a, &alice, "j2", epoch).await.unwrap(),
+        RevocationStatus::Revoked(RevocationReason::SubjectEpoch),
+        "{step}: at the epoch is revoked"
+    );
+    let after = epoch.saturating_add(Duration::from_secs(1));
+    assert_eq!(r.check(&a, &alice, "j2", after).await.unwrap(), not, "{step}: after epoch");
+    assert_eq!(r.check(&a, &actor("bob"), "j2", t0).await.unwrap(), not, "{step}: other subject");
+    // Epochs never move backwards.
+    r.revoke_subject_before(&a, &alice, t0, later).await.unwrap();
+    assert_eq!(
+        r.check(&a, &alice, "j3", epoch).await.unwrap(),
+        RevocationStatus::Revoked(RevocationReason::SubjectEpoch),
+        "{step}: monotonic"
+    );
+    r.revoke_tenant_before(&b, epoch, later).await.unwrap();
+    assert_eq!(
+        r.check(&b, &actor("zed"), "j4", t0).await.unwrap(),
+        RevocationStatus::Revoked(RevocationReason::TenantEpoch),
+        "{step}: tenant epoch"
+    );
+    assert_eq!(r.check(&b, &actor("zed"), "j4", after).await.unwrap(), not, "{step}");
+    assert_eq!(r.check(&a, &actor("zed"), "j4", t0).await.unwrap(), not, "{step}: tenant isolation");
+}
+
+fn record(tenant_id: &TenantId, id: &str, owner: &str) -> ApiKeyRecord {
+    ApiKeyRecord {
+        tenant: tenant_id.clone(),
+        id: id.to_owned(),
+        owner: actor(owner),
+        name: "ci".to_owned(),
+        scopes: vec!["runs:read".to_owned()],
+        hash: [9u8; 32],
+        created_at: UnixTime::from_secs(1_700_000_000),
+        expires_at: None,
+        revoked_at: None,
+    }
+}
+
+/// Insert, conflict, get, revoke and list, per tenant.
+pub async fn api_key_records(stores: &TokenStores) {
+    let step = "api_key_records";
+    let s = &*stores.api_keys;
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    s.insert(record(&a, "id0000000000000a", "kim")).await.unwrap();
+    s.insert(record(&b, "id0000000000000a", "kim")).await.unwrap();
+    match s.insert(record(&a, "id0000000000000a", "lee")).await {
+        Err(TokenError::Backend(e)) => assert_eq!(e.kind(), BackendErrorKind::Conflict, "{step}"),
+        other => panic!("{step}: expected a conflict, got {other:?}"),
+    }
+    let got = s.get(&a, "id0000000000000a").await.unwrap().unwrap();
+    assert_eq!(got, record(&a, "id0000000000000a", "kim"), "{step}: round trip");
+    assert!(s.get(&a, "missing").await.unwrap().is_none(), "{step}");
+    let now = UnixTime::from_secs(1_700_000_100);
+    assert!(s.revoke(&a, "id0000000000000a", now).await.unwrap(), "{step}");
+    assert!(!s.revoke(&a, "missing", now).await.unwrap(), "{step}");
+    let revoked = s.get(&a, "id0000000000000a").await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(now), "{step}: revoked_at");
+    assert!(s.get(&b, "id0000000000000a").await.unwrap().unwrap().revoked_at.is_none(), "{step}: other tenant");
+    s.insert(record(&a, "id0000000000000b", "kim")).await.unwrap();
+    let listed = s.list(&a, &actor("kim")).await.unwrap();
+    assert_eq!(listed.len(), 2, "{step}: list");
+}
+
+/// Runs every step, each on fresh stores.
+pub async fn run_all<F, Fut, S>(factory: F, spawn: S)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = TokenStores>,
+    S: Fn(BoxFuture<String>) -> BoxFuture<String>,
+{
+    rotation_advances_generations(&factory().await).await;
+    grace_then_reuse_revokes_family(&factory().await).await;
+    older_generation_is_reuse(&factory().await).await;
+    forged_and_foreign_tokens_change_nothing(&factory().await).await;
+    concurrent_rotations_converge(&factory().await, &spawn).await;
+    rotate_racing_revoke_revoke_wins(&factory().await, &spawn).await;
+    refresh_lifetimes_expire(&factory().await).await;
+    revoke_subject_is_scoped(&factory().await).await;
+    duplicate_family_conflicts(&factory().await).await;
+    tickets_are_single_use(&factory().await, &spawn).await;
+    revocation_rules(&factory().await).await;
+    api_key_records(&factory().await).await;
+}

@@ -1,0 +1,46 @@
+//! Shared fixtures for the integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use portcullis_core::{ActorId, KeyId, SecretBytes, TenantId};
+use portcullis_testkit::{ManualClock, SeededRandom};
+use portcullis_tokens::{Algorithm, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenService};
+
+pub(crate) const ISSUER: &str = "https://auth.example.test";
+pub(crate) const AUDIENCE: &str = "api";
+pub(crate) const HS_SECRET: &[u8; 32] = b"0123456789abcdef0123456789abcdef";
+
+pub(crate) fn tenant() -> TenantId {
+    "acme".parse().unwrap()
+}
+
+pub(crate) fn alice() -> ActorId {
+    "alice".parse().unwrap()
+}
+
+pub(crate) fn hs_kid() -> KeyId {
+    KeyId::new("hs-1").unwrap()
+}
+
+/// A ring whose active key has `alg` (HS256 uses [`HS_SECRET`] with kid `hs-1`).
+pub(crate) fn ring(alg: Algorithm) -> Arc<KeyRing> {
+    let ring = KeyRing::new();
+    let key = match alg {
+        Algorithm::Hs256 => {
+            KeyMaterial::hs256(hs_kid(), &SecretBytes::from_slice(HS_SECRET)).unwrap()
+        }
+        other => KeyMaterial::generate(other, &SeededRandom::new(42)).unwrap(),
+    };
+    ring.insert(key, KeyState::Active).unwrap();
+    Arc::new(ring)
+}
+
+pub(crate) fn service(ring: Arc<KeyRing>, clock: &ManualClock) -> TokenService {
+    TokenService::new(
+        ring,
+        TokenConfig::new(ISSUER, AUDIENCE).unwrap(),
+        Arc::new(clock.clone()),
+        Arc::new(SeededRandom::new(7)),
+    )
+}
