@@ -5,8 +5,8 @@
 //! - object keys are unique and sorted by the bytes of their UTF-8 encoding;
 //! - no whitespace outside strings;
 //! - numbers are integers in `-2^63 ..= 2^64-1`, written in decimal with no sign for
-//!   non-negative values, no leading zeros, no exponent or fraction (`-0` becomes `0`);
-//!   any number with a fraction or exponent (a float) is rejected;
+//!   non-negative values, no leading zeros, no exponent or fraction;
+//!   any number with a fraction or exponent (a float), and `-0`, is rejected;
 //! - strings escape `"` as `\"`, `\` as `\\`, U+0008/0009/000A/000C/000D as
 //!   `\b \t \n \f \r`, every other code point below U+0020 as `\u00xx` (lowercase hex), and
 //!   write every other code point as its raw UTF-8 bytes (no `\/`, no `\uXXXX` for
