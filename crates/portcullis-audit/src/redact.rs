@@ -63,7 +63,7 @@ impl PiiRedactor {
             ipv4: re(
                 r"\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b",
             ),
-            ipv6: re(r"[0-9A-Fa-f:.%]*:[0-9A-Fa-f:.%]*:[0-9A-Fa-f:.%]*"),
+            ipv6: re(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z_.\-]+)?"),
             phone: re(r"\+?\(?[0-9][0-9 ().\-]{7,22}[0-9]"),
             mask_ip_field: false,
         }
@@ -84,7 +84,24 @@ impl PiiRedactor {
     /// Redacts one string.
     pub fn redact_text(&self, text: &str) -> String {
         let s = self.email.replace_all(text, "[email]");
-        let s = self.ipv4.replace_all(&s, "[ip]").into_owned();
+        let s = self
+            .ipv4
+            .replace_all(&s, |c: &Captures<'_>| {
+                let Some(m) = c.get(0) else {
+                    return String::new();
+                };
+                // Not part of a longer dotted number such as a version `1.2.3.4.5`.
+                let after = s.get(m.end()..).unwrap_or_default().as_bytes();
+                let before = s.get(..m.start()).unwrap_or_default().as_bytes();
+                let longer_after = matches!(after, [b'.', d, ..] if d.is_ascii_digit());
+                let longer_before = matches!(before, [.., d, b'.'] if d.is_ascii_digit());
+                if longer_after || longer_before {
+                    m.as_str().to_owned()
+                } else {
+                    "[ip]".to_owned()
+                }
+            })
+            .into_owned();
         let s = self
             .ipv6
             .replace_all(&s, |c: &Captures<'_>| {
