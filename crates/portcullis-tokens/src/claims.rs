@@ -145,9 +145,7 @@ pub(crate) const RESERVED: &[&str] = &[
 /// Validates a resource, role or purpose label: 1 to 256 bytes of printable ASCII without
 /// spaces.
 pub(crate) fn check_label(what: &str, value: &str) -> Result<(), crate::TokenError> {
-    let ok = !value.is_empty()
-        && value.len() <= 256
-        && value.bytes().all(|b| b.is_ascii_graphic());
+    let ok = !value.is_empty() && value.len() <= 256 && value.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(())
     } else {

@@ -53,7 +53,9 @@ pub struct CookiePolicy {
 fn valid_attr(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 255
-        && value.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
 }
 
 impl CookiePolicy {
@@ -126,7 +128,12 @@ impl CookiePolicy {
     ///
     /// [`TokenError::InvalidConfig`] if the name or value contains characters not allowed
     /// in a cookie.
-    pub fn access_cookie(&self, base: &str, token: &str, max_age: Duration) -> Result<String, TokenError> {
+    pub fn access_cookie(
+        &self,
+        base: &str,
+        token: &str,
+        max_age: Duration,
+    ) -> Result<String, TokenError> {
         let same_site = SameSite::Lax;
         self.build(base, token, &self.access_path, same_site, max_age)
     }
@@ -136,7 +143,12 @@ impl CookiePolicy {
     /// # Errors
     ///
     /// As [`CookiePolicy::access_cookie`].
-    pub fn refresh_cookie(&self, base: &str, token: &str, max_age: Duration) -> Result<String, TokenError> {
+    pub fn refresh_cookie(
+        &self,
+        base: &str,
+        token: &str,
+        max_age: Duration,
+    ) -> Result<String, TokenError> {
         let same_site = match self.env {
             Environment::Production => SameSite::Strict,
             Environment::Development => SameSite::Lax,
@@ -163,10 +175,12 @@ impl CookiePolicy {
     ) -> Result<String, TokenError> {
         // RFC 6265 token characters for the name; cookie-octets for the value.
         let name_ok = !base.is_empty()
-            && base.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        let value_ok = value.bytes().all(|b| {
-            b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\')
-        });
+            && base
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        let value_ok = value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'));
         if !name_ok || !value_ok {
             return Err(TokenError::InvalidConfig {
                 reason: "cookie name or value contains forbidden characters".to_owned(),

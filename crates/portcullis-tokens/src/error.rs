@@ -166,7 +166,11 @@ pub enum TokenError {
 
 /// Escapes untrusted text for an error message and bounds its length.
 pub(crate) fn escape_untrusted(s: &str, max_chars: usize) -> String {
-    let mut out: String = s.chars().take(max_chars).flat_map(char::escape_default).collect();
+    let mut out: String = s
+        .chars()
+        .take(max_chars)
+        .flat_map(char::escape_default)
+        .collect();
     if s.chars().count() > max_chars {
         out.push_str("...");
     }

@@ -9,8 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, encode};
 use portcullis_core::{ActorId, Clock, KeyId, SecureRandom, TenantId, UnixTime, random_array};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::claims::{Claims, NoExtra, RESERVED, TokenType, check_label};
@@ -227,7 +227,13 @@ impl TokenService {
         if let Some(sid) = session {
             claims.insert("sid".into(), Value::String(sid.to_string()));
         }
-        self.sign(TokenType::Access, tenant, subject, self.config.access_ttl, claims)
+        self.sign(
+            TokenType::Access,
+            tenant,
+            subject,
+            self.config.access_ttl,
+            claims,
+        )
     }
 
     /// Issues a scoped token restricted to `resource` and `role`, derived from the verified
@@ -251,18 +257,32 @@ impl TokenService {
                 expected: TokenType::Access.as_str(),
             });
         }
-        let sid = parent.claims.sid.as_ref().ok_or(TokenError::NoParentSession)?;
+        let sid = parent
+            .claims
+            .sid
+            .as_ref()
+            .ok_or(TokenError::NoParentSession)?;
         check_label("resource", resource)?;
         check_label("role", role)?;
         let now = self.clock.now();
-        let parent_left = parent.claims.expires_at().duration_since(now).unwrap_or_default();
+        let parent_left = parent
+            .claims
+            .expires_at()
+            .duration_since(now)
+            .unwrap_or_default();
         let ttl = ttl.unwrap_or(self.config.scoped_ttl).min(parent_left);
         let ttl = check_ttl("scoped ttl (bounded by the parent's expiry)", ttl, 86_400)?;
         let mut claims = Map::new();
         claims.insert("sid".into(), Value::String(sid.to_string()));
         claims.insert("res".into(), Value::String(resource.to_owned()));
         claims.insert("role".into(), Value::String(role.to_owned()));
-        self.sign(TokenType::Scoped, &parent.claims.tid, &parent.claims.sub, ttl, claims)
+        self.sign(
+            TokenType::Scoped,
+            &parent.claims.tid,
+            &parent.claims.sub,
+            ttl,
+            claims,
+        )
     }
 
     /// Issues a one-time ticket for `subject` and `purpose` (for example `ws-upgrade`),
@@ -281,7 +301,13 @@ impl TokenService {
         check_label("purpose", purpose)?;
         let mut claims = Map::new();
         claims.insert("pur".into(), Value::String(purpose.to_owned()));
-        self.sign(TokenType::Ticket, tenant, subject, self.config.ticket_ttl, claims)
+        self.sign(
+            TokenType::Ticket,
+            tenant,
+            subject,
+            self.config.ticket_ttl,
+            claims,
+        )
     }
 
     fn sign(
@@ -331,7 +357,10 @@ impl TokenService {
     /// `UnsupportedAlgorithm`, `MissingKeyId`, `UnknownKey`, `KeyRetired`,
     /// `AlgorithmMismatch`, `InvalidSignature`, `MalformedClaims`, `WrongType`,
     /// `WrongIssuer`, `WrongAudience`, `Expired`, `NotYetValid`.
-    pub fn verify_access<E: DeserializeOwned>(&self, token: &str) -> Result<Verified<E>, TokenError> {
+    pub fn verify_access<E: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<E>, TokenError> {
         self.verify_typed(token, TokenType::Access)
     }
 
@@ -380,7 +409,10 @@ impl TokenService {
             });
         }
         check_revocation(revocation_key(claims), revocation).await?;
-        match sessions.family_status(&claims.tid, sid, self.clock.now()).await? {
+        match sessions
+            .family_status(&claims.tid, sid, self.clock.now())
+            .await?
+        {
             FamilyStatus::Active { subject } if subject == claims.sub => Ok(verified),
             _ => Err(TokenError::Revoked {
                 reason: RevocationReason::SessionEnded,
@@ -408,9 +440,17 @@ impl TokenService {
                 requested: escape_untrusted(purpose, 64),
             });
         }
-        let keep_until = verified.claims.expires_at().saturating_add(self.config.leeway);
+        let keep_until = verified
+            .claims
+            .expires_at()
+            .saturating_add(self.config.leeway);
         let first = tickets
-            .consume(&verified.claims.tid, &verified.claims.jti, keep_until, self.clock.now())
+            .consume(
+                &verified.claims.tid,
+                &verified.claims.jti,
+                keep_until,
+                self.clock.now(),
+            )
             .await?;
         if first {
             Ok(verified)
@@ -430,7 +470,9 @@ impl TokenService {
         revocation: &dyn RevocationStore,
     ) -> Result<(), TokenError> {
         let keep_until = claims.expires_at().saturating_add(self.config.leeway);
-        revocation.revoke_jti(&claims.tid, &claims.jti, keep_until).await
+        revocation
+            .revoke_jti(&claims.tid, &claims.jti, keep_until)
+            .await
     }
 
     /// Verifies signature and claims for a token of type `expected`.
@@ -481,14 +523,20 @@ fn map_jwt_error(kind: ErrorKind) -> TokenError {
         ErrorKind::Json(e) => TokenError::MalformedClaims {
             reason: e.to_string(),
         },
-        ErrorKind::Base64(_) => TokenError::Malformed { reason: "part is not base64url" },
-        ErrorKind::Utf8(_) => TokenError::Malformed { reason: "part is not UTF-8" },
+        ErrorKind::Base64(_) => TokenError::Malformed {
+            reason: "part is not base64url",
+        },
+        ErrorKind::Utf8(_) => TokenError::Malformed {
+            reason: "part is not UTF-8",
+        },
         ErrorKind::InvalidEcdsaKey | ErrorKind::InvalidEddsaKey | ErrorKind::InvalidKeyFormat => {
             TokenError::KeyRing {
                 reason: "key rejected by the crypto backend".to_owned(),
             }
         }
-        _ => TokenError::Malformed { reason: "rejected by the jwt decoder" },
+        _ => TokenError::Malformed {
+            reason: "rejected by the jwt decoder",
+        },
     }
 }
 
@@ -525,8 +573,7 @@ async fn check_revocation(
     (tenant, subject, jti, issued_at): (&TenantId, &ActorId, &str, UnixTime),
     revocation: &dyn RevocationStore,
 ) -> Result<(), TokenError> {
-    match revocation.check(tenant, subject, jti, issued_at).await?
-    {
+    match revocation.check(tenant, subject, jti, issued_at).await? {
         RevocationStatus::NotRevoked => Ok(()),
         RevocationStatus::Revoked(reason) => Err(TokenError::Revoked { reason }),
     }

@@ -166,7 +166,9 @@ impl KeyMaterial {
     /// [`TokenError::KeyRing`] if the key cannot be encoded.
     pub fn ed25519_from_seed(seed: &SecretArray<32>) -> Result<Self, TokenError> {
         let signing = ed25519_dalek::SigningKey::from_bytes(seed.expose_secret());
-        let der = signing.to_pkcs8_der().map_err(|_| key_err("cannot encode ed25519 key"))?;
+        let der = signing
+            .to_pkcs8_der()
+            .map_err(|_| key_err("cannot encode ed25519 key"))?;
         let public = signing.verifying_key().to_bytes();
         let mut key = Self::ed25519_public(&public)?;
         key.encoding = Some(EncodingKey::from_ed_der(der.as_bytes()));
@@ -202,7 +204,9 @@ impl KeyMaterial {
     pub fn es256_from_scalar(scalar: &SecretArray<32>) -> Result<Self, TokenError> {
         let secret = p256::SecretKey::from_slice(scalar.expose_secret())
             .map_err(|_| key_err("invalid p-256 scalar"))?;
-        let der = secret.to_pkcs8_der().map_err(|_| key_err("cannot encode p-256 key"))?;
+        let der = secret
+            .to_pkcs8_der()
+            .map_err(|_| key_err("cannot encode p-256 key"))?;
         let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
             &secret.public_key(),
             false,
@@ -271,9 +275,12 @@ impl KeyMaterial {
                 pinned: self.alg.as_str(),
             });
         }
-        let signing_input = token
-            .get(..parts.0.len() + 1 + parts.1.len())
-            .ok_or(TokenError::Malformed { reason: "expected three parts" })?;
+        let signing_input =
+            token
+                .get(..parts.0.len() + 1 + parts.1.len())
+                .ok_or(TokenError::Malformed {
+                    reason: "expected three parts",
+                })?;
         let ok = jsonwebtoken::crypto::verify(
             parts.2,
             signing_input.as_bytes(),
@@ -286,7 +293,9 @@ impl KeyMaterial {
         }
         URL_SAFE_NO_PAD
             .decode(parts.1)
-            .map_err(|_| TokenError::Malformed { reason: "payload is not base64url" })
+            .map_err(|_| TokenError::Malformed {
+                reason: "payload is not base64url",
+            })
     }
 }
 
@@ -296,7 +305,9 @@ pub(crate) fn split_compact(token: &str) -> Result<(&str, &str, &str), TokenErro
     let mut it = token.split('.');
     match (it.next(), it.next(), it.next(), it.next()) {
         (Some(h), Some(p), Some(s), None) if !h.is_empty() && !p.is_empty() => Ok((h, p, s)),
-        _ => Err(TokenError::Malformed { reason: "expected three parts" }),
+        _ => Err(TokenError::Malformed {
+            reason: "expected three parts",
+        }),
     }
 }
 
@@ -312,9 +323,12 @@ pub(crate) struct RawHeader {
 pub(crate) fn parse_header(b64: &str) -> Result<RawHeader, TokenError> {
     let json = URL_SAFE_NO_PAD
         .decode(b64)
-        .map_err(|_| TokenError::Malformed { reason: "header is not base64url" })?;
-    let header: RawHeader = serde_json::from_slice(&json)
-        .map_err(|_| TokenError::Malformed { reason: "header is not a JSON object with `alg`" })?;
+        .map_err(|_| TokenError::Malformed {
+            reason: "header is not base64url",
+        })?;
+    let header: RawHeader = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed {
+        reason: "header is not a JSON object with `alg`",
+    })?;
     if !matches!(header.alg.as_str(), "HS256" | "EdDSA" | "ES256") {
         return Err(TokenError::UnsupportedAlgorithm {
             alg: crate::error::escape_untrusted(&header.alg, 16),
@@ -337,17 +351,26 @@ fn key_id(s: &str) -> Result<KeyId, TokenError> {
 
 fn hex_lower(bytes: &[u8]) -> String {
     use fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The public members of an asymmetric JWK, in the form RFC 7638 hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum PublicJwk {
-    Okp { crv: &'static str, x: String },
-    Ec { crv: &'static str, x: String, y: String },
+    Okp {
+        crv: &'static str,
+        x: String,
+    },
+    Ec {
+        crv: &'static str,
+        x: String,
+        y: String,
+    },
 }
 
 impl PublicJwk {
@@ -549,7 +572,10 @@ impl KeyRing {
     /// [`TokenError::KeyRing`] if the ring's lock was poisoned.
     pub fn states(&self) -> Result<Vec<(KeyId, Algorithm, KeyState)>, TokenError> {
         let keys = self.keys.read().map_err(|_| poisoned())?;
-        Ok(keys.iter().map(|k| (k.kid.clone(), k.alg, k.state)).collect())
+        Ok(keys
+            .iter()
+            .map(|k| (k.kid.clone(), k.alg, k.state))
+            .collect())
     }
 
     /// The public keys of every standby, active and verify-only asymmetric key. HS256
@@ -599,18 +625,20 @@ impl KeyRing {
             None => Err(TokenError::UnknownKey {
                 kid: crate::error::escape_untrusted(kid, 128),
             }),
-            Some(k) if k.state == KeyState::Retired => Err(TokenError::KeyRetired {
-                kid: k.kid.clone(),
-            }),
+            Some(k) if k.state == KeyState::Retired => {
+                Err(TokenError::KeyRetired { kid: k.kid.clone() })
+            }
             Some(k) => Ok(k),
         }
     }
 }
 
 fn find(keys: &[Arc<RingKey>], kid: &KeyId) -> Result<usize, TokenError> {
-    keys.iter().position(|k| &k.kid == kid).ok_or_else(|| TokenError::KeyRing {
-        reason: format!("no key `{kid}` in the ring"),
-    })
+    keys.iter()
+        .position(|k| &k.kid == kid)
+        .ok_or_else(|| TokenError::KeyRing {
+            reason: format!("no key `{kid}` in the ring"),
+        })
 }
 
 fn transition_err(kid: &KeyId, from: KeyState, to: KeyState) -> TokenError {

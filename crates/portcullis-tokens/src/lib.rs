@@ -127,13 +127,11 @@ pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
 pub use error::TokenError;
 pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, Verified};
-pub use keyring::{
-    Algorithm, Jwk, Jwks, KeyMaterial, KeyRing, KeyState, MIN_HMAC_SECRET_LEN,
-};
+pub use keyring::{Algorithm, Jwk, Jwks, KeyMaterial, KeyRing, KeyState, MIN_HMAC_SECRET_LEN};
 pub use memory::{MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
 pub use refresh::{
-    FamilyId, FamilyStatus, IssuedRefresh, NewFamily, RefreshPolicy, RefreshStore,
-    RefreshTokens, RotateOutcome, RotateRequest, TokenHash, TokenRef,
+    FamilyId, FamilyStatus, IssuedRefresh, NewFamily, RefreshPolicy, RefreshStore, RefreshTokens,
+    RotateOutcome, RotateRequest, TokenHash, TokenRef,
 };
 pub use revocation::{RevocationReason, RevocationStatus, RevocationStore};
 pub use tickets::TicketStore;

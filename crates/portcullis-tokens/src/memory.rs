@@ -257,7 +257,10 @@ impl RevocationStore for MemoryRevocationStore {
         keep_until: UnixTime,
     ) -> Result<(), TokenError> {
         let mut r = lock(&self.inner, "revocation.revoke_jti")?;
-        let slot = r.jtis.entry((tenant.clone(), jti.to_owned())).or_insert(keep_until);
+        let slot = r
+            .jtis
+            .entry((tenant.clone(), jti.to_owned()))
+            .or_insert(keep_until);
         *slot = (*slot).max(keep_until);
         Ok(())
     }
@@ -270,7 +273,10 @@ impl RevocationStore for MemoryRevocationStore {
         keep_until: UnixTime,
     ) -> Result<(), TokenError> {
         let mut r = lock(&self.inner, "revocation.revoke_subject")?;
-        let slot = r.subjects.entry((tenant.clone(), subject.clone())).or_insert((at, keep_until));
+        let slot = r
+            .subjects
+            .entry((tenant.clone(), subject.clone()))
+            .or_insert((at, keep_until));
         raise(slot, at, keep_until);
         Ok(())
     }
@@ -362,7 +368,10 @@ impl MemoryApiKeyStore {
 impl ApiKeyStore for MemoryApiKeyStore {
     async fn insert(&self, record: ApiKeyRecord) -> Result<(), TokenError> {
         let mut keys = lock(&self.keys, "apikeys.insert")?;
-        if keys.iter().any(|k| k.tenant == record.tenant && k.id == record.id) {
+        if keys
+            .iter()
+            .any(|k| k.tenant == record.tenant && k.id == record.id)
+        {
             return Err(TokenError::Backend(BackendError::new(
                 BackendErrorKind::Conflict,
                 "apikeys.insert",
@@ -375,7 +384,10 @@ impl ApiKeyStore for MemoryApiKeyStore {
 
     async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<ApiKeyRecord>, TokenError> {
         let keys = lock(&self.keys, "apikeys.get")?;
-        Ok(keys.iter().find(|k| &k.tenant == tenant && k.id == id).cloned())
+        Ok(keys
+            .iter()
+            .find(|k| &k.tenant == tenant && k.id == id)
+            .cloned())
     }
 
     async fn revoke(&self, tenant: &TenantId, id: &str, now: UnixTime) -> Result<bool, TokenError> {
@@ -395,6 +407,10 @@ impl ApiKeyStore for MemoryApiKeyStore {
         owner: &ActorId,
     ) -> Result<Vec<ApiKeyRecord>, TokenError> {
         let keys = lock(&self.keys, "apikeys.list")?;
-        Ok(keys.iter().filter(|k| &k.tenant == tenant && &k.owner == owner).cloned().collect())
+        Ok(keys
+            .iter()
+            .filter(|k| &k.tenant == tenant && &k.owner == owner)
+            .cloned()
+            .collect())
     }
 }

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! Every attack of the acceptance list is rejected with its typed error.
 
 mod common;
@@ -57,7 +62,11 @@ fn verify(svc: &TokenService, token: &str) -> Result<(), TokenError> {
 fn hand_built_token_with_good_claims_verifies() {
     // Guards the other tests: the forger below produces acceptable tokens when honest.
     let (clock, svc) = setup();
-    let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &good_claims(clock.now().as_secs()), HS_SECRET);
+    let t = hs256(
+        &json!({"alg":"HS256","kid":"hs-1"}),
+        &good_claims(clock.now().as_secs()),
+        HS_SECRET,
+    );
     verify(&svc, &t).unwrap();
 }
 
@@ -67,9 +76,16 @@ fn alg_none_is_unsupported() {
     let claims = good_claims(clock.now().as_secs());
     for alg in ["none", "None", "NONE", "HS512", "RS256"] {
         let header = json!({"alg": alg, "kid": "hs-1"});
-        let token = format!("{}.{}.", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let token = format!(
+            "{}.{}.",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
         assert!(
-            matches!(verify(&svc, &token), Err(TokenError::UnsupportedAlgorithm { .. })),
+            matches!(
+                verify(&svc, &token),
+                Err(TokenError::UnsupportedAlgorithm { .. })
+            ),
             "{alg}"
         );
     }
@@ -93,7 +109,9 @@ fn hs256_with_public_key_of_asymmetric_kid_is_rejected() {
                 &secret,
             );
             match verify(&svc, &t) {
-                Err(TokenError::AlgorithmMismatch { pinned, .. }) => assert_eq!(pinned, alg.as_str()),
+                Err(TokenError::AlgorithmMismatch { pinned, .. }) => {
+                    assert_eq!(pinned, alg.as_str())
+                }
                 other => panic!("{alg}: {other:?}"),
             }
         }
@@ -115,13 +133,23 @@ fn tampered_payload_fails_signature() {
     for alg in [Algorithm::Hs256, Algorithm::EdDsa, Algorithm::Es256] {
         let clock = ManualClock::new();
         let svc = service(ring(alg), &clock);
-        let issued = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
+        let issued = svc
+            .issue_access(&tenant(), &alice(), None, &NoExtra {})
+            .unwrap();
         let parts: Vec<&str> = issued.token.split('.').collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         claims["sub"] = json!("mallory");
-        let forged = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
-        assert!(matches!(verify(&svc, &forged), Err(TokenError::InvalidSignature)), "{alg}");
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(claims.to_string().as_bytes()),
+            parts[2]
+        );
+        assert!(
+            matches!(verify(&svc, &forged), Err(TokenError::InvalidSignature)),
+            "{alg}"
+        );
         // The untampered token still verifies.
         verify(&svc, &issued.token).unwrap();
     }
@@ -130,11 +158,16 @@ fn tampered_payload_fails_signature() {
 #[test]
 fn expiry_and_leeway() {
     let (clock, svc) = setup();
-    let issued = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
+    let issued = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
     clock.advance(Duration::from_secs(3600 + 29));
     verify(&svc, &issued.token).unwrap(); // inside the 30 s leeway
     clock.advance(Duration::from_secs(1));
-    assert!(matches!(verify(&svc, &issued.token), Err(TokenError::Expired)));
+    assert!(matches!(
+        verify(&svc, &issued.token),
+        Err(TokenError::Expired)
+    ));
 }
 
 #[test]
@@ -160,7 +193,9 @@ fn wrong_audience_and_issuer() {
     let clock = ManualClock::new();
     let ring = ring(Algorithm::EdDsa);
     let svc = service(ring.clone(), &clock);
-    let issued = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
+    let issued = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
     let other = |iss: &str, aud: &str| {
         TokenService::new(
             ring.clone(),
@@ -169,8 +204,14 @@ fn wrong_audience_and_issuer() {
             Arc::new(portcullis_core::OsRandom),
         )
     };
-    assert!(matches!(verify(&other(ISSUER, "billing"), &issued.token), Err(TokenError::WrongAudience)));
-    assert!(matches!(verify(&other("https://evil.test", AUDIENCE), &issued.token), Err(TokenError::WrongIssuer)));
+    assert!(matches!(
+        verify(&other(ISSUER, "billing"), &issued.token),
+        Err(TokenError::WrongAudience)
+    ));
+    assert!(matches!(
+        verify(&other("https://evil.test", AUDIENCE), &issued.token),
+        Err(TokenError::WrongIssuer)
+    ));
     // Array audiences are accepted when they contain ours.
     let mut claims = good_claims(clock.now().as_secs());
     claims["aud"] = json!(["x", AUDIENCE]);
@@ -184,8 +225,13 @@ fn wrong_audience_and_issuer() {
 fn token_types_are_not_interchangeable() {
     let (_clock, svc) = setup();
     let ticket = svc.issue_ticket(&tenant(), &alice(), "ws-upgrade").unwrap();
-    assert!(matches!(verify(&svc, &ticket.token), Err(TokenError::WrongType { expected: "access" })));
-    let access = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
+    assert!(matches!(
+        verify(&svc, &ticket.token),
+        Err(TokenError::WrongType { expected: "access" })
+    ));
+    let access = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
     assert!(matches!(
         svc.verify_typed::<NoExtra>(&access.token, TokenType::Ticket),
         Err(TokenError::WrongType { expected: "ticket" })
@@ -200,7 +246,13 @@ fn token_types_are_not_interchangeable() {
 fn oversized_token_is_rejected_before_parsing() {
     let (_clock, svc) = setup();
     let huge = "a".repeat(8 * 1024 + 1);
-    assert!(matches!(verify(&svc, &huge), Err(TokenError::TooLong { len: 8193, max: 8192 })));
+    assert!(matches!(
+        verify(&svc, &huge),
+        Err(TokenError::TooLong {
+            len: 8193,
+            max: 8192
+        })
+    ));
 }
 
 #[test]
@@ -208,22 +260,34 @@ fn string_exp_is_rejected_not_ignored() {
     // CVE-2026-25537 shape: a string `exp`/`nbf` must never read as "absent".
     let (clock, svc) = setup();
     let now = clock.now().as_secs();
-    for (claim, value) in [("exp", json!("99999999999")), ("nbf", json!("0")), ("iat", json!("x"))] {
+    for (claim, value) in [
+        ("exp", json!("99999999999")),
+        ("nbf", json!("0")),
+        ("iat", json!("x")),
+    ] {
         let mut claims = good_claims(now);
         claims[claim] = value;
         let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
-        assert!(matches!(verify(&svc, &t), Err(TokenError::MalformedClaims { .. })), "{claim}");
+        assert!(
+            matches!(verify(&svc, &t), Err(TokenError::MalformedClaims { .. })),
+            "{claim}"
+        );
     }
 }
 
 #[test]
 fn required_claims_are_required() {
     let (clock, svc) = setup();
-    for claim in ["exp", "iat", "nbf", "iss", "aud", "typ", "sub", "tid", "jti"] {
+    for claim in [
+        "exp", "iat", "nbf", "iss", "aud", "typ", "sub", "tid", "jti",
+    ] {
         let mut claims = good_claims(clock.now().as_secs());
         claims.as_object_mut().unwrap().remove(claim);
         let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
-        assert!(matches!(verify(&svc, &t), Err(TokenError::MalformedClaims { .. })), "{claim}");
+        assert!(
+            matches!(verify(&svc, &t), Err(TokenError::MalformedClaims { .. })),
+            "{claim}"
+        );
     }
 }
 
@@ -231,29 +295,52 @@ fn required_claims_are_required() {
 async fn revoked_jti_and_epochs() {
     let (clock, svc) = setup();
     let store = MemoryRevocationStore::new();
-    let a = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
-    let v = svc.verify_access_checked::<NoExtra>(&a.token, &store).await.unwrap();
+    let a = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
+    let v = svc
+        .verify_access_checked::<NoExtra>(&a.token, &store)
+        .await
+        .unwrap();
     svc.revoke(&v.claims, &store).await.unwrap();
     assert!(matches!(
         svc.verify_access_checked::<NoExtra>(&a.token, &store).await,
-        Err(TokenError::Revoked { reason: RevocationReason::TokenRevoked })
+        Err(TokenError::Revoked {
+            reason: RevocationReason::TokenRevoked
+        })
     ));
     // Subject epoch: tokens issued at or before it die, later ones live.
-    let b = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
+    let b = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
     let keep = clock.now().saturating_add(Duration::from_secs(7200));
-    store.revoke_subject_before(&tenant(), &alice(), clock.now(), keep).await.unwrap();
+    store
+        .revoke_subject_before(&tenant(), &alice(), clock.now(), keep)
+        .await
+        .unwrap();
     assert!(matches!(
         svc.verify_access_checked::<NoExtra>(&b.token, &store).await,
-        Err(TokenError::Revoked { reason: RevocationReason::SubjectEpoch })
+        Err(TokenError::Revoked {
+            reason: RevocationReason::SubjectEpoch
+        })
     ));
     clock.advance(Duration::from_secs(1));
-    let c = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
-    svc.verify_access_checked::<NoExtra>(&c.token, &store).await.unwrap();
+    let c = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
+    svc.verify_access_checked::<NoExtra>(&c.token, &store)
+        .await
+        .unwrap();
     // Tenant epoch.
-    store.revoke_tenant_before(&tenant(), clock.now(), keep).await.unwrap();
+    store
+        .revoke_tenant_before(&tenant(), clock.now(), keep)
+        .await
+        .unwrap();
     assert!(matches!(
         svc.verify_access_checked::<NoExtra>(&c.token, &store).await,
-        Err(TokenError::Revoked { reason: RevocationReason::TenantEpoch })
+        Err(TokenError::Revoked {
+            reason: RevocationReason::TenantEpoch
+        })
     ));
 }
 
@@ -262,27 +349,62 @@ fn retired_key_and_zero_downtime_rotation() {
     let clock = ManualClock::new();
     let ring = ring(Algorithm::EdDsa);
     let svc = service(ring.clone(), &clock);
-    let old = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
+    let old = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
     let old_kid = svc.verify_access::<NoExtra>(&old.token).unwrap().kid;
     // Next key published as standby: in the JWKS, not yet signing.
     let next = KeyMaterial::generate(Algorithm::Es256, &portcullis_core::OsRandom).unwrap();
     let next_kid = next.kid().clone();
     ring.insert(next, KeyState::Standby).unwrap();
     assert_eq!(ring.jwks().unwrap().keys.len(), 2);
-    assert_eq!(svc.verify_access::<NoExtra>(&svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap().token).unwrap().kid, old_kid);
+    assert_eq!(
+        svc.verify_access::<NoExtra>(
+            &svc.issue_access(&tenant(), &alice(), None, &NoExtra {})
+                .unwrap()
+                .token
+        )
+        .unwrap()
+        .kid,
+        old_kid
+    );
     ring.activate(&next_kid).unwrap();
-    let new = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
-    assert_eq!(svc.verify_access::<NoExtra>(&new.token).unwrap().kid, next_kid);
-    assert_eq!(svc.verify_access::<NoExtra>(&old.token).unwrap().kid, old_kid, "previous key still verifies");
+    let new = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
+    assert_eq!(
+        svc.verify_access::<NoExtra>(&new.token).unwrap().kid,
+        next_kid
+    );
+    assert_eq!(
+        svc.verify_access::<NoExtra>(&old.token).unwrap().kid,
+        old_kid,
+        "previous key still verifies"
+    );
     ring.retire(&old_kid).unwrap();
-    assert!(matches!(verify(&svc, &old.token), Err(TokenError::KeyRetired { kid }) if kid == old_kid));
-    assert_eq!(ring.jwks().unwrap().keys.len(), 1, "retired keys leave the JWKS");
+    assert!(
+        matches!(verify(&svc, &old.token), Err(TokenError::KeyRetired { kid }) if kid == old_kid)
+    );
+    assert_eq!(
+        ring.jwks().unwrap().keys.len(),
+        1,
+        "retired keys leave the JWKS"
+    );
     ring.remove(&old_kid).unwrap();
-    assert!(matches!(verify(&svc, &old.token), Err(TokenError::UnknownKey { .. })));
+    assert!(matches!(
+        verify(&svc, &old.token),
+        Err(TokenError::UnknownKey { .. })
+    ));
     verify(&svc, &new.token).unwrap();
     // Lifecycle only moves forward.
-    assert!(ring.retire(&next_kid).is_err(), "active cannot be retired directly");
-    assert!(ring.activate(&next_kid).is_err(), "active cannot be re-activated");
+    assert!(
+        ring.retire(&next_kid).is_err(),
+        "active cannot be retired directly"
+    );
+    assert!(
+        ring.activate(&next_kid).is_err(),
+        "active cannot be re-activated"
+    );
 }
 
 #[test]
@@ -295,14 +417,31 @@ fn hs256_current_and_previous() {
     let old_ring = Arc::new(
         portcullis_tokens::KeyRing::hs256((prev_kid.clone(), &prev_secret), None).unwrap(),
     );
-    let old_token = service(old_ring, &clock).issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
+    let old_token = service(old_ring, &clock)
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
     let ring = Arc::new(
-        portcullis_tokens::KeyRing::hs256((cur_kid.clone(), &cur_secret), Some((prev_kid.clone(), &prev_secret))).unwrap(),
+        portcullis_tokens::KeyRing::hs256(
+            (cur_kid.clone(), &cur_secret),
+            Some((prev_kid.clone(), &prev_secret)),
+        )
+        .unwrap(),
     );
     let svc = service(ring.clone(), &clock);
-    assert_eq!(svc.verify_access::<NoExtra>(&old_token.token).unwrap().kid, prev_kid);
-    let new = svc.issue_access(&tenant(), &alice(), None, &NoExtra {}).unwrap();
-    assert_eq!(svc.verify_access::<NoExtra>(&new.token).unwrap().kid, cur_kid);
-    assert!(ring.jwks().unwrap().keys.is_empty(), "shared secrets are never published");
+    assert_eq!(
+        svc.verify_access::<NoExtra>(&old_token.token).unwrap().kid,
+        prev_kid
+    );
+    let new = svc
+        .issue_access(&tenant(), &alice(), None, &NoExtra {})
+        .unwrap();
+    assert_eq!(
+        svc.verify_access::<NoExtra>(&new.token).unwrap().kid,
+        cur_kid
+    );
+    assert!(
+        ring.jwks().unwrap().keys.is_empty(),
+        "shared secrets are never published"
+    );
     assert!(KeyMaterial::hs256(cur_kid, &SecretBytes::from_slice(&[0u8; 31])).is_err());
 }

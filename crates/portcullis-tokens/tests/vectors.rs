@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! Published and independently computed vectors, read from `tests/vectors/`.
 
 use std::collections::HashMap;
@@ -30,15 +35,26 @@ fn rfc7515_a1_hs256_signature_verifies() {
     let secret = SecretBytes::new(URL_SAFE_NO_PAD.decode(&v["key"]).unwrap());
     let key = KeyMaterial::hs256(KeyId::new("rfc7515-a1").unwrap(), &secret).unwrap();
     let payload = key.verify_jws(&v["token"]).unwrap();
-    assert!(String::from_utf8(payload).unwrap().contains("\"iss\":\"joe\""));
+    assert!(
+        String::from_utf8(payload)
+            .unwrap()
+            .contains("\"iss\":\"joe\"")
+    );
     // One flipped signature character fails.
     let mut bad = v["token"].clone();
     let last = bad.pop().unwrap();
     bad.push(if last == 'k' { 'j' } else { 'k' });
-    assert!(matches!(key.verify_jws(&bad), Err(TokenError::InvalidSignature)));
+    assert!(matches!(
+        key.verify_jws(&bad),
+        Err(TokenError::InvalidSignature)
+    ));
     // Another secret fails.
-    let other = KeyMaterial::hs256(KeyId::new("x").unwrap(), &SecretBytes::new(vec![1; 64])).unwrap();
-    assert!(matches!(other.verify_jws(&v["token"]), Err(TokenError::InvalidSignature)));
+    let other =
+        KeyMaterial::hs256(KeyId::new("x").unwrap(), &SecretBytes::new(vec![1; 64])).unwrap();
+    assert!(matches!(
+        other.verify_jws(&v["token"]),
+        Err(TokenError::InvalidSignature)
+    ));
 }
 
 #[test]
@@ -67,7 +83,8 @@ fn refresh_token_layout_matches_independent_computation() {
     let family = FamilyId::from_bytes(hex::decode(&v["family_hex"]).unwrap().try_into().unwrap());
     assert_eq!(family.to_string(), v["family_text"]);
     assert_eq!(v["family_text"].parse::<FamilyId>().unwrap(), family);
-    let secret = SecretArray::<32>::try_from_slice(&hex::decode(&v["secret_hex"]).unwrap()).unwrap();
+    let secret =
+        SecretArray::<32>::try_from_slice(&hex::decode(&v["secret_hex"]).unwrap()).unwrap();
     let t0 = rt_format::encode_token(&key, &tenant, family, 0, &secret).unwrap();
     assert_eq!(t0.expose_secret(), v["token0"]);
     assert_eq!(t0.len(), rt_format::TEXT_LEN);
@@ -79,7 +96,10 @@ fn refresh_token_layout_matches_independent_computation() {
     assert_eq!(hex::encode(h1.0), v["hash1_hex"]);
     // The tag binds the tenant.
     let other: TenantId = "acme2".parse().unwrap();
-    assert!(matches!(rt_format::token_hash(&key, &other, &v["token0"]), Err(TokenError::RefreshInvalid)));
+    assert!(matches!(
+        rt_format::token_hash(&key, &other, &v["token0"]),
+        Err(TokenError::RefreshInvalid)
+    ));
 }
 
 #[test]

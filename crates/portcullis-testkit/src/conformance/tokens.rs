@@ -15,7 +15,12 @@
 //!
 //! The refresh steps go through [`RefreshTokens`] (which computes hashes and successors)
 //! so they exercise the state machine exactly as production does.
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::future::Future;
 use std::pin::Pin;
@@ -92,7 +97,12 @@ fn token(issued: &IssuedRefresh) -> String {
     issued.token.expose_secret().to_owned()
 }
 
-async fn must_rotate(svc: &RefreshTokens, t: &TenantId, presented: &str, step: &str) -> IssuedRefresh {
+async fn must_rotate(
+    svc: &RefreshTokens,
+    t: &TenantId,
+    presented: &str,
+    step: &str,
+) -> IssuedRefresh {
     match svc.rotate(t, presented).await {
         Ok(next) => next,
         Err(e) => panic!("tokens conformance: {step}: rotate failed: {e}"),
@@ -109,14 +119,21 @@ pub async fn rotation_advances_generations(stores: &TokenStores) {
     assert_eq!(t0.generation, 0, "{step}");
     clock.advance(Duration::from_secs(60));
     let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
-    assert_eq!((t1.generation, t1.family, t1.replay), (1, t0.family, false), "{step}: t1");
+    assert_eq!(
+        (t1.generation, t1.family, t1.replay),
+        (1, t0.family, false),
+        "{step}: t1"
+    );
     assert_eq!(t1.subject, actor("alice"), "{step}: subject");
     assert_ne!(token(&t1), token(&t0), "{step}: successor differs");
     clock.advance(Duration::from_secs(60));
     let t2 = must_rotate(&svc, &t, &token(&t1), step).await;
     assert_eq!(t2.generation, 2, "{step}: t2");
     assert!(
-        matches!(svc.status(&t, &t0.family).await.unwrap(), FamilyStatus::Active { .. }),
+        matches!(
+            svc.status(&t, &t0.family).await.unwrap(),
+            FamilyStatus::Active { .. }
+        ),
         "{step}: family active"
     );
 }
@@ -132,7 +149,11 @@ pub async fn grace_then_reuse_revokes_family(stores: &TokenStores) {
     let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
     clock.advance(GRACE - Duration::from_millis(1));
     let again = must_rotate(&svc, &t, &token(&t0), step).await;
-    assert_eq!(token(&again), token(&t1), "{step}: same successor inside grace");
+    assert_eq!(
+        token(&again),
+        token(&t1),
+        "{step}: same successor inside grace"
+    );
     assert!(again.replay, "{step}: marked as replay");
     clock.advance(Duration::from_millis(1));
     match svc.rotate(&t, &token(&t0)).await {
@@ -146,7 +167,11 @@ pub async fn grace_then_reuse_revokes_family(stores: &TokenStores) {
         Err(TokenError::RefreshRevoked { family }) => assert_eq!(family, t0.family, "{step}"),
         other => panic!("{step}: successor must be dead, got {other:?}"),
     }
-    assert_eq!(svc.status(&t, &t0.family).await.unwrap(), FamilyStatus::Revoked, "{step}");
+    assert_eq!(
+        svc.status(&t, &t0.family).await.unwrap(),
+        FamilyStatus::Revoked,
+        "{step}"
+    );
 }
 
 /// Presenting an older generation (two rotations back) is reuse even inside the grace
@@ -160,7 +185,10 @@ pub async fn older_generation_is_reuse(stores: &TokenStores) {
     let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
     let _t2 = must_rotate(&svc, &t, &token(&t1), step).await;
     assert!(
-        matches!(svc.rotate(&t, &token(&t0)).await, Err(TokenError::ReuseDetected { .. })),
+        matches!(
+            svc.rotate(&t, &token(&t0)).await,
+            Err(TokenError::ReuseDetected { .. })
+        ),
         "{step}"
     );
 }
@@ -173,13 +201,28 @@ pub async fn forged_and_foreign_tokens_change_nothing(stores: &TokenStores) {
     let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
     let t0 = svc.issue(&a, &actor("carol")).await.unwrap();
     let text = token(&t0);
-    assert!(matches!(svc.rotate(&b, &text).await, Err(TokenError::RefreshInvalid)), "{step}: foreign");
+    assert!(
+        matches!(svc.rotate(&b, &text).await, Err(TokenError::RefreshInvalid)),
+        "{step}: foreign"
+    );
     let mut tampered = text.clone().into_bytes();
     let last = tampered.len() - 1;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    assert!(matches!(svc.rotate(&a, &tampered).await, Err(TokenError::RefreshInvalid)), "{step}: tag");
-    assert!(matches!(svc.rotate(&a, "prt_short").await, Err(TokenError::RefreshInvalid)), "{step}");
+    assert!(
+        matches!(
+            svc.rotate(&a, &tampered).await,
+            Err(TokenError::RefreshInvalid)
+        ),
+        "{step}: tag"
+    );
+    assert!(
+        matches!(
+            svc.rotate(&a, "prt_short").await,
+            Err(TokenError::RefreshInvalid)
+        ),
+        "{step}"
+    );
     let t1 = must_rotate(&svc, &a, &text, step).await;
     assert_eq!(t1.generation, 1, "{step}: family untouched");
 }
@@ -214,7 +257,10 @@ where
         }
         let first = results[0].clone();
         assert!(first.starts_with("prt_"), "{step}: round {round}: {first}");
-        assert!(results.iter().all(|r| *r == first), "{step}: round {round}: forked: {results:?}");
+        assert!(
+            results.iter().all(|r| *r == first),
+            "{step}: round {round}: forked: {results:?}"
+        );
         let t2 = must_rotate(&svc, &t, &first, step).await;
         assert_eq!(t2.generation, 2, "{step}: round {round}");
     }
@@ -251,11 +297,17 @@ where
         );
         if rotated.starts_with("prt_") {
             assert!(
-                matches!(svc.rotate(&t, &rotated).await, Err(TokenError::RefreshRevoked { .. })),
+                matches!(
+                    svc.rotate(&t, &rotated).await,
+                    Err(TokenError::RefreshRevoked { .. })
+                ),
                 "{step}: round {round}: successor survived revocation"
             );
         } else {
-            assert!(rotated.contains("revoked"), "{step}: round {round}: {rotated}");
+            assert!(
+                rotated.contains("revoked"),
+                "{step}: round {round}: {rotated}"
+            );
         }
     }
 }
@@ -269,8 +321,18 @@ pub async fn refresh_lifetimes_expire(stores: &TokenStores) {
     // Idle: one hour without rotation.
     let idle = svc.issue(&t, &actor("frank")).await.unwrap();
     clock.advance(Duration::from_secs(3600));
-    assert!(matches!(svc.rotate(&t, &token(&idle)).await, Err(TokenError::RefreshExpired)), "{step}: idle");
-    assert_eq!(svc.status(&t, &idle.family).await.unwrap(), FamilyStatus::Expired, "{step}");
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&idle)).await,
+            Err(TokenError::RefreshExpired)
+        ),
+        "{step}: idle"
+    );
+    assert_eq!(
+        svc.status(&t, &idle.family).await.unwrap(),
+        FamilyStatus::Expired,
+        "{step}"
+    );
     // Absolute: rotating every 50 minutes still ends two hours after login.
     let mut cur = svc.issue(&t, &actor("frank")).await.unwrap();
     for _ in 0..2 {
@@ -278,7 +340,13 @@ pub async fn refresh_lifetimes_expire(stores: &TokenStores) {
         cur = must_rotate(&svc, &t, &token(&cur), step).await;
     }
     clock.advance(Duration::from_secs(20 * 60));
-    assert!(matches!(svc.rotate(&t, &token(&cur)).await, Err(TokenError::RefreshExpired)), "{step}: absolute");
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&cur)).await,
+            Err(TokenError::RefreshExpired)
+        ),
+        "{step}: absolute"
+    );
 }
 
 /// Revoking a subject revokes all its families in that tenant only.
@@ -291,16 +359,39 @@ pub async fn revoke_subject_is_scoped(stores: &TokenStores) {
     let g2 = svc.issue(&a, &actor("grace")).await.unwrap();
     let other = svc.issue(&a, &actor("heidi")).await.unwrap();
     let elsewhere = svc.issue(&b, &actor("grace")).await.unwrap();
-    assert_eq!(svc.revoke_subject(&a, &actor("grace")).await.unwrap(), 2, "{step}");
-    assert_eq!(svc.revoke_subject(&a, &actor("grace")).await.unwrap(), 0, "{step}: idempotent");
+    assert_eq!(
+        svc.revoke_subject(&a, &actor("grace")).await.unwrap(),
+        2,
+        "{step}"
+    );
+    assert_eq!(
+        svc.revoke_subject(&a, &actor("grace")).await.unwrap(),
+        0,
+        "{step}: idempotent"
+    );
     for g in [&g1, &g2] {
-        assert!(matches!(svc.rotate(&a, &token(g)).await, Err(TokenError::RefreshRevoked { .. })), "{step}");
+        assert!(
+            matches!(
+                svc.rotate(&a, &token(g)).await,
+                Err(TokenError::RefreshRevoked { .. })
+            ),
+            "{step}"
+        );
     }
     must_rotate(&svc, &a, &token(&other), step).await;
     must_rotate(&svc, &b, &token(&elsewhere), step).await;
-    assert!(svc.revoke_family(&a, &other.family).await.unwrap(), "{step}: revoke family");
-    assert!(!svc.revoke_family(&a, &other.family).await.unwrap(), "{step}: already revoked");
-    assert!(!svc.revoke_family(&b, &other.family).await.unwrap(), "{step}: other tenant");
+    assert!(
+        svc.revoke_family(&a, &other.family).await.unwrap(),
+        "{step}: revoke family"
+    );
+    assert!(
+        !svc.revoke_family(&a, &other.family).await.unwrap(),
+        "{step}: already revoked"
+    );
+    assert!(
+        !svc.revoke_family(&b, &other.family).await.unwrap(),
+        "{step}: other tenant"
+    );
 }
 
 /// A duplicate family id is a `Conflict` backend error.
@@ -341,9 +432,15 @@ where
     let t = tenant("acme");
     let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
     let store = stores.tickets.clone();
-    svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store).await.unwrap();
+    svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store)
+        .await
+        .unwrap();
     assert!(
-        matches!(svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store).await, Err(TokenError::TicketAlreadyUsed)),
+        matches!(
+            svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store)
+                .await,
+            Err(TokenError::TicketAlreadyUsed)
+        ),
         "{step}: second use"
     );
     // Double spend under concurrency.
@@ -369,14 +466,36 @@ where
     // Same jti in another tenant is independent at the store level.
     let now = clock.now();
     let until = now.saturating_add(Duration::from_secs(60));
-    assert!(store.consume(&tenant("t1"), "same-jti", until, now).await.unwrap(), "{step}");
-    assert!(store.consume(&tenant("t2"), "same-jti", until, now).await.unwrap(), "{step}");
-    assert!(!store.consume(&tenant("t1"), "same-jti", until, now).await.unwrap(), "{step}");
+    assert!(
+        store
+            .consume(&tenant("t1"), "same-jti", until, now)
+            .await
+            .unwrap(),
+        "{step}"
+    );
+    assert!(
+        store
+            .consume(&tenant("t2"), "same-jti", until, now)
+            .await
+            .unwrap(),
+        "{step}"
+    );
+    assert!(
+        !store
+            .consume(&tenant("t1"), "same-jti", until, now)
+            .await
+            .unwrap(),
+        "{step}"
+    );
     // Expiry.
     let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
     clock.advance(Duration::from_secs(30 + 30));
     assert!(
-        matches!(svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store).await, Err(TokenError::Expired)),
+        matches!(
+            svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store)
+                .await,
+            Err(TokenError::Expired)
+        ),
         "{step}: expired ticket"
     );
 }
@@ -390,26 +509,46 @@ pub async fn revocation_rules(stores: &TokenStores) {
     let t0 = UnixTime::from_secs(1_700_000_000);
     let later = t0.saturating_add(Duration::from_secs(3600));
     let not = RevocationStatus::NotRevoked;
-    assert_eq!(r.check(&a, &alice, "j1", t0).await.unwrap(), not, "{step}: empty");
+    assert_eq!(
+        r.check(&a, &alice, "j1", t0).await.unwrap(),
+        not,
+        "{step}: empty"
+    );
     r.revoke_jti(&a, "j1", later).await.unwrap();
     assert_eq!(
         r.check(&a, &alice, "j1", t0).await.unwrap(),
         RevocationStatus::Revoked(RevocationReason::TokenRevoked),
         "{step}: jti"
     );
-    assert_eq!(r.check(&b, &alice, "j1", t0).await.unwrap(), not, "{step}: jti other tenant");
+    assert_eq!(
+        r.check(&b, &alice, "j1", t0).await.unwrap(),
+        not,
+        "{step}: jti other tenant"
+    );
     let epoch = t0.saturating_add(Duration::from_secs(10));
-    r.revoke_subject_before(&a, &alice, epoch, later).await.unwrap();
+    r.revoke_subject_before(&a, &alice, epoch, later)
+        .await
+        .unwrap();
     assert_eq!(
         r.check(&a, &alice, "j2", epoch).await.unwrap(),
         RevocationStatus::Revoked(RevocationReason::SubjectEpoch),
         "{step}: at the epoch is revoked"
     );
     let after = epoch.saturating_add(Duration::from_secs(1));
-    assert_eq!(r.check(&a, &alice, "j2", after).await.unwrap(), not, "{step}: after epoch");
-    assert_eq!(r.check(&a, &actor("bob"), "j2", t0).await.unwrap(), not, "{step}: other subject");
+    assert_eq!(
+        r.check(&a, &alice, "j2", after).await.unwrap(),
+        not,
+        "{step}: after epoch"
+    );
+    assert_eq!(
+        r.check(&a, &actor("bob"), "j2", t0).await.unwrap(),
+        not,
+        "{step}: other subject"
+    );
     // Epochs never move backwards.
-    r.revoke_subject_before(&a, &alice, t0, later).await.unwrap();
+    r.revoke_subject_before(&a, &alice, t0, later)
+        .await
+        .unwrap();
     assert_eq!(
         r.check(&a, &alice, "j3", epoch).await.unwrap(),
         RevocationStatus::Revoked(RevocationReason::SubjectEpoch),
@@ -421,8 +560,16 @@ pub async fn revocation_rules(stores: &TokenStores) {
         RevocationStatus::Revoked(RevocationReason::TenantEpoch),
         "{step}: tenant epoch"
     );
-    assert_eq!(r.check(&b, &actor("zed"), "j4", after).await.unwrap(), not, "{step}");
-    assert_eq!(r.check(&a, &actor("zed"), "j4", t0).await.unwrap(), not, "{step}: tenant isolation");
+    assert_eq!(
+        r.check(&b, &actor("zed"), "j4", after).await.unwrap(),
+        not,
+        "{step}"
+    );
+    assert_eq!(
+        r.check(&a, &actor("zed"), "j4", t0).await.unwrap(),
+        not,
+        "{step}: tenant isolation"
+    );
 }
 
 fn record(tenant_id: &TenantId, id: &str, owner: &str) -> ApiKeyRecord {
@@ -444,22 +591,43 @@ pub async fn api_key_records(stores: &TokenStores) {
     let step = "api_key_records";
     let s = &*stores.api_keys;
     let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
-    s.insert(record(&a, "id0000000000000a", "kim")).await.unwrap();
-    s.insert(record(&b, "id0000000000000a", "kim")).await.unwrap();
+    s.insert(record(&a, "id0000000000000a", "kim"))
+        .await
+        .unwrap();
+    s.insert(record(&b, "id0000000000000a", "kim"))
+        .await
+        .unwrap();
     match s.insert(record(&a, "id0000000000000a", "lee")).await {
         Err(TokenError::Backend(e)) => assert_eq!(e.kind(), BackendErrorKind::Conflict, "{step}"),
         other => panic!("{step}: expected a conflict, got {other:?}"),
     }
     let got = s.get(&a, "id0000000000000a").await.unwrap().unwrap();
-    assert_eq!(got, record(&a, "id0000000000000a", "kim"), "{step}: round trip");
+    assert_eq!(
+        got,
+        record(&a, "id0000000000000a", "kim"),
+        "{step}: round trip"
+    );
     assert!(s.get(&a, "missing").await.unwrap().is_none(), "{step}");
     let now = UnixTime::from_secs(1_700_000_100);
-    assert!(s.revoke(&a, "id0000000000000a", now).await.unwrap(), "{step}");
+    assert!(
+        s.revoke(&a, "id0000000000000a", now).await.unwrap(),
+        "{step}"
+    );
     assert!(!s.revoke(&a, "missing", now).await.unwrap(), "{step}");
     let revoked = s.get(&a, "id0000000000000a").await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(now), "{step}: revoked_at");
-    assert!(s.get(&b, "id0000000000000a").await.unwrap().unwrap().revoked_at.is_none(), "{step}: other tenant");
-    s.insert(record(&a, "id0000000000000b", "kim")).await.unwrap();
+    assert!(
+        s.get(&b, "id0000000000000a")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none(),
+        "{step}: other tenant"
+    );
+    s.insert(record(&a, "id0000000000000b", "kim"))
+        .await
+        .unwrap();
     let listed = s.list(&a, &actor("kim")).await.unwrap();
     assert_eq!(listed.len(), 2, "{step}: list");
 }

@@ -42,8 +42,13 @@ pub const MAX_PREFIX_LEN: usize = 16;
 pub fn check_prefix(prefix: &str) -> Result<(), TokenError> {
     let ok = !prefix.is_empty()
         && prefix.len() <= MAX_PREFIX_LEN
-        && prefix.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        && prefix
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if ok {
         Ok(())
     } else {
@@ -103,7 +108,10 @@ pub fn parse<'a>(prefix: &str, presented: &'a str) -> Result<ParsedKey<'a>, Toke
         return Err(TokenError::ApiKeyChecksum);
     }
     let id = body.get(..ID_LEN).ok_or(malformed("wrong length"))?;
-    Ok(ParsedKey { prefix: got_prefix, id })
+    Ok(ParsedKey {
+        prefix: got_prefix,
+        id,
+    })
 }
 
 /// Draws `len` uniform base62 characters from `rng`.
@@ -122,7 +130,9 @@ pub fn random_base62(
         for &b in buf.iter() {
             // 248 = 4 * 62: bytes below it map uniformly onto the alphabet.
             if b < 248 && out.len() < len {
-                out.push(char::from(ALPHABET.get(usize::from(b % 62)).copied().unwrap_or(b'0')));
+                out.push(char::from(
+                    ALPHABET.get(usize::from(b % 62)).copied().unwrap_or(b'0'),
+                ));
             }
         }
     }

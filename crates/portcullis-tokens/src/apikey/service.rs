@@ -67,8 +67,7 @@ impl ApiKeys {
     ) -> Result<NewApiKey, TokenError> {
         if name.is_empty() || name.len() > 256 || name.chars().any(char::is_control) {
             return Err(TokenError::InvalidConfig {
-                reason: "api key name must be 1 to 256 bytes without control characters"
-                    .to_owned(),
+                reason: "api key name must be 1 to 256 bytes without control characters".to_owned(),
             });
         }
         for scope in scopes {
@@ -108,7 +107,11 @@ impl ApiKeys {
     /// store access; [`TokenError::ApiKeyInvalid`] for an unknown id or a wrong secret;
     /// [`TokenError::ApiKeyRevoked`], [`TokenError::ApiKeyExpired`];
     /// [`TokenError::Backend`] (deny).
-    pub async fn verify(&self, tenant: &TenantId, presented: &str) -> Result<ApiKeyRecord, TokenError> {
+    pub async fn verify(
+        &self,
+        tenant: &TenantId,
+        presented: &str,
+    ) -> Result<ApiKeyRecord, TokenError> {
         let parsed = format::parse(&self.prefix, presented)?;
         let presented_hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         let record = self
@@ -144,7 +147,11 @@ impl ApiKeys {
     /// # Errors
     ///
     /// [`TokenError::Backend`].
-    pub async fn list(&self, tenant: &TenantId, owner: &ActorId) -> Result<Vec<ApiKeyRecord>, TokenError> {
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        owner: &ActorId,
+    ) -> Result<Vec<ApiKeyRecord>, TokenError> {
         self.store.list(tenant, owner).await
     }
 }

@@ -75,6 +75,9 @@ pub trait ApiKeyStore: Send + Sync + fmt::Debug {
     /// # Errors
     ///
     /// [`TokenError::Backend`].
-    async fn list(&self, tenant: &TenantId, owner: &ActorId)
-    -> Result<Vec<ApiKeyRecord>, TokenError>;
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        owner: &ActorId,
+    ) -> Result<Vec<ApiKeyRecord>, TokenError>;
 }

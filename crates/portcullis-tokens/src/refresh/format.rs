@@ -76,12 +76,16 @@ impl fmt::Debug for FamilyId {
 impl FromStr for FamilyId {
     type Err = TokenError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || TokenError::Malformed { reason: "family id is not 22 base64url characters" };
+        let bad = || TokenError::Malformed {
+            reason: "family id is not 22 base64url characters",
+        };
         if s.len() != 22 {
             return Err(bad());
         }
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
-        <[u8; 16]>::try_from(bytes.as_slice()).map(Self).map_err(|_| bad())
+        <[u8; 16]>::try_from(bytes.as_slice())
+            .map(Self)
+            .map_err(|_| bad())
     }
 }
 
@@ -184,7 +188,10 @@ pub(crate) fn successor(
     tenant: &TenantId,
     token: &Decoded,
 ) -> Result<Decoded, TokenError> {
-    let generation = token.generation.checked_add(1).ok_or(TokenError::RefreshExpired)?;
+    let generation = token
+        .generation
+        .checked_add(1)
+        .ok_or(TokenError::RefreshExpired)?;
     let mut m = mac(key)?;
     m.update(b"portcullis-refresh-successor-v1\0");
     m.update(&*token.raw);
@@ -205,19 +212,30 @@ pub(crate) fn parse(
     }
     let b64 = presented.strip_prefix(PREFIX).ok_or_else(invalid)?;
     let mut raw = Zeroizing::new([0u8; RAW_LEN]);
-    let n = URL_SAFE_NO_PAD.decode_slice(b64, &mut *raw).map_err(|_| invalid())?;
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(b64, &mut *raw)
+        .map_err(|_| invalid())?;
     if n != RAW_LEN {
         return Err(invalid());
     }
     let (body, presented_tag) = raw.split_at(BODY_LEN);
     let expected = tag(key, tenant, body)?;
-    let ok: bool = expected.get(..16).unwrap_or(&[]).ct_eq(presented_tag).into();
+    let ok: bool = expected
+        .get(..16)
+        .unwrap_or(&[])
+        .ct_eq(presented_tag)
+        .into();
     if !ok || body.first() != Some(&VERSION) {
         return Err(invalid());
     }
-    let family: [u8; 16] = body.get(1..17).and_then(|s| s.try_into().ok()).ok_or_else(invalid)?;
-    let generation: [u8; 4] =
-        body.get(17..21).and_then(|s| s.try_into().ok()).ok_or_else(invalid)?;
+    let family: [u8; 16] = body
+        .get(1..17)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(invalid)?;
+    let generation: [u8; 4] = body
+        .get(17..21)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(invalid)?;
     Ok(Decoded {
         raw,
         family: FamilyId(family),

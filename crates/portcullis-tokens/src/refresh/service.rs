@@ -214,7 +214,11 @@ impl RefreshTokens {
     ///
     /// [`TokenError::RefreshInvalid`] for a token that does not authenticate;
     /// [`TokenError::Backend`].
-    pub async fn revoke_token(&self, tenant: &TenantId, presented: &str) -> Result<bool, TokenError> {
+    pub async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        presented: &str,
+    ) -> Result<bool, TokenError> {
         let token = format::parse(&self.key, tenant, presented)?;
         self.revoke_family(tenant, &token.family).await
     }
@@ -224,8 +228,14 @@ impl RefreshTokens {
     /// # Errors
     ///
     /// [`TokenError::Backend`].
-    pub async fn revoke_family(&self, tenant: &TenantId, family: &FamilyId) -> Result<bool, TokenError> {
-        self.store.revoke_family(tenant, family, self.clock.now()).await
+    pub async fn revoke_family(
+        &self,
+        tenant: &TenantId,
+        family: &FamilyId,
+    ) -> Result<bool, TokenError> {
+        self.store
+            .revoke_family(tenant, family, self.clock.now())
+            .await
     }
 
     /// Revokes every session of `subject` in `tenant`.
@@ -233,8 +243,14 @@ impl RefreshTokens {
     /// # Errors
     ///
     /// [`TokenError::Backend`].
-    pub async fn revoke_subject(&self, tenant: &TenantId, subject: &ActorId) -> Result<u64, TokenError> {
-        self.store.revoke_subject(tenant, subject, self.clock.now()).await
+    pub async fn revoke_subject(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+    ) -> Result<u64, TokenError> {
+        self.store
+            .revoke_subject(tenant, subject, self.clock.now())
+            .await
     }
 
     /// The status of a family now.
@@ -242,7 +258,13 @@ impl RefreshTokens {
     /// # Errors
     ///
     /// [`TokenError::Backend`].
-    pub async fn status(&self, tenant: &TenantId, family: &FamilyId) -> Result<FamilyStatus, TokenError> {
-        self.store.family_status(tenant, family, self.clock.now()).await
+    pub async fn status(
+        &self,
+        tenant: &TenantId,
+        family: &FamilyId,
+    ) -> Result<FamilyStatus, TokenError> {
+        self.store
+            .family_status(tenant, family, self.clock.now())
+            .await
     }
 }
