@@ -3,7 +3,12 @@
 //! permissions, tenant isolation, with 10 and 1000 tenants.
 //!
 //! Run: `cargo bench -p portcullis-bench-rbac -- --warm-up-time 1 --measurement-time 3`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![allow(missing_docs)]
 
 use std::hint::black_box;
@@ -30,7 +35,11 @@ fn direct(r: usize) -> std::ops::Range<usize> {
 fn ours() -> Policy {
     let mut b = PolicyBuilder::new(1);
     for i in 0..PERMS {
-        let spec = if i % 2 == 0 { PermissionSpec::read() } else { PermissionSpec::write() };
+        let spec = if i % 2 == 0 {
+            PermissionSpec::read()
+        } else {
+            PermissionSpec::write()
+        };
         b = b.permission(perm(i), spec);
     }
     for (r, name) in ROLES.iter().enumerate() {
@@ -49,7 +58,9 @@ fn ours() -> Policy {
 fn cedar(tenants: usize) -> (PolicySet, Entities) {
     let mut text = String::new();
     for (r, name) in ROLES.iter().enumerate() {
-        let actions: Vec<String> = direct(r).map(|i| format!("Action::\"{}\"", perm(i))).collect();
+        let actions: Vec<String> = direct(r)
+            .map(|i| format!("Action::\"{}\"", perm(i)))
+            .collect();
         text.push_str(&format!(
             "permit(principal in Role::\"{name}\", action in [{}], resource) when {{ principal.tenant == resource.tenant }};\n",
             actions.join(", ")
@@ -68,7 +79,9 @@ fn cedar(tenants: usize) -> (PolicySet, Entities) {
         ));
     }
     for t in 0..tenants {
-        ents.push(format!("{{\"uid\":{{\"type\":\"Tenant\",\"id\":\"t{t}\"}},\"attrs\":{{}},\"parents\":[]}}"));
+        ents.push(format!(
+            "{{\"uid\":{{\"type\":\"Tenant\",\"id\":\"t{t}\"}},\"attrs\":{{}},\"parents\":[]}}"
+        ));
         ents.push(format!(
             "{{\"uid\":{{\"type\":\"User\",\"id\":\"u{t}\"}},\"attrs\":{{\"tenant\":{{\"__entity\":{{\"type\":\"Tenant\",\"id\":\"t{t}\"}}}}}},\"parents\":[{{\"type\":\"Role\",\"id\":\"member\"}}]}}"
         ));
@@ -99,7 +112,9 @@ m = g(r.sub, p.sub, r.dom) && r.act == p.act
 
 async fn casbin(tenants: usize) -> Enforcer {
     let model = DefaultModel::from_str(CASBIN_MODEL).await.unwrap();
-    let mut e = Enforcer::new(model, MemoryAdapter::default()).await.unwrap();
+    let mut e = Enforcer::new(model, MemoryAdapter::default())
+        .await
+        .unwrap();
     let mut p = Vec::new();
     for (r, name) in ROLES.iter().enumerate() {
         for i in direct(r) {
@@ -111,7 +126,11 @@ async fn casbin(tenants: usize) -> Enforcer {
     for t in 0..tenants {
         let dom = format!("t{t}");
         for r in 1..ROLES.len() {
-            g.push(vec![ROLES[r].to_owned(), ROLES[r - 1].to_owned(), dom.clone()]);
+            g.push(vec![
+                ROLES[r].to_owned(),
+                ROLES[r - 1].to_owned(),
+                dom.clone(),
+            ]);
         }
         g.push(vec![format!("u{t}"), "member".to_owned(), dom]);
     }
@@ -120,7 +139,9 @@ async fn casbin(tenants: usize) -> Enforcer {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let policy = ours();
     let allow_perm = perm(7); // held by viewer, inherited by member
     let deny_perm = perm(45); // owner only
@@ -132,7 +153,8 @@ fn bench(c: &mut Criterion) {
         let tenant = TenantId::new(format!("t{me}")).unwrap();
         let other = TenantId::new(format!("t{}", me + 1)).unwrap();
         let principal = policy.resolve(
-            &Principal::new(ActorId::new(format!("u{me}")).unwrap(), tenant.clone()).with_role("member"),
+            &Principal::new(ActorId::new(format!("u{me}")).unwrap(), tenant.clone())
+                .with_role("member"),
         );
         let allow = policy.action(&allow_perm).unwrap();
         let deny = policy.action(&deny_perm).unwrap();
@@ -142,15 +164,33 @@ fn bench(c: &mut Criterion) {
         assert!(policy.authorize(&principal, deny, &doc).is_denied());
         assert!(policy.authorize(&principal, allow, &theirs).is_denied());
         group.bench_function("portcullis/allow", |b| {
-            b.iter(|| black_box(policy.authorize(black_box(&principal), black_box(allow), black_box(&doc))).is_allowed())
+            b.iter(|| {
+                black_box(policy.authorize(
+                    black_box(&principal),
+                    black_box(allow),
+                    black_box(&doc),
+                ))
+                .is_allowed()
+            })
         });
         group.bench_function("portcullis/deny_role", |b| {
-            b.iter(|| black_box(policy.authorize(black_box(&principal), black_box(deny), black_box(&doc))).is_allowed())
+            b.iter(|| {
+                black_box(policy.authorize(black_box(&principal), black_box(deny), black_box(&doc)))
+                    .is_allowed()
+            })
         });
         group.bench_function("portcullis/deny_cross_tenant", |b| {
-            b.iter(|| black_box(policy.authorize(black_box(&principal), black_box(allow), black_box(&theirs))).is_allowed())
+            b.iter(|| {
+                black_box(policy.authorize(
+                    black_box(&principal),
+                    black_box(allow),
+                    black_box(&theirs),
+                ))
+                .is_allowed()
+            })
         });
-        let input = Principal::new(ActorId::new(format!("u{me}")).unwrap(), tenant.clone()).with_role("member");
+        let input = Principal::new(ActorId::new(format!("u{me}")).unwrap(), tenant.clone())
+            .with_role("member");
         group.bench_function("portcullis/resolve_then_allow", |b| {
             b.iter(|| {
                 let p = policy.resolve(black_box(&input));
@@ -174,14 +214,37 @@ fn bench(c: &mut Criterion) {
         let cedar_allow = req(&allow_perm, me);
         let cedar_deny = req(&deny_perm, me);
         let cedar_cross = req(&allow_perm, me + 1);
-        assert_eq!(authorizer.is_authorized(&cedar_allow, &policies, &entities).decision(), cedar_policy::Decision::Allow);
-        assert_eq!(authorizer.is_authorized(&cedar_deny, &policies, &entities).decision(), cedar_policy::Decision::Deny);
-        assert_eq!(authorizer.is_authorized(&cedar_cross, &policies, &entities).decision(), cedar_policy::Decision::Deny);
+        assert_eq!(
+            authorizer
+                .is_authorized(&cedar_allow, &policies, &entities)
+                .decision(),
+            cedar_policy::Decision::Allow
+        );
+        assert_eq!(
+            authorizer
+                .is_authorized(&cedar_deny, &policies, &entities)
+                .decision(),
+            cedar_policy::Decision::Deny
+        );
+        assert_eq!(
+            authorizer
+                .is_authorized(&cedar_cross, &policies, &entities)
+                .decision(),
+            cedar_policy::Decision::Deny
+        );
         group.bench_function("cedar/allow", |b| {
-            b.iter(|| authorizer.is_authorized(black_box(&cedar_allow), &policies, &entities).decision())
+            b.iter(|| {
+                authorizer
+                    .is_authorized(black_box(&cedar_allow), &policies, &entities)
+                    .decision()
+            })
         });
         group.bench_function("cedar/deny_role", |b| {
-            b.iter(|| authorizer.is_authorized(black_box(&cedar_deny), &policies, &entities).decision())
+            b.iter(|| {
+                authorizer
+                    .is_authorized(black_box(&cedar_deny), &policies, &entities)
+                    .decision()
+            })
         });
 
         // casbin.
@@ -189,14 +252,38 @@ fn bench(c: &mut Criterion) {
         let user = format!("u{me}");
         let dom = format!("t{me}");
         let other_dom = format!("t{}", me + 1);
-        assert!(enforcer.enforce((user.as_str(), dom.as_str(), allow_perm.as_str())).unwrap());
-        assert!(!enforcer.enforce((user.as_str(), dom.as_str(), deny_perm.as_str())).unwrap());
-        assert!(!enforcer.enforce((user.as_str(), other_dom.as_str(), allow_perm.as_str())).unwrap());
+        assert!(
+            enforcer
+                .enforce((user.as_str(), dom.as_str(), allow_perm.as_str()))
+                .unwrap()
+        );
+        assert!(
+            !enforcer
+                .enforce((user.as_str(), dom.as_str(), deny_perm.as_str()))
+                .unwrap()
+        );
+        assert!(
+            !enforcer
+                .enforce((user.as_str(), other_dom.as_str(), allow_perm.as_str()))
+                .unwrap()
+        );
         group.bench_function("casbin/allow", |b| {
-            b.iter(|| enforcer.enforce(black_box((user.as_str(), dom.as_str(), allow_perm.as_str()))).unwrap())
+            b.iter(|| {
+                enforcer
+                    .enforce(black_box((
+                        user.as_str(),
+                        dom.as_str(),
+                        allow_perm.as_str(),
+                    )))
+                    .unwrap()
+            })
         });
         group.bench_function("casbin/deny_role", |b| {
-            b.iter(|| enforcer.enforce(black_box((user.as_str(), dom.as_str(), deny_perm.as_str()))).unwrap())
+            b.iter(|| {
+                enforcer
+                    .enforce(black_box((user.as_str(), dom.as_str(), deny_perm.as_str())))
+                    .unwrap()
+            })
         });
         group.finish();
     }

@@ -47,6 +47,14 @@ fn quoted(name: &str) -> String {
 }
 
 pub(crate) fn compile(spec: &PolicySpec) -> Result<Policy, RbacError> {
+    let max_version = i64::MAX.unsigned_abs();
+    if spec.version > max_version {
+        return Err(RbacError::InvalidVersion {
+            version: spec.version,
+            max: max_version,
+        });
+    }
+
     // Features.
     too_many("features", spec.features.len(), MAX_FEATURES)?;
     let mut features: Vec<FeatureName> = Vec::with_capacity(spec.features.len());

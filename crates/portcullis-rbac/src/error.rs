@@ -95,6 +95,14 @@ pub enum RbacError {
         /// The largest number allowed.
         max: usize,
     },
+    /// The version does not fit a TOML integer (at most `i64::MAX`).
+    #[error("`version`: {version} is larger than {max}")]
+    InvalidVersion {
+        /// The declared version.
+        version: u64,
+        /// The largest version allowed.
+        max: u64,
+    },
     /// The policy could not be written as TOML.
     #[error("policy could not be encoded as toml: {message}")]
     Encode {

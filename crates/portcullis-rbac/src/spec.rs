@@ -186,7 +186,8 @@ pub struct RouteSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
-    /// The policy version, reported in every decision.
+    /// The policy version, reported in every decision (at most `i64::MAX`, the largest
+    /// TOML integer).
     pub version: u64,
     /// Plan features that permissions may require.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

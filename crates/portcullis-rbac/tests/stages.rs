@@ -1,13 +1,18 @@
 //! One test per rule stage, plus the surrounding API (validation, listing, batch, diff,
 //! reload, route guard).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
 use common::{POLICY, actor, policy, tenant};
 use portcullis_rbac::{
-    Access, CustomRole, Grantee, PermissionSpec, Policy, PolicyBuilder, PolicyHandle,
-    PolicySpec, Principal, RbacError, Reason, Resource, RoleSpec, Scope, diff,
+    Access, CustomRole, Grantee, PermissionSpec, Policy, PolicyBuilder, PolicyHandle, PolicySpec,
+    Principal, RbacError, Reason, Resource, RoleSpec, Scope, diff,
 };
 
 fn member() -> Principal {
@@ -26,20 +31,31 @@ fn stage_tenant_isolation() {
     let write = p.action("leads:write").unwrap();
     let owner = p.resolve(&Principal::new(actor("o"), acme.clone()).with_role("owner"));
     let theirs = Resource::new(&globex, "lead", "1");
-    assert_eq!(p.authorize(&owner, read, &theirs).reason(), Reason::CrossTenant);
-    assert!(p.authorize(&owner, read, &Resource::new(&acme, "lead", "1")).is_allowed());
-
-    let root = p.resolve(
-        &Principal::new(actor("root"), tenant("platform")).with_super_admin_grant(),
+    assert_eq!(
+        p.authorize(&owner, read, &theirs).reason(),
+        Reason::CrossTenant
     );
+    assert!(
+        p.authorize(&owner, read, &Resource::new(&acme, "lead", "1"))
+            .is_allowed()
+    );
+
+    let root =
+        p.resolve(&Principal::new(actor("root"), tenant("platform")).with_super_admin_grant());
     let d = p.authorize(&root, read, &theirs);
     assert!(d.is_allowed());
     assert_eq!(d.reason(), Reason::SuperAdmin);
     assert_eq!(d.reason().code(), "super_admin");
     assert_eq!(d.policy_version(), 3);
-    assert_eq!(p.authorize(&root, suspend, &theirs).reason(), Reason::SuperAdmin);
+    assert_eq!(
+        p.authorize(&root, suspend, &theirs).reason(),
+        Reason::SuperAdmin
+    );
     // Outside the super-admin set, the grant does not help.
-    assert_eq!(p.authorize(&root, write, &theirs).reason(), Reason::CrossTenant);
+    assert_eq!(
+        p.authorize(&root, write, &theirs).reason(),
+        Reason::CrossTenant
+    );
     // Super-admin with a read-only key: the scope still applies.
     let keyed = p.resolve(
         &Principal::new(actor("root"), tenant("platform"))
@@ -64,20 +80,32 @@ fn stage_minimum_role() {
     let invite = p.action("members:invite").unwrap();
     let d = p.authorize(&viewer, write, &r);
     assert_eq!(d.reason().to_string(), "needs role member");
-    assert_eq!(p.authorize(&member, invite, &r).reason().to_string(), "needs role admin");
-    assert_eq!(p.authorize(&admin, invite, &r).reason().to_string(), "allowed by role admin");
+    assert_eq!(
+        p.authorize(&member, invite, &r).reason().to_string(),
+        "needs role admin"
+    );
+    assert_eq!(
+        p.authorize(&admin, invite, &r).reason().to_string(),
+        "allowed by role admin"
+    );
     // Inherited grants name the principal's role that holds them.
-    assert_eq!(p.authorize(&admin, write, &r).reason().to_string(), "allowed by role admin");
+    assert_eq!(
+        p.authorize(&admin, write, &r).reason().to_string(),
+        "allowed by role admin"
+    );
     // No roles at all: default deny, still naming the lowest role.
     let nobody = p.resolve(&Principal::new(actor("n"), acme.clone()));
     assert_eq!(
-        p.authorize(&nobody, p.action("leads:read").unwrap(), &r).reason().to_string(),
+        p.authorize(&nobody, p.action("leads:read").unwrap(), &r)
+            .reason()
+            .to_string(),
         "needs role support"
     );
     // tenant:suspend is granted to no role.
     let owner = p.resolve(&Principal::new(actor("o"), acme.clone()).with_role("owner"));
     assert_eq!(
-        p.authorize(&owner, p.action("tenant:suspend").unwrap(), &r).reason(),
+        p.authorize(&owner, p.action("tenant:suspend").unwrap(), &r)
+            .reason(),
         Reason::NotGranted
     );
     // Unknown role names grant nothing.
@@ -91,17 +119,35 @@ fn stage_tier_gate() {
     let acme = tenant("acme");
     let r = Resource::new(&acme, "lead", "1");
     let export = p.action("leads:export").unwrap();
-    let free = p.resolve(&Principal::new(actor("v"), acme.clone()).with_role("viewer").with_plan("free"));
-    let pro = p.resolve(&Principal::new(actor("v"), acme.clone()).with_role("viewer").with_plan("pro"));
+    let free = p.resolve(
+        &Principal::new(actor("v"), acme.clone())
+            .with_role("viewer")
+            .with_plan("free"),
+    );
+    let pro = p.resolve(
+        &Principal::new(actor("v"), acme.clone())
+            .with_role("viewer")
+            .with_plan("pro"),
+    );
     let none = p.resolve(&Principal::new(actor("v"), acme.clone()).with_role("viewer"));
-    let bogus = p.resolve(&Principal::new(actor("v"), acme.clone()).with_role("viewer").with_plan("platinum"));
-    assert_eq!(p.authorize(&free, export, &r).reason().to_string(), "needs plan feature exports");
+    let bogus = p.resolve(
+        &Principal::new(actor("v"), acme.clone())
+            .with_role("viewer")
+            .with_plan("platinum"),
+    );
+    assert_eq!(
+        p.authorize(&free, export, &r).reason().to_string(),
+        "needs plan feature exports"
+    );
     assert!(p.authorize(&pro, export, &r).is_allowed());
     assert!(p.authorize(&none, export, &r).is_denied());
     assert!(p.authorize(&bogus, export, &r).is_denied());
     // The plan gate is reported before the role.
     let sso = p.action("platform__sso__configure").unwrap();
-    assert_eq!(p.authorize(&pro, sso, &r).reason().to_string(), "needs plan feature sso");
+    assert_eq!(
+        p.authorize(&pro, sso, &r).reason().to_string(),
+        "needs plan feature sso"
+    );
 }
 
 #[test]
@@ -111,16 +157,22 @@ fn stage_read_only_impersonation() {
     let r = Resource::new(&acme, "lead", "1");
     let imp = p.resolve(&member().impersonated_by(actor("support-7")));
     assert!(imp.is_impersonating());
-    assert!(p.authorize(&imp, p.action("leads:read").unwrap(), &r).is_allowed());
+    assert!(
+        p.authorize(&imp, p.action("leads:read").unwrap(), &r)
+            .is_allowed()
+    );
     let d = p.authorize(&imp, p.action("leads:write").unwrap(), &r);
     assert_eq!(d.reason(), Reason::ReadOnlyImpersonation);
     assert_eq!(d.reason().to_string(), "read-only impersonation");
     // Approvals are mutating even without `mutating = true`.
     let owner = p.resolve(
-        &Principal::new(actor("o"), acme.clone()).with_role("owner").impersonated_by(actor("s")),
+        &Principal::new(actor("o"), acme.clone())
+            .with_role("owner")
+            .impersonated_by(actor("s")),
     );
     assert_eq!(
-        p.authorize(&owner, p.action("leads:approve").unwrap(), &r).reason(),
+        p.authorize(&owner, p.action("leads:approve").unwrap(), &r)
+            .reason(),
         Reason::ReadOnlyImpersonation
     );
 }
@@ -134,18 +186,31 @@ fn stage_custom_roles() {
         .grant("lead", None, Access::Read)
         // Grants on actions the base does not hold are inert.
         .grant("member", None, Access::Write);
-    let c = p.resolve(&Principal::new(actor("c"), acme.clone()).with_custom_role(editor).with_plan("pro"));
+    let c = p.resolve(
+        &Principal::new(actor("c"), acme.clone())
+            .with_custom_role(editor)
+            .with_plan("pro"),
+    );
     let read = p.action("leads:read").unwrap();
     let write = p.action("leads:write").unwrap();
     let invite = p.action("members:invite").unwrap();
     let notes = Resource::new(&acme, "lead", "1").with_field("notes");
     let title = Resource::new(&acme, "lead", "1").with_field("title");
     let member_res = Resource::new(&acme, "member", "bob");
-    assert_eq!(p.authorize(&c, write, &notes).reason(), Reason::CustomRole("lead-notes-editor"));
-    assert_eq!(p.authorize(&c, write, &title).reason(), Reason::NeedsFieldGrant);
+    assert_eq!(
+        p.authorize(&c, write, &notes).reason(),
+        Reason::CustomRole("lead-notes-editor")
+    );
+    assert_eq!(
+        p.authorize(&c, write, &title).reason(),
+        Reason::NeedsFieldGrant
+    );
     assert!(p.authorize(&c, read, &title).is_allowed());
     // Base role (member) cannot invite, so neither can the custom role, whatever its grants.
-    assert_eq!(p.authorize(&c, invite, &member_res).reason().to_string(), "needs role admin");
+    assert_eq!(
+        p.authorize(&c, invite, &member_res).reason().to_string(),
+        "needs role admin"
+    );
     // Unknown base role: nothing.
     let ghost = p.resolve(
         &Principal::new(actor("g"), acme.clone())
@@ -165,11 +230,20 @@ fn stage_api_key_scopes() {
     let invite = p.action("members:invite").unwrap();
     let key = p.resolve(&member().with_api_key_scopes([Scope::Read]));
     assert!(p.authorize(&key, read, &r).is_allowed());
-    assert_eq!(p.authorize(&key, write, &r).reason().to_string(), "needs scope write");
-    assert_eq!(p.authorize(&key, drafts, &r).reason(), Reason::NeedsScope(Scope::ReadDraft));
+    assert_eq!(
+        p.authorize(&key, write, &r).reason().to_string(),
+        "needs scope write"
+    );
+    assert_eq!(
+        p.authorize(&key, drafts, &r).reason(),
+        Reason::NeedsScope(Scope::ReadDraft)
+    );
     // A management key does not give its member owner rights: intersection with the owner.
     let mgmt = p.resolve(&member().with_api_key_scopes(Scope::ALL));
-    assert_eq!(p.authorize(&mgmt, invite, &r).reason().to_string(), "needs role admin");
+    assert_eq!(
+        p.authorize(&mgmt, invite, &r).reason().to_string(),
+        "needs role admin"
+    );
     assert!(p.authorize(&mgmt, write, &r).is_allowed());
     // A key with no scopes can do nothing.
     let empty = p.resolve(&member().with_api_key_scopes([]));
@@ -205,9 +279,16 @@ fn stale_and_unknown_actions_deny() {
     let read_q = q.action("leads:read").unwrap();
     assert_eq!(p.authorize(&m, read_q, &r).reason(), Reason::StalePolicy);
     let mq = q.resolve(&member());
-    assert_eq!(p.authorize(&mq, p.action("leads:read").unwrap(), &r).reason(), Reason::StalePolicy);
+    assert_eq!(
+        p.authorize(&mq, p.action("leads:read").unwrap(), &r)
+            .reason(),
+        Reason::StalePolicy
+    );
     assert!(!p.is_resolved_by(&mq) && q.is_resolved_by(&mq));
-    assert_eq!(p.authorize_named(&m, "leads:delete", &r).reason(), Reason::UnknownAction);
+    assert_eq!(
+        p.authorize_named(&m, "leads:delete", &r).reason(),
+        Reason::UnknownAction
+    );
     assert!(p.authorize_named(&m, "leads:read", &r).is_allowed());
     assert!(p.action("nope:nope").is_none());
 }
@@ -219,16 +300,33 @@ fn route_guard() {
     let v = p.resolve(&Principal::new(actor("v"), tenant("acme")).with_role("viewer"));
     assert!(p.guard_route("GET", "/leads", &m).is_allowed());
     assert!(p.guard_route("POST", "/leads", &m).is_allowed());
-    assert_eq!(p.guard_route("POST", "/leads", &v).reason().to_string(), "needs role member");
-    assert_eq!(p.guard_route("DELETE", "/leads", &m).reason(), Reason::UnknownRoute);
-    assert_eq!(p.guard_route("get", "/leads", &m).reason(), Reason::UnknownRoute);
-    assert_eq!(p.guard_route("GET", "/nope", &m).reason(), Reason::UnknownRoute);
     assert_eq!(
-        p.guard_route("POST", "/leads/{id}/approve", &m).reason().to_string(),
+        p.guard_route("POST", "/leads", &v).reason().to_string(),
+        "needs role member"
+    );
+    assert_eq!(
+        p.guard_route("DELETE", "/leads", &m).reason(),
+        Reason::UnknownRoute
+    );
+    assert_eq!(
+        p.guard_route("get", "/leads", &m).reason(),
+        Reason::UnknownRoute
+    );
+    assert_eq!(
+        p.guard_route("GET", "/nope", &m).reason(),
+        Reason::UnknownRoute
+    );
+    assert_eq!(
+        p.guard_route("POST", "/leads/{id}/approve", &m)
+            .reason()
+            .to_string(),
         "needs role admin"
     );
     let imp = p.resolve(&member().impersonated_by(actor("s")));
-    assert_eq!(p.guard_route("POST", "/leads", &imp).reason(), Reason::ReadOnlyImpersonation);
+    assert_eq!(
+        p.guard_route("POST", "/leads", &imp).reason(),
+        Reason::ReadOnlyImpersonation
+    );
 }
 
 #[test]
@@ -236,16 +334,24 @@ fn listing_and_batch() {
     let p = policy();
     let acme = tenant("acme");
     let m = p.resolve(&member().with_plan("free"));
-    let names: Vec<&str> = p.permissions_in(&m, &acme).iter().map(|l| l.permission.as_str()).collect();
+    let names: Vec<&str> = p
+        .permissions_in(&m, &acme)
+        .iter()
+        .map(|l| l.permission.as_str())
+        .collect();
     assert_eq!(names, ["drafts:read", "leads:read", "leads:write"]);
     assert!(p.permissions_in(&m, &tenant("globex")).is_empty());
     let root = p.resolve(&Principal::new(actor("r"), tenant("platform")).with_super_admin_grant());
-    let names: Vec<&str> = p.permissions_in(&root, &acme).iter().map(|l| l.permission.as_str()).collect();
+    let names: Vec<&str> = p
+        .permissions_in(&root, &acme)
+        .iter()
+        .map(|l| l.permission.as_str())
+        .collect();
     assert_eq!(names, ["leads:read", "tenant:suspend"]);
-    let c = p.resolve(
-        &Principal::new(actor("c"), acme.clone())
-            .with_custom_role(CustomRole::new("reader", "member").grant("lead", None, Access::Read)),
-    );
+    let c =
+        p.resolve(&Principal::new(actor("c"), acme.clone()).with_custom_role(
+            CustomRole::new("reader", "member").grant("lead", None, Access::Read),
+        ));
     let listed = p.permissions_in(&c, &acme);
     assert!(listed.iter().all(|l| l.field_restricted));
     let names: Vec<&str> = listed.iter().map(|l| l.permission.as_str()).collect();
@@ -254,21 +360,50 @@ fn listing_and_batch() {
     let alice = actor("alice");
     let globex = tenant("globex");
     let reqs = [
-        (p.action("leads:read").unwrap(), Resource::new(&acme, "lead", "1")),
-        (p.action("leads:read").unwrap(), Resource::new(&globex, "lead", "1")),
-        (p.action("leads:export").unwrap(), Resource::new(&acme, "lead", "1").with_creator(&alice)),
+        (
+            p.action("leads:read").unwrap(),
+            Resource::new(&acme, "lead", "1"),
+        ),
+        (
+            p.action("leads:read").unwrap(),
+            Resource::new(&globex, "lead", "1"),
+        ),
+        (
+            p.action("leads:export").unwrap(),
+            Resource::new(&acme, "lead", "1").with_creator(&alice),
+        ),
     ];
-    let out: Vec<String> = p.authorize_batch(&m, &reqs).iter().map(|d| d.reason().to_string()).collect();
-    assert_eq!(out, ["allowed by role member", "cross-tenant", "needs plan feature exports"]);
+    let out: Vec<String> = p
+        .authorize_batch(&m, &reqs)
+        .iter()
+        .map(|d| d.reason().to_string())
+        .collect();
+    assert_eq!(
+        out,
+        [
+            "allowed by role member",
+            "cross-tenant",
+            "needs plan feature exports"
+        ]
+    );
 }
 
 #[test]
 fn policy_diff_lists_growth() {
     let old = policy();
     let new_text = POLICY
-        .replace("grants = [\"leads:read\", \"leads:export\"]", "grants = [\"leads:read\", \"leads:export\", \"drafts:read\"]")
-        .replace("super_admin = [\"leads:read\", \"tenant:suspend\"]", "super_admin = [\"leads:read\", \"tenant:suspend\", \"leads:write\"]")
-        .replace("[roles.support]\ngrants = [\"leads:read\"]", "[roles.support]\ngrants = []");
+        .replace(
+            "grants = [\"leads:read\", \"leads:export\"]",
+            "grants = [\"leads:read\", \"leads:export\", \"drafts:read\"]",
+        )
+        .replace(
+            "super_admin = [\"leads:read\", \"tenant:suspend\"]",
+            "super_admin = [\"leads:read\", \"tenant:suspend\", \"leads:write\"]",
+        )
+        .replace(
+            "[roles.support]\ngrants = [\"leads:read\"]",
+            "[roles.support]\ngrants = []",
+        );
     let new = Policy::from_toml(&new_text).unwrap();
     let d: Vec<String> = diff(&old, &new)
         .iter()
@@ -279,28 +414,61 @@ fn policy_diff_lists_growth() {
         .collect();
     assert_eq!(d, ["super_admin leads:write", "viewer drafts:read"]);
     // Removed grants (support lost leads:read) show up only in the reverse direction.
-    let back: Vec<String> = diff(&new, &old).iter().map(|c| format!("{:?} {}", c.grantee, c.permission)).collect();
-    assert!(back.contains(&"Role(RoleName(\"support\")) leads:read".to_owned()), "{back:?}");
+    let back: Vec<String> = diff(&new, &old)
+        .iter()
+        .map(|c| format!("{:?} {}", c.grantee, c.permission))
+        .collect();
+    assert!(
+        back.contains(&"Role(RoleName(\"support\")) leads:read".to_owned()),
+        "{back:?}"
+    );
     assert!(diff(&old, &old).is_empty());
 }
 
 #[test]
 fn validation_errors_name_the_key() {
     let cases: &[(&str, &str)] = &[
-        ("version = 1\n[roles.a]\ninherits = [\"b\"]\n", "`roles.a.inherits` names unknown role `b`"),
-        ("version = 1\n[roles.a]\ngrants = [\"x:y\"]\n", "`roles.a.grants` names unknown permission `x:y`"),
+        (
+            "version = 1\n[roles.a]\ninherits = [\"b\"]\n",
+            "`roles.a.inherits` names unknown role `b`",
+        ),
+        (
+            "version = 1\n[roles.a]\ngrants = [\"x:y\"]\n",
+            "`roles.a.grants` names unknown permission `x:y`",
+        ),
         (
             "version = 1\n[roles.a]\ninherits = [\"b\"]\n[roles.b]\ninherits = [\"c\"]\n[roles.c]\ninherits = [\"a\"]\n",
             "role inheritance cycle at `roles.a.inherits`: a -> b -> c -> a",
         ),
         ("version = 1\n[roles.a]\ninherits = [\"a\"]\n", "a -> a"),
-        ("version = 1\n[permissions.\"x:y\"]\nrequires_feature = \"sso\"\n", "`permissions.\"x:y\".requires_feature` names unknown feature `sso`"),
-        ("version = 1\n[permissions.\"x:y\"]\nmin_role = \"boss\"\n", "`permissions.\"x:y\".min_role` names unknown role `boss`"),
-        ("version = 1\n[permissions.Leads]\n", "`permissions`: invalid permission `Leads`"),
-        ("version = 1\n[roles.Admin]\n", "`roles`: invalid role `Admin`"),
-        ("version = 1\nfeatures = [\"a\", \"a\"]\n", "`features` declares `a` twice"),
-        ("version = 1\n[plans]\npro = [\"x\"]\n", "`plans.pro` names unknown feature `x`"),
-        ("version = 1\nsuper_admin = [\"x:y\"]\n", "`super_admin` names unknown permission `x:y`"),
+        (
+            "version = 1\n[permissions.\"x:y\"]\nrequires_feature = \"sso\"\n",
+            "`permissions.\"x:y\".requires_feature` names unknown feature `sso`",
+        ),
+        (
+            "version = 1\n[permissions.\"x:y\"]\nmin_role = \"boss\"\n",
+            "`permissions.\"x:y\".min_role` names unknown role `boss`",
+        ),
+        (
+            "version = 1\n[permissions.Leads]\n",
+            "`permissions`: invalid permission `Leads`",
+        ),
+        (
+            "version = 1\n[roles.Admin]\n",
+            "`roles`: invalid role `Admin`",
+        ),
+        (
+            "version = 1\nfeatures = [\"a\", \"a\"]\n",
+            "`features` declares `a` twice",
+        ),
+        (
+            "version = 1\n[plans]\npro = [\"x\"]\n",
+            "`plans.pro` names unknown feature `x`",
+        ),
+        (
+            "version = 1\nsuper_admin = [\"x:y\"]\n",
+            "`super_admin` names unknown permission `x:y`",
+        ),
         (
             "version = 1\n[permissions.\"x:y\"]\n[[routes]]\nmethod = \"FETCH\"\nroute = \"/\"\npermission = \"x:y\"\n",
             "`routes[0].method`: unknown http method `FETCH`",
@@ -313,7 +481,10 @@ fn validation_errors_name_the_key() {
             "version = 1\n[permissions.\"x:y\"]\n[[routes]]\nmethod = \"GET\"\nroute = \"/\"\npermission = \"x:y\"\n[[routes]]\nmethod = \"GET\"\nroute = \"/\"\npermission = \"x:y\"\n",
             "`routes` declares `GET /` twice",
         ),
-        ("version = 1\n[roles.a]\ngrant = []\n", "line 3, column 1: unknown field `grant`"),
+        (
+            "version = 1\n[roles.a]\ngrant = []\n",
+            "line 3, column 1: unknown field `grant`",
+        ),
         ("version = 1\n\n[roles.a\n", "line 3"),
         ("[roles.a]\n", "missing field `version`"),
         ("version = -1\n", "line 1"),
@@ -322,8 +493,21 @@ fn validation_errors_name_the_key() {
         let err = Policy::from_toml(text).unwrap_err().to_string();
         assert!(err.contains(want), "{text:?}: got {err:?}, want {want:?}");
     }
+    assert_eq!(
+        PolicyBuilder::new(u64::MAX)
+            .build()
+            .unwrap_err()
+            .to_string(),
+        "`version`: 18446744073709551615 is larger than 9223372036854775807"
+    );
     let e = Policy::from_toml("version = 1\n[roles.a]\ninherits = [\"b\"]\n").unwrap_err();
-    assert_eq!(e, RbacError::UnknownRole { key: "roles.a.inherits".into(), role: "b".into() });
+    assert_eq!(
+        e,
+        RbacError::UnknownRole {
+            key: "roles.a.inherits".into(),
+            role: "b".into()
+        }
+    );
 }
 
 #[test]
@@ -337,19 +521,48 @@ fn builder_equals_file() {
         .super_admin(["leads:read", "tenant:suspend"])
         .permission("leads:read", PermissionSpec::read())
         .permission("leads:write", PermissionSpec::write())
-        .permission("leads:export", PermissionSpec::read().requires_feature("exports"))
-        .permission("leads:approve", PermissionSpec::approval().min_role("admin"))
-        .permission("drafts:read", PermissionSpec::read().scope(Scope::ReadDraft))
-        .permission("members:invite", PermissionSpec::write().scope(Scope::Management).min_role("admin"))
-        .permission("tenant:suspend", PermissionSpec::write().scope(Scope::Management))
+        .permission(
+            "leads:export",
+            PermissionSpec::read().requires_feature("exports"),
+        )
+        .permission(
+            "leads:approve",
+            PermissionSpec::approval().min_role("admin"),
+        )
+        .permission(
+            "drafts:read",
+            PermissionSpec::read().scope(Scope::ReadDraft),
+        )
+        .permission(
+            "members:invite",
+            PermissionSpec::write()
+                .scope(Scope::Management)
+                .min_role("admin"),
+        )
+        .permission(
+            "tenant:suspend",
+            PermissionSpec::write().scope(Scope::Management),
+        )
         .permission(
             "platform__sso__configure",
-            PermissionSpec::write().requires_feature("sso").scope(Scope::Management).min_role("owner"),
+            PermissionSpec::write()
+                .requires_feature("sso")
+                .scope(Scope::Management)
+                .min_role("owner"),
         )
         .role("owner", RoleSpec::new().inherits("admin"))
         .role("admin", RoleSpec::new().inherits("member"))
-        .role("member", RoleSpec::new().inherits("viewer").grant("leads:write").grant("drafts:read"))
-        .role("viewer", RoleSpec::new().grant("leads:read").grant("leads:export"))
+        .role(
+            "member",
+            RoleSpec::new()
+                .inherits("viewer")
+                .grant("leads:write")
+                .grant("drafts:read"),
+        )
+        .role(
+            "viewer",
+            RoleSpec::new().grant("leads:read").grant("leads:export"),
+        )
         .role("support", RoleSpec::new().grant("leads:read"))
         .route("GET", "/leads", "leads:read")
         .route("POST", "/leads", "leads:write")
@@ -358,7 +571,10 @@ fn builder_equals_file() {
         .unwrap();
     assert_eq!(built, policy());
     let spec = PolicySpec::from_toml(POLICY).unwrap();
-    assert_eq!(PolicySpec::from_toml(&spec.to_toml().unwrap()).unwrap(), spec);
+    assert_eq!(
+        PolicySpec::from_toml(&spec.to_toml().unwrap()).unwrap(),
+        spec
+    );
     let dup = PolicyBuilder::new(1)
         .role("a", RoleSpec::new())
         .role("a", RoleSpec::new())
@@ -372,14 +588,21 @@ fn decision_display() {
     let p = policy();
     let acme = tenant("acme");
     let m = p.resolve(&member());
-    let d = p.authorize(&m, p.action("leads:read").unwrap(), &Resource::new(&acme, "lead", "1"));
+    let d = p.authorize(
+        &m,
+        p.action("leads:read").unwrap(),
+        &Resource::new(&acme, "lead", "1"),
+    );
     assert_eq!(d.to_string(), "allow: allowed by role member (policy v3)");
 }
 
 #[test]
 fn hot_reload_never_blocks_readers() {
     let handle = std::sync::Arc::new(PolicyHandle::new(policy()));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut tasks = Vec::new();
         for _ in 0..4 {

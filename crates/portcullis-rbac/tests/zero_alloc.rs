@@ -1,0 +1,78 @@
+//! The allow path allocates nothing: checks on a resolved principal are counted by an
+//! instrumented global allocator (`stats_alloc`). One test in this binary, so no other
+//! test thread allocates while a region is measured.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::alloc::System;
+use std::hint::black_box;
+
+use common::{actor, policy, tenant};
+use portcullis_rbac::{Access, CustomRole, Principal, Resource, Scope};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[test]
+fn checks_on_a_resolved_principal_do_not_allocate() {
+    let p = policy();
+    let acme = tenant("acme");
+    let globex = tenant("globex");
+    let bob = actor("bob");
+    let member = p.resolve(
+        &Principal::new(actor("alice"), acme.clone())
+            .with_role("member")
+            .with_plan("pro")
+            .with_api_key_scopes([Scope::Read, Scope::Write]),
+    );
+    let custom = p.resolve(
+        &Principal::new(actor("carol"), acme.clone()).with_custom_role(
+            CustomRole::new("notes", "member").grant("lead", Some("notes"), Access::Write),
+        ),
+    );
+    let root =
+        p.resolve(&Principal::new(actor("root"), tenant("platform")).with_super_admin_grant());
+    let read = p.action("leads:read").unwrap();
+    let write = p.action("leads:write").unwrap();
+    let export = p.action("leads:export").unwrap();
+    let lead = Resource::new(&acme, "lead", "1").with_creator(&bob);
+    let notes = Resource::new(&acme, "lead", "1").with_field("notes");
+    let theirs = Resource::new(&globex, "lead", "1");
+
+    // Control: the counter sees allocations.
+    let region = Region::new(GLOBAL);
+    black_box(vec![1u8; 32]);
+    assert!(
+        region.change().allocations > 0,
+        "allocation counter is not counting"
+    );
+
+    let region = Region::new(GLOBAL);
+    let mut allowed = 0;
+    for _ in 0..1000 {
+        for d in [
+            p.authorize(black_box(&member), read, &lead),
+            p.authorize(black_box(&member), write, &lead),
+            p.authorize(black_box(&member), export, &lead),
+            p.authorize(black_box(&custom), write, &notes),
+            p.authorize(black_box(&root), read, &theirs),
+            p.guard_route("GET", "/leads", black_box(&member)),
+            p.authorize_named(black_box(&member), "leads:read", &lead),
+        ] {
+            allowed += usize::from(black_box(d).is_allowed());
+        }
+        // Deny paths too.
+        allowed += usize::from(p.authorize(black_box(&member), read, &theirs).is_allowed());
+    }
+    let stats = region.change();
+    assert_eq!(allowed, 7000);
+    assert_eq!(stats.allocations, 0, "{stats:?}");
+    assert_eq!(stats.reallocations, 0, "{stats:?}");
+}
