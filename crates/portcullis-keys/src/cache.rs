@@ -128,7 +128,12 @@ impl KeyCache {
         let oldest = inner
             .by_tenant
             .iter()
-            .flat_map(|(t, slots)| slots.iter().enumerate().map(move |(i, s)| (s.last_used, t, i)))
+            .flat_map(|(t, slots)| {
+                slots
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, s)| (s.last_used, t, i))
+            })
             .min_by_key(|(used, _, _)| *used)
             .map(|(_, t, i)| (t.clone(), i));
         if let Some((tenant, index)) = oldest {

@@ -138,14 +138,21 @@ impl Envelope {
         Some((Arc::clone(&entry.key), Arc::clone(&entry.wrapped)))
     }
 
-    async fn seal_key(&self, tenant: &TenantId) -> Result<(Arc<AeadKey>, Arc<WrappedKey>), KeysError> {
+    async fn seal_key(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(Arc<AeadKey>, Arc<WrappedKey>), KeysError> {
         if let Some(found) = self.cached_seal_key(tenant) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(found);
         }
         let data = DataKey::generate(self.rng.as_ref())?;
         self.wraps.fetch_add(1, Ordering::Relaxed);
-        let wrapped = Arc::new(self.kms.wrap(&self.kek, &data, &Self::context(tenant)).await?);
+        let wrapped = Arc::new(
+            self.kms
+                .wrap(&self.kek, &data, &Self::context(tenant))
+                .await?,
+        );
         let key = Arc::new(AeadKey::new(data.expose_secret())?);
         lock(&self.sealing).insert(
             tenant.as_str().to_owned(),
@@ -227,7 +234,11 @@ impl Envelope {
         self.unwraps.fetch_add(1, Ordering::Relaxed);
         let data = self
             .kms
-            .unwrap(&self.kek, &WrappedKey::new(wrapped.to_vec()), &Self::context(tenant))
+            .unwrap(
+                &self.kek,
+                &WrappedKey::new(wrapped.to_vec()),
+                &Self::context(tenant),
+            )
             .await?;
         let key = Arc::new(AeadKey::new(data.expose_secret())?);
         let mut map = lock(&self.opening);
@@ -294,7 +305,9 @@ struct ParsedEnvelope<'a> {
 }
 
 fn take_u16_prefixed(input: &[u8], total: usize) -> Result<(&[u8], &[u8]), KeysError> {
-    let (len, rest) = input.split_at_checked(2).ok_or(KeysError::Truncated(total))?;
+    let (len, rest) = input
+        .split_at_checked(2)
+        .ok_or(KeysError::Truncated(total))?;
     let len: [u8; 2] = len.try_into().map_err(|_| KeysError::Truncated(total))?;
     rest.split_at_checked(usize::from(u16::from_be_bytes(len)))
         .ok_or(KeysError::Truncated(total))
@@ -308,7 +321,9 @@ fn parse_envelope(blob: &[u8]) -> Result<ParsedEnvelope<'_>, KeysError> {
     }
     let (kek, rest) = take_u16_prefixed(rest, total)?;
     let (wrapped, rest) = take_u16_prefixed(rest, total)?;
-    let (nonce, body) = rest.split_at_checked(NONCE_LEN).ok_or(KeysError::Truncated(total))?;
+    let (nonce, body) = rest
+        .split_at_checked(NONCE_LEN)
+        .ok_or(KeysError::Truncated(total))?;
     if body.len() < TAG_LEN {
         return Err(KeysError::Truncated(total));
     }

@@ -55,11 +55,15 @@ pub(crate) fn parse(blob: &[u8]) -> Result<ParsedBlob<'_>, KeysError> {
     if blob.len() < MIN_BLOB_LEN {
         return Err(KeysError::Truncated(blob.len()));
     }
-    let (version, rest) = rest.split_at_checked(4).ok_or(KeysError::Truncated(blob.len()))?;
+    let (version, rest) = rest
+        .split_at_checked(4)
+        .ok_or(KeysError::Truncated(blob.len()))?;
     let (nonce, body) = rest
         .split_at_checked(NONCE_LEN)
         .ok_or(KeysError::Truncated(blob.len()))?;
-    let version: [u8; 4] = version.try_into().map_err(|_| KeysError::Truncated(blob.len()))?;
+    let version: [u8; 4] = version
+        .try_into()
+        .map_err(|_| KeysError::Truncated(blob.len()))?;
     let nonce = nonce_from_slice(nonce).ok_or(KeysError::Truncated(blob.len()))?;
     Ok(ParsedBlob {
         header: BlobHeader {

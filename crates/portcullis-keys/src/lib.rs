@@ -21,7 +21,9 @@ pub use error::KeysError;
 pub use format::{BlobHeader, inspect};
 pub use keyring::{KeyVersion, Keyring, KeyringStatus, MasterKey};
 pub use kms::{DataKey, Kms, KmsContext, LocalKms, WrappedKey};
-pub use resolver::{EnvFallback, ResolverConfig, ResolverStats, SecretName, SecretResolver, SecretSource};
+pub use resolver::{
+    EnvFallback, ResolverConfig, ResolverStats, SecretName, SecretResolver, SecretSource,
+};
 pub use rotation::{
     BlobId, BlobSink, BlobSource, ReencryptInterrupted, ReencryptOptions, ReencryptReport,
     ReplaceOutcome, StoredBlob,

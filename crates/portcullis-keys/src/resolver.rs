@@ -28,7 +28,10 @@ impl SecretName {
     /// [`KeysError::InvalidInput`] if empty, too long or outside the alphabet.
     pub fn new(name: impl Into<String>) -> Result<Self, KeysError> {
         let name = name.into();
-        let ok_start = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        let ok_start = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
         let ok_chars = name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'/' | b'-'));
@@ -268,10 +271,10 @@ impl SecretResolver {
                 Ok(value)
             }
             Ok(None) => self
-                .from_env(name)
+                .env_value(name)
                 .ok_or_else(|| KeysError::SecretNotFound(name.as_str().to_owned())),
             Err(error) => {
-                if let Some(v) = self.from_env(name) {
+                if let Some(v) = self.env_value(name) {
                     return Ok(v);
                 }
                 if let Some(extra) = self.config.serve_stale_for {
@@ -285,7 +288,7 @@ impl SecretResolver {
         }
     }
 
-    fn from_env(&self, name: &SecretName) -> Option<SecretString> {
+    fn env_value(&self, name: &SecretName) -> Option<SecretString> {
         let value = self.env.get(name)?;
         self.env_fallbacks.fetch_add(1, Ordering::Relaxed);
         self.store(name, &value);

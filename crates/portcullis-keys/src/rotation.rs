@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use portcullis_core::TenantId;
 use serde::{Deserialize, Serialize};
 
+use crate::KeysError;
 use crate::derive::TenantSalt;
 use crate::sealer::Sealer;
-use crate::KeysError;
 
 /// The identifier of a stored blob (a row id, `table:column:pk`, ...): 1-512 bytes.
 /// Sources list blobs in ascending byte order of this id.
@@ -80,8 +80,11 @@ pub trait BlobSource: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// [`KeysError::Backend`] if the store fails.
-    async fn page(&self, after: Option<&BlobId>, limit: usize)
-    -> Result<Vec<StoredBlob>, KeysError>;
+    async fn page(
+        &self,
+        after: Option<&BlobId>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, KeysError>;
 }
 
 /// What happened to one compare-and-swap write.

@@ -5,13 +5,13 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use portcullis_core::{SecretBytes, SecureRandom, TenantId};
 
+use crate::KeysError;
 use crate::aead::AeadKey;
 use crate::cache::{CacheStats, KeyCache};
 use crate::derive::{Purpose, TenantSalt, derive_tenant_key};
 use crate::format::{self, OVERHEAD};
 use crate::keyring::{KeyVersion, Keyring, KeyringStatus, MasterKey, VersionEntry};
 use crate::usage::{UsagePolicy, VersionUsage};
-use crate::KeysError;
 
 /// Tuning for a [`Sealer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,10 @@
 //! Nonce uniqueness over one million seals with the OS generator.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -20,7 +25,11 @@ fn one_million_seals_never_repeat_a_nonce() {
     for _ in 0..N {
         let blob = sealer.seal(&tenant, b"", b"").unwrap();
         let nonce: [u8; 12] = blob[5..17].try_into().unwrap();
-        assert!(seen.insert(nonce), "nonce repeated after {} seals", seen.len());
+        assert!(
+            seen.insert(nonce),
+            "nonce repeated after {} seals",
+            seen.len()
+        );
     }
     assert_eq!(seen.len(), N);
     assert_eq!(sealer.usage()[0].seals, N as u64);

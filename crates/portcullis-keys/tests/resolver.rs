@@ -1,5 +1,10 @@
 //! The secret resolver: TTL, single-flight, environment fallback, serve-stale.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,7 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use portcullis_core::{BackendError, SecretString, UnixTime};
-use portcullis_keys::{EnvFallback, KeysError, ResolverConfig, SecretName, SecretResolver, SecretSource};
+use portcullis_keys::{
+    EnvFallback, KeysError, ResolverConfig, SecretName, SecretResolver, SecretSource,
+};
 use portcullis_testkit::ManualClock;
 
 #[derive(Debug, Default)]
@@ -27,9 +34,19 @@ impl SecretSource for Db {
             tokio::time::sleep(Duration::from_millis(self.delay_ms)).await;
         }
         if self.down.load(Ordering::SeqCst) {
-            return Err(BackendError::unavailable("fetch secret", std::io::Error::other("db down")).into());
+            return Err(BackendError::unavailable(
+                "fetch secret",
+                std::io::Error::other("db down"),
+            )
+            .into());
         }
-        Ok(self.values.lock().unwrap().get(name.as_str()).cloned().map(SecretString::new))
+        Ok(self
+            .values
+            .lock()
+            .unwrap()
+            .get(name.as_str())
+            .cloned()
+            .map(SecretString::new))
     }
 }
 
@@ -39,27 +56,47 @@ fn name(s: &str) -> SecretName {
 
 fn setup(db: Arc<Db>, config: ResolverConfig) -> (SecretResolver, ManualClock) {
     let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
-    let env = EnvFallback::with_lookup(|var| (var == "APP_DB_PASSWORD").then(|| "from-env".to_owned()))
-        .bootstrap(name("db.password"), "APP_DB_PASSWORD");
-    (SecretResolver::new(db, env, Arc::new(clock.clone()), config), clock)
+    let env =
+        EnvFallback::with_lookup(|var| (var == "APP_DB_PASSWORD").then(|| "from-env".to_owned()))
+            .bootstrap(name("db.password"), "APP_DB_PASSWORD");
+    (
+        SecretResolver::new(db, env, Arc::new(clock.clone()), config),
+        clock,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_misses_fetch_once() {
-    let db = Arc::new(Db { delay_ms: 50, ..Db::default() });
-    db.values.lock().unwrap().insert("stripe.key".into(), "sk_1".into());
+    let db = Arc::new(Db {
+        delay_ms: 50,
+        ..Db::default()
+    });
+    db.values
+        .lock()
+        .unwrap()
+        .insert("stripe.key".into(), "sk_1".into());
     let (resolver, _clock) = setup(db.clone(), ResolverConfig::default());
     let resolver = Arc::new(resolver);
     let tasks: Vec<_> = (0..64)
         .map(|_| {
             let r = resolver.clone();
-            tokio::spawn(async move { r.get(&name("stripe.key")).await.unwrap().expose_secret().to_owned() })
+            tokio::spawn(async move {
+                r.get(&name("stripe.key"))
+                    .await
+                    .unwrap()
+                    .expose_secret()
+                    .to_owned()
+            })
         })
         .collect();
     for t in tasks {
         assert_eq!(t.await.unwrap(), "sk_1");
     }
-    assert_eq!(db.calls.load(Ordering::SeqCst), 1, "stampede: more than one fetch");
+    assert_eq!(
+        db.calls.load(Ordering::SeqCst),
+        1,
+        "stampede: more than one fetch"
+    );
     let st = resolver.stats();
     assert_eq!((st.fetches, st.hits), (1, 63));
 }
@@ -88,7 +125,13 @@ async fn outage_fails_closed_by_default_and_serves_stale_when_enabled() {
     for stale in [None, Some(Duration::from_secs(600))] {
         let db = Arc::new(Db::default());
         db.values.lock().unwrap().insert("k".into(), "v1".into());
-        let (r, clock) = setup(db.clone(), ResolverConfig { serve_stale_for: stale, ..ResolverConfig::default() });
+        let (r, clock) = setup(
+            db.clone(),
+            ResolverConfig {
+                serve_stale_for: stale,
+                ..ResolverConfig::default()
+            },
+        );
         r.get(&name("k")).await.unwrap();
         clock.advance(Duration::from_secs(301));
         db.down.store(true, Ordering::SeqCst);
@@ -100,7 +143,10 @@ async fn outage_fails_closed_by_default_and_serves_stale_when_enabled() {
                 assert_eq!(r.stats().stale_served, 1);
                 // Past the stale window it fails closed too.
                 clock.advance(Duration::from_secs(600));
-                assert!(matches!(r.get(&name("k")).await, Err(KeysError::Backend(_))));
+                assert!(matches!(
+                    r.get(&name("k")).await,
+                    Err(KeysError::Backend(_))
+                ));
             }
         }
         // Recovery.
@@ -114,20 +160,37 @@ async fn environment_is_only_a_fallback_for_bootstrap_secrets() {
     let db = Arc::new(Db::default());
     let (r, _clock) = setup(db.clone(), ResolverConfig::default());
     // Not in the DB: bootstrap name comes from env; other names are not found.
-    assert_eq!(r.get(&name("db.password")).await.unwrap().expose_secret(), "from-env");
-    assert!(matches!(r.get(&name("other")).await, Err(KeysError::SecretNotFound(n)) if n == "other"));
+    assert_eq!(
+        r.get(&name("db.password")).await.unwrap().expose_secret(),
+        "from-env"
+    );
+    assert!(
+        matches!(r.get(&name("other")).await, Err(KeysError::SecretNotFound(n)) if n == "other")
+    );
     // DB down: bootstrap still resolves from env, others fail closed.
     let db2 = Arc::new(Db::default());
     db2.down.store(true, Ordering::SeqCst);
     let (r2, _c) = setup(db2.clone(), ResolverConfig::default());
-    assert_eq!(r2.get(&name("db.password")).await.unwrap().expose_secret(), "from-env");
-    assert!(matches!(r2.get(&name("api.key")).await, Err(KeysError::Backend(_))));
+    assert_eq!(
+        r2.get(&name("db.password")).await.unwrap().expose_secret(),
+        "from-env"
+    );
+    assert!(matches!(
+        r2.get(&name("api.key")).await,
+        Err(KeysError::Backend(_))
+    ));
     assert_eq!(r2.stats().env_fallbacks, 1);
     // The DB wins when it has a value.
     let db3 = Arc::new(Db::default());
-    db3.values.lock().unwrap().insert("db.password".into(), "from-db".into());
+    db3.values
+        .lock()
+        .unwrap()
+        .insert("db.password".into(), "from-db".into());
     let (r3, _c) = setup(db3, ResolverConfig::default());
-    assert_eq!(r3.get(&name("db.password")).await.unwrap().expose_secret(), "from-db");
+    assert_eq!(
+        r3.get(&name("db.password")).await.unwrap().expose_secret(),
+        "from-db"
+    );
     assert!(!format!("{r3:?}").contains("from-db"));
 }
 

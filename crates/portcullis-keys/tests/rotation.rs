@@ -1,5 +1,10 @@
 //! Rotation and batch re-encryption: 10 000 blobs, an interrupted run, a resume, idempotence.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -28,7 +33,11 @@ struct MemStore {
 
 #[async_trait]
 impl BlobSource for MemStore {
-    async fn page(&self, after: Option<&BlobId>, limit: usize) -> Result<Vec<StoredBlob>, KeysError> {
+    async fn page(
+        &self,
+        after: Option<&BlobId>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, KeysError> {
         if self.fail_page.swap(0, Ordering::SeqCst) == 1 {
             return Err(BackendError::timeout("page").into());
         }
@@ -44,7 +53,12 @@ impl BlobSource for MemStore {
 
 #[async_trait]
 impl BlobSink for MemStore {
-    async fn replace(&self, id: &BlobId, expected: &[u8], new: &[u8]) -> Result<ReplaceOutcome, KeysError> {
+    async fn replace(
+        &self,
+        id: &BlobId,
+        expected: &[u8],
+        new: &[u8],
+    ) -> Result<ReplaceOutcome, KeysError> {
         let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
         if n == self.fail_write_at.load(Ordering::SeqCst) {
             return Err(BackendError::unavailable("replace", std::io::Error::other("down")).into());
@@ -84,7 +98,16 @@ async fn ten_thousand_blobs_survive_rotation_with_an_interruption() {
             } else {
                 s.seal(&t, &ctx, pt.as_bytes()).unwrap()
             };
-            rows.insert(id(i), StoredBlob { id: id(i), tenant: t, salt: salted.then(|| salt.clone()), context: ctx, blob });
+            rows.insert(
+                id(i),
+                StoredBlob {
+                    id: id(i),
+                    tenant: t,
+                    salt: salted.then(|| salt.clone()),
+                    context: ctx,
+                    blob,
+                },
+            );
         }
     }
     s.rotate(v(2), key(2)).unwrap();
@@ -92,7 +115,10 @@ async fn ten_thousand_blobs_survive_rotation_with_an_interruption() {
     {
         let mut rows = store.rows.lock().unwrap();
         let r = rows.get_mut(&id(10)).unwrap();
-        r.blob = s.reencrypt(&r.tenant, r.salt.as_ref(), &r.context, &r.blob).unwrap().blob;
+        r.blob = s
+            .reencrypt(&r.tenant, r.salt.as_ref(), &r.context, &r.blob)
+            .unwrap()
+            .blob;
         let last = rows.get_mut(&id(20)).unwrap().blob.len() - 1;
         rows.get_mut(&id(20)).unwrap().blob[last] ^= 1;
     }
@@ -100,8 +126,14 @@ async fn ten_thousand_blobs_survive_rotation_with_an_interruption() {
 
     // First run: the sink fails on its 4 000th write.
     store.fail_write_at.store(4_000, Ordering::SeqCst);
-    let opts = ReencryptOptions { page_size: 256, ..ReencryptOptions::default() };
-    let err = s.reencrypt_all(&store, &store, opts.clone()).await.unwrap_err();
+    let opts = ReencryptOptions {
+        page_size: 256,
+        ..ReencryptOptions::default()
+    };
+    let err = s
+        .reencrypt_all(&store, &store, opts.clone())
+        .await
+        .unwrap_err();
     assert!(matches!(err.error, KeysError::Backend(_)));
     let first = err.report;
     assert!(!first.complete);
@@ -117,8 +149,14 @@ async fn ten_thousand_blobs_survive_rotation_with_an_interruption() {
 
     // A page read failing also interrupts cleanly.
     store.fail_page.store(1, Ordering::SeqCst);
-    let resume = ReencryptOptions { resume_after: Some(cursor.clone()), ..opts.clone() };
-    let err = s.reencrypt_all(&store, &store, resume.clone()).await.unwrap_err();
+    let resume = ReencryptOptions {
+        resume_after: Some(cursor.clone()),
+        ..opts.clone()
+    };
+    let err = s
+        .reencrypt_all(&store, &store, resume.clone())
+        .await
+        .unwrap_err();
     assert_eq!(err.report.scanned, 0);
     assert_eq!(err.report.cursor, Some(cursor.clone()));
 
@@ -128,7 +166,12 @@ async fn ten_thousand_blobs_survive_rotation_with_an_interruption() {
     assert_eq!(first.scanned + second.scanned, N as u64);
     assert_eq!(first.reencrypted + second.reencrypted, (N - 2) as u64);
     assert_eq!(first.already_current + second.already_current, 1);
-    let failed: Vec<_> = first.failed.iter().chain(&second.failed).map(|(i, _)| i.clone()).collect();
+    let failed: Vec<_> = first
+        .failed
+        .iter()
+        .chain(&second.failed)
+        .map(|(i, _)| i.clone())
+        .collect();
     assert_eq!(failed, vec![id(20)]);
 
     // Nothing lost: every row opens under version 2 with its original plaintext, except
@@ -153,7 +196,10 @@ async fn ten_thousand_blobs_survive_rotation_with_an_interruption() {
 
     // Idempotent: a second full run changes nothing.
     let again = s.reencrypt_all(&store, &store, opts).await.unwrap();
-    assert_eq!((again.scanned, again.reencrypted, again.already_current), (N as u64, 0, (N - 1) as u64));
+    assert_eq!(
+        (again.scanned, again.reencrypted, again.already_current),
+        (N as u64, 0, (N - 1) as u64)
+    );
 }
 
 #[tokio::test]
@@ -163,14 +209,33 @@ async fn concurrent_change_is_not_overwritten_and_max_blobs_limits_a_run() {
     let t = tenant("acme");
     for i in 0..3 {
         let blob = s.seal(&t, b"c", b"old").unwrap();
-        store.rows.lock().unwrap().insert(id(i), StoredBlob { id: id(i), tenant: t.clone(), salt: None, context: b"c".to_vec(), blob });
+        store.rows.lock().unwrap().insert(
+            id(i),
+            StoredBlob {
+                id: id(i),
+                tenant: t.clone(),
+                salt: None,
+                context: b"c".to_vec(),
+                blob,
+            },
+        );
     }
     s.rotate(v(2), key(2)).unwrap();
     let limited = s
-        .reencrypt_all(&store, &store, ReencryptOptions { max_blobs: Some(2), ..ReencryptOptions::default() })
+        .reencrypt_all(
+            &store,
+            &store,
+            ReencryptOptions {
+                max_blobs: Some(2),
+                ..ReencryptOptions::default()
+            },
+        )
         .await
         .unwrap();
-    assert_eq!((limited.scanned, limited.reencrypted, limited.complete), (2, 2, false));
+    assert_eq!(
+        (limited.scanned, limited.reencrypted, limited.complete),
+        (2, 2, false)
+    );
     assert_eq!(limited.cursor, Some(id(1)));
 
     /// A sink whose row changes between read and write.
@@ -178,15 +243,34 @@ async fn concurrent_change_is_not_overwritten_and_max_blobs_limits_a_run() {
     struct Racing<'a>(&'a MemStore);
     #[async_trait]
     impl BlobSink for Racing<'_> {
-        async fn replace(&self, id: &BlobId, expected: &[u8], new: &[u8]) -> Result<ReplaceOutcome, KeysError> {
-            self.0.rows.lock().unwrap().get_mut(id).unwrap().blob = b"written-by-someone-else".to_vec();
+        async fn replace(
+            &self,
+            id: &BlobId,
+            expected: &[u8],
+            new: &[u8],
+        ) -> Result<ReplaceOutcome, KeysError> {
+            self.0.rows.lock().unwrap().get_mut(id).unwrap().blob =
+                b"written-by-someone-else".to_vec();
             self.0.replace(id, expected, new).await
         }
     }
     let report = s
-        .reencrypt_all(&store, &Racing(&store), ReencryptOptions { resume_after: limited.cursor, ..ReencryptOptions::default() })
+        .reencrypt_all(
+            &store,
+            &Racing(&store),
+            ReencryptOptions {
+                resume_after: limited.cursor,
+                ..ReencryptOptions::default()
+            },
+        )
         .await
         .unwrap();
-    assert_eq!((report.scanned, report.conflicts, report.reencrypted), (1, 1, 0));
-    assert_eq!(store.rows.lock().unwrap()[&id(2)].blob, b"written-by-someone-else");
+    assert_eq!(
+        (report.scanned, report.conflicts, report.reencrypted),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        store.rows.lock().unwrap()[&id(2)].blob,
+        b"written-by-someone-else"
+    );
 }

@@ -1,5 +1,10 @@
 //! Sealing and opening: round trips, every rejection path, derivation caching, usage.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -7,7 +12,7 @@ use std::sync::Arc;
 
 use common::{key, sealer, sealer_with, tenant, v};
 use portcullis_keys::{
-    KeysError, Keyring, MasterKey, Purpose, Sealer, SealerConfig, TenantSalt, UsagePolicy,
+    Keyring, KeysError, MasterKey, Purpose, Sealer, SealerConfig, TenantSalt, UsagePolicy,
     UsageState, inspect,
 };
 use portcullis_testkit::SeededRandom;
@@ -32,18 +37,27 @@ fn round_trip_and_header() {
 fn wrong_tenant_context_or_purpose_fails_opaquely() {
     let s = sealer();
     let blob = s.seal(&tenant("acme"), CTX, b"secret").unwrap();
-    assert!(matches!(s.open(&tenant("globex"), CTX, &blob), Err(KeysError::Decrypt)));
+    assert!(matches!(
+        s.open(&tenant("globex"), CTX, &blob),
+        Err(KeysError::Decrypt)
+    ));
     assert!(matches!(
         s.open(&tenant("acme"), b"credential:43", &blob),
         Err(KeysError::Decrypt)
     ));
-    assert!(matches!(s.open(&tenant("acme"), b"", &blob), Err(KeysError::Decrypt)));
+    assert!(matches!(
+        s.open(&tenant("acme"), b"", &blob),
+        Err(KeysError::Decrypt)
+    ));
     let other = Sealer::new(
         Purpose::new("oauth").unwrap(),
         Keyring::new(v(1), key(1)),
         Arc::new(SeededRandom::new(1)),
     );
-    assert!(matches!(other.open(&tenant("acme"), CTX, &blob), Err(KeysError::Decrypt)));
+    assert!(matches!(
+        other.open(&tenant("acme"), CTX, &blob),
+        Err(KeysError::Decrypt)
+    ));
 }
 
 #[test]
@@ -51,7 +65,10 @@ fn wrong_master_key_fails_opaquely() {
     let a = sealer_with(Keyring::new(v(1), key(1)), 1);
     let b = sealer_with(Keyring::new(v(1), key(2)), 1);
     let blob = a.seal(&tenant("acme"), CTX, b"secret").unwrap();
-    assert!(matches!(b.open(&tenant("acme"), CTX, &blob), Err(KeysError::Decrypt)));
+    assert!(matches!(
+        b.open(&tenant("acme"), CTX, &blob),
+        Err(KeysError::Decrypt)
+    ));
 }
 
 #[test]
@@ -66,7 +83,10 @@ fn edited_key_version_fails() {
     blob[4] = 9;
     assert!(matches!(s.open(&t, CTX, &blob), Err(KeysError::UnknownKeyVersion(x)) if x == v(9)));
     blob[4] = 0;
-    assert!(matches!(s.open(&t, CTX, &blob), Err(KeysError::UnknownKeyVersion(_))));
+    assert!(matches!(
+        s.open(&t, CTX, &blob),
+        Err(KeysError::UnknownKeyVersion(_))
+    ));
 }
 
 #[test]
@@ -84,10 +104,23 @@ fn retired_and_below_minimum_versions_are_refused() {
     s.retire(v(1)).unwrap();
     assert!(matches!(s.open(&t, CTX, &old), Err(KeysError::RetiredKeyVersion(x)) if x == v(1)));
     assert!(matches!(s.retire(v(2)), Err(KeysError::Keyring(_))));
-    assert!(matches!(s.rotate(v(1), key(1)), Err(KeysError::RetiredKeyVersion(_))));
-    assert!(matches!(s.rotate(v(2), key(9)), Err(KeysError::DuplicateKeyVersion(_))));
+    assert!(matches!(
+        s.rotate(v(1), key(1)),
+        Err(KeysError::RetiredKeyVersion(_))
+    ));
+    assert!(matches!(
+        s.rotate(v(2), key(9)),
+        Err(KeysError::DuplicateKeyVersion(_))
+    ));
     let status = s.keyring_status();
-    assert_eq!((status.primary, status.active.clone(), status.retired.clone()), (v(2), vec![v(2)], vec![v(1)]));
+    assert_eq!(
+        (
+            status.primary,
+            status.active.clone(),
+            status.retired.clone()
+        ),
+        (v(2), vec![v(2)], vec![v(1)])
+    );
 }
 
 #[test]
@@ -98,7 +131,9 @@ fn truncated_blobs_fail_structurally() {
     for len in 0..blob.len() {
         let r = s.open(&t, CTX, &blob[..len]);
         match r {
-            Err(KeysError::Truncated(n)) => assert!(len < portcullis_keys::format::MIN_BLOB_LEN && n == len),
+            Err(KeysError::Truncated(n)) => {
+                assert!(len < portcullis_keys::format::MIN_BLOB_LEN && n == len)
+            }
             Err(KeysError::Decrypt) => assert!(len >= portcullis_keys::format::MIN_BLOB_LEN),
             other => panic!("len {len}: {other:?}"),
         }
@@ -118,7 +153,10 @@ fn flipping_any_bit_of_any_byte_fails() {
             let err = s.open(&t, CTX, &bad).expect_err("tampered blob opened");
             match i {
                 0 => assert!(matches!(err, KeysError::UnknownFormat(_))),
-                1..=4 => assert!(matches!(err, KeysError::UnknownKeyVersion(_) | KeysError::Decrypt)),
+                1..=4 => assert!(matches!(
+                    err,
+                    KeysError::UnknownKeyVersion(_) | KeysError::Decrypt
+                )),
                 _ => assert!(matches!(err, KeysError::Decrypt), "byte {i}: {err:?}"),
             }
         }
@@ -164,10 +202,16 @@ fn cache_is_bounded_and_evicts_least_recently_used() {
         Purpose::new("credentials").unwrap(),
         Keyring::new(v(1), key(1)),
         Arc::new(SeededRandom::new(3)),
-        SealerConfig { cache_capacity: 4, ..SealerConfig::default() },
+        SealerConfig {
+            cache_capacity: 4,
+            ..SealerConfig::default()
+        },
     );
     let tenants: Vec<_> = (0..10).map(|i| tenant(&format!("t{i}"))).collect();
-    let blobs: Vec<_> = tenants.iter().map(|t| s.seal(t, CTX, b"x").unwrap()).collect();
+    let blobs: Vec<_> = tenants
+        .iter()
+        .map(|t| s.seal(t, CTX, b"x").unwrap())
+        .collect();
     let st = s.cache_stats();
     assert_eq!((st.entries, st.evictions, st.derivations), (4, 6, 10));
     // Evicted keys are re-derived on demand and still open.
@@ -188,16 +232,30 @@ fn destroying_a_tenant_salt_shreds_only_that_tenant() {
     let blob_b = s.seal_salted(&b, &salt_b, CTX, b"b").unwrap();
     // The salt is part of the key: unsalted or wrongly salted opens fail.
     assert!(matches!(s.open(&a, CTX, &blob_a), Err(KeysError::Decrypt)));
-    assert!(matches!(s.open_salted(&a, &salt_b, CTX, &blob_a), Err(KeysError::Decrypt)));
+    assert!(matches!(
+        s.open_salted(&a, &salt_b, CTX, &blob_a),
+        Err(KeysError::Decrypt)
+    ));
     // Shred tenant A: its salt is gone; a new salt (new epoch) cannot open old data.
     drop(salt_a);
     s.forget_tenant(&a);
     let new_a = TenantSalt::generate(2, &rng).unwrap();
-    assert!(matches!(s.open_salted(&a, &new_a, CTX, &blob_a), Err(KeysError::Decrypt)));
-    assert_eq!(s.open_salted(&b, &salt_b, CTX, &blob_b).unwrap().expose_secret(), b"b");
+    assert!(matches!(
+        s.open_salted(&a, &new_a, CTX, &blob_a),
+        Err(KeysError::Decrypt)
+    ));
+    assert_eq!(
+        s.open_salted(&b, &salt_b, CTX, &blob_b)
+            .unwrap()
+            .expose_secret(),
+        b"b"
+    );
     // Same epoch, different bytes: the cache must not confuse them.
     let forged = TenantSalt::from_slice(1, &[0u8; 32]).unwrap();
-    assert!(matches!(s.open_salted(&b, &forged, CTX, &blob_b), Err(KeysError::Decrypt)));
+    assert!(matches!(
+        s.open_salted(&b, &forged, CTX, &blob_b),
+        Err(KeysError::Decrypt)
+    ));
     assert!(TenantSalt::generate(0, &rng).is_err());
 }
 
@@ -207,10 +265,22 @@ fn usage_counters_warn_and_then_refuse() {
         Purpose::new("credentials").unwrap(),
         Keyring::new(v(1), key(1)),
         Arc::new(SeededRandom::new(3)),
-        SealerConfig { usage: UsagePolicy { warn_after: 3, limit: 5 }, ..SealerConfig::default() },
+        SealerConfig {
+            usage: UsagePolicy {
+                warn_after: 3,
+                limit: 5,
+            },
+            ..SealerConfig::default()
+        },
     );
     let t = tenant("acme");
-    let state = |s: &Sealer| s.usage().iter().find(|u| u.version == v(1)).map(|u| (u.seals, u.state)).unwrap();
+    let state = |s: &Sealer| {
+        s.usage()
+            .iter()
+            .find(|u| u.version == v(1))
+            .map(|u| (u.seals, u.state))
+            .unwrap()
+    };
     s.seal(&t, CTX, b"x").unwrap();
     assert_eq!(state(&s), (1, UsageState::Ok));
     s.seal(&t, CTX, b"x").unwrap();
@@ -225,9 +295,15 @@ fn usage_counters_warn_and_then_refuse() {
     s.rotate(v(2), key(2)).unwrap();
     let blob = s.seal(&t, CTX, b"x").unwrap();
     s.open(&t, CTX, &blob).unwrap();
-    assert_eq!(s.usage().iter().find(|u| u.version == v(2)).unwrap().seals, 1);
+    assert_eq!(
+        s.usage().iter().find(|u| u.version == v(2)).unwrap().seals,
+        1
+    );
     s.restore_usage(v(2), 2).unwrap();
-    assert_eq!(s.usage().iter().find(|u| u.version == v(2)).unwrap().state, UsageState::Warning);
+    assert_eq!(
+        s.usage().iter().find(|u| u.version == v(2)).unwrap().state,
+        UsageState::Warning
+    );
     let d = UsagePolicy::default();
     assert_eq!((d.warn_after, d.limit), (1 << 31, 1 << 32));
 }
@@ -263,11 +339,23 @@ fn no_secret_in_debug_or_serde_output() {
 fn keyring_rules() {
     let mut ring = Keyring::new(v(2), key(2));
     ring.insert(v(1), key(1)).unwrap();
-    assert!(matches!(ring.insert(v(1), key(1)), Err(KeysError::DuplicateKeyVersion(_))));
-    assert!(matches!(ring.rotate(v(2), key(3)), Err(KeysError::DuplicateKeyVersion(_))));
+    assert!(matches!(
+        ring.insert(v(1), key(1)),
+        Err(KeysError::DuplicateKeyVersion(_))
+    ));
+    assert!(matches!(
+        ring.rotate(v(2), key(3)),
+        Err(KeysError::DuplicateKeyVersion(_))
+    ));
     ring.rotate(v(5), key(5)).unwrap();
-    assert!(matches!(ring.rotate(v(4), key(4)), Err(KeysError::Keyring(_))));
-    assert!(matches!(ring.set_min_decrypt_version(v(6)), Err(KeysError::Keyring(_))));
+    assert!(matches!(
+        ring.rotate(v(4), key(4)),
+        Err(KeysError::Keyring(_))
+    ));
+    assert!(matches!(
+        ring.set_min_decrypt_version(v(6)),
+        Err(KeysError::Keyring(_))
+    ));
     ring.set_primary(v(2)).unwrap();
     assert_eq!(ring.primary(), v(2));
     assert!(KeyVersion_zero_is_rejected());

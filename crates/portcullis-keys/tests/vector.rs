@@ -1,5 +1,10 @@
 //! The documented sealed-blob test vector (crate docs, "Test vector"), byte for byte.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -41,9 +46,9 @@ fn check(case: &str) {
     let t = tenant(&b["tenant"]);
     let ctx = b["context"].as_bytes();
     let pt = b["plaintext"].as_bytes();
-    let salt = b
-        .get("salt")
-        .map(|s| TenantSalt::from_slice(b["salt_epoch"].parse().unwrap(), &hex::decode(s).unwrap()).unwrap());
+    let salt = b.get("salt").map(|s| {
+        TenantSalt::from_slice(b["salt_epoch"].parse().unwrap(), &hex::decode(s).unwrap()).unwrap()
+    });
     let blob = match &salt {
         Some(s) => sealer.seal_salted(&t, s, ctx, pt).unwrap(),
         None => sealer.seal(&t, ctx, pt).unwrap(),

