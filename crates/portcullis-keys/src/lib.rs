@@ -54,7 +54,7 @@
 //! |---|---|
 //! | Master keys, versions, primary, minimum decryption version, retirement | [`Keyring`], [`MasterKey`], [`KeyVersion`] |
 //! | Per-tenant HKDF derivation, crypto-shredding salt, derived-key cache | [`Purpose`], [`TenantSalt`], [`CacheStats`] |
-//! | Sealing and opening (AES-256-GCM, random nonce, AAD binding) | [`Sealer`], [`format`] |
+//! | Sealing and opening (AES-256-GCM, random nonce, AAD binding) | [`Sealer`], [`format`](mod@format) |
 //! | Envelope encryption, KMS seam, local KMS, data-key cache | [`Kms`], [`LocalKms`], [`Envelope`] |
 //! | Rotation and streaming re-encryption | [`Sealer::reencrypt`], [`Sealer::reencrypt_all`], [`BlobSource`], [`BlobSink`] |
 //! | Runtime secrets | [`SecretResolver`], [`SecretSource`], [`EnvFallback`] |

@@ -143,13 +143,17 @@ impl Sealer {
         context: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, KeysError> {
-        let (version, entry) = self.ring().primary_entry()?;
+        // The ring's read guard is held across the cache lookup so that `retire` (which
+        // evicts under the write guard) can never race a derivation back into the cache.
+        let ring = self.ring();
+        let (version, entry) = ring.primary_entry()?;
         let previous = entry.seals.fetch_add(1, Ordering::Relaxed);
         if previous >= self.usage.limit {
             entry.seals.fetch_sub(1, Ordering::Relaxed);
             return Err(KeysError::SealLimitReached(version));
         }
         let key = self.tenant_key(tenant, version, &entry, salt)?;
+        drop(ring);
         let aad = format::aad(version, tenant.as_str(), context);
         let mut out = Vec::with_capacity(plaintext.len().saturating_add(OVERHEAD));
         format::write_prefix(&mut out, version);
@@ -197,8 +201,10 @@ impl Sealer {
     ) -> Result<SecretBytes, KeysError> {
         let parsed = format::parse(blob)?;
         let version = parsed.header.key_version;
-        let entry = self.ring().decryption_entry(version)?;
+        let ring = self.ring();
+        let entry = ring.decryption_entry(version)?;
         let key = self.tenant_key(tenant, version, &entry, salt)?;
+        drop(ring);
         let aad = format::aad(version, tenant.as_str(), context);
         key.open(&parsed.nonce, &aad, parsed.body)
     }
@@ -273,8 +279,10 @@ impl Sealer {
     /// # Errors
     /// See [`Keyring::retire`].
     pub fn retire(&self, version: KeyVersion) -> Result<(), KeysError> {
-        self.ring_mut().retire(version)?;
+        let mut ring = self.ring_mut();
+        ring.retire(version)?;
         self.cache.remove_version(version);
+        drop(ring);
         Ok(())
     }
 

@@ -392,3 +392,38 @@ proptest! {
         prop_assert!(s.open(&tenant("acme"), CTX, &blob).is_err());
     }
 }
+
+#[test]
+fn sealing_and_opening_stay_correct_while_keys_rotate_concurrently() {
+    let s = sealer();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let s = &s;
+                scope.spawn(move || {
+                    let t = tenant(&format!("t{w}"));
+                    let mut versions = std::collections::BTreeSet::new();
+                    for i in 0..2_000u32 {
+                        let ctx = i.to_be_bytes();
+                        let blob = s.seal(&t, &ctx, &ctx).unwrap();
+                        versions.insert(inspect(&blob).unwrap().key_version);
+                        assert_eq!(s.open(&t, &ctx, &blob).unwrap().expose_secret(), &ctx);
+                    }
+                    versions
+                })
+            })
+            .collect();
+        for n in 2..=20 {
+            s.rotate(v(n), key(n as u8)).unwrap();
+            std::thread::yield_now();
+        }
+        let seen: std::collections::BTreeSet<_> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        assert!(seen.contains(&v(1)) || seen.contains(&v(20)));
+    });
+    assert_eq!(s.keyring_status().primary, v(20));
+    let total: u64 = s.usage().iter().map(|u| u.seals).sum();
+    assert_eq!(total, 8_000);
+}
