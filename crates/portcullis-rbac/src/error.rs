@@ -3,7 +3,9 @@
 /// Why a policy (or one of its names) was rejected.
 ///
 /// Every variant that concerns a policy names the key where the problem is (for example
-/// `roles.member.inherits`), and syntax errors name the line and column of the file.
+/// `roles.member.inherits`); syntax errors name the line and column of the file, and
+/// validation errors of a file ([`Policy::from_toml`](crate::Policy::from_toml)) come
+/// wrapped in [`RbacError::AtLine`] with the line of the offending key or value.
 /// Errors only arise while building or parsing a policy; authorization never returns an
 /// error, only a [`Decision`](crate::Decision).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +104,14 @@ pub enum RbacError {
         version: u64,
         /// The largest version allowed.
         max: u64,
+    },
+    /// A validation error in a policy file, with the line it concerns.
+    #[error("policy file line {line}: {error}")]
+    AtLine {
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// The validation error.
+        error: Box<RbacError>,
     },
     /// The policy could not be written as TOML.
     #[error("policy could not be encoded as toml: {message}")]

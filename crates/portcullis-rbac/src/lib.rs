@@ -109,7 +109,8 @@
 //! permission = "leads:read"
 //! ```
 //!
-//! Validation rejects, naming the key (and for syntax errors the line and column):
+//! Validation rejects, naming the key and, for files, the line (and for syntax errors
+//! the column):
 //! invalid names, references to unknown roles, permissions or features, inheritance
 //! cycles (with the cycle's path), duplicate entries, unknown methods, bad routes.
 //! Compilation sorts every name, so declaration order never changes the result.
@@ -192,6 +193,7 @@ mod compile;
 mod decision;
 mod diff;
 mod error;
+mod locate;
 pub mod names;
 mod policy;
 mod principal;

@@ -139,9 +139,12 @@ impl Policy {
     /// # Errors
     ///
     /// As [`PolicySpec::from_toml`](crate::PolicySpec::from_toml) and
-    /// [`PolicySpec::compile`](crate::PolicySpec::compile).
+    /// [`PolicySpec::compile`](crate::PolicySpec::compile); validation errors are wrapped
+    /// in [`RbacError::AtLine`](crate::RbacError::AtLine) with the line they concern.
     pub fn from_toml(text: &str) -> Result<Self, crate::RbacError> {
-        crate::PolicySpec::from_toml(text)?.compile()
+        crate::PolicySpec::from_toml(text)?
+            .compile()
+            .map_err(|e| crate::locate::at_line(text, e))
     }
 
     pub(crate) fn perm(&self, index: u16) -> Option<&PermInfo> {

@@ -503,11 +503,52 @@ fn validation_errors_name_the_key() {
     let e = Policy::from_toml("version = 1\n[roles.a]\ninherits = [\"b\"]\n").unwrap_err();
     assert_eq!(
         e,
+        RbacError::AtLine {
+            line: 3,
+            error: Box::new(RbacError::UnknownRole {
+                key: "roles.a.inherits".into(),
+                role: "b".into()
+            })
+        }
+    );
+    // Compiling a spec (no file) names the key only.
+    let spec = PolicySpec::from_toml("version = 1\n[roles.a]\ninherits = [\"b\"]\n").unwrap();
+    assert_eq!(
+        spec.compile().unwrap_err(),
         RbacError::UnknownRole {
             key: "roles.a.inherits".into(),
             role: "b".into()
         }
     );
+    // Lines of the offending value, across the kinds of error.
+    let lines: &[(&str, usize)] = &[
+        ("version = 1\n\n[roles.a]\ngrants = [\n  \"x:y\",\n]\n", 5),
+        (
+            "version = 1\n[roles.a]\ninherits = [\"b\"]\n[roles.b]\ninherits = [\"a\"]\n",
+            3,
+        ),
+        (
+            "version = 1\n[permissions.\"x:y\"]\n\nrequires_feature = \"sso\"\n",
+            4,
+        ),
+        ("version = 1\n[permissions.\"x:y\"]\n[permissions.Bad]\n", 3),
+        ("version = 1\nfeatures = [\"a\",\n\"a\"]\n", 3),
+        (
+            "version = 1\n[permissions.\"x:y\"]\n[[routes]]\nmethod = \"GET\"\nroute = \"/\"\npermission = \"x:y\"\n[[routes]]\nmethod = \"FETCH\"\nroute = \"/\"\npermission = \"x:y\"\n",
+            8,
+        ),
+        ("version = 1\n[plans]\nfree = []\npro = [\"x\"]\n", 4),
+        (
+            "# c\nversion = 9223372036854775807\n[roles.\"a\"]\ninherits = [\"zz\"]\n",
+            4,
+        ),
+    ];
+    for (text, line) in lines {
+        match Policy::from_toml(text).unwrap_err() {
+            RbacError::AtLine { line: got, error } => assert_eq!(got, *line, "{text:?}: {error}"),
+            other => panic!("{text:?}: no line in {other}"),
+        }
+    }
 }
 
 #[test]

@@ -9,7 +9,9 @@ use portcullis_rbac::{Policy, PolicySpec, Principal, Resource};
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(spec) = PolicySpec::from_toml(text) else { return };
-    let Ok(policy) = spec.compile() else { return };
+    // Through the file path, so validation errors are also located in the text.
+    let Ok(policy) = Policy::from_toml(text) else { return };
+    assert_eq!(spec.compile().expect("same spec compiles"), policy);
     let again = spec.to_toml().expect("a parsed spec encodes");
     assert_eq!(Policy::from_toml(&again).expect("round trip compiles"), policy);
     let (Ok(actor), Ok(tenant)) = (ActorId::new("a"), TenantId::new("t")) else { return };
