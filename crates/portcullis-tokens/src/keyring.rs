@@ -147,15 +147,25 @@ impl KeyMaterial {
                 let kid = key_id(&format!("hs256-{}", hex_lower(&label)))?;
                 Self::hs256(kid, &secret)
             }
-            Algorithm::EdDsa => Self::ed25519_from_seed(&SecretArray::random(rng)?),
-            Algorithm::Es256 => loop {
-                // A uniformly random 32-byte string is a valid P-256 scalar except with
-                // probability about 2^-32; draw again in that case.
-                let scalar = SecretArray::<32>::random(rng)?;
-                if let Ok(key) = Self::es256_from_scalar(&scalar) {
-                    return Ok(key);
+            // Draw again when the thumbprint is not a valid `KeyId` (it starts with `-` or
+            // `_`, 1 in 32 keys) or, for P-256, when the scalar is out of range (about
+            // 2^-32). Bounded so a broken generator cannot loop forever.
+            Algorithm::EdDsa => {
+                for _ in 0..64 {
+                    if let Ok(key) = Self::ed25519_from_seed(&SecretArray::random(rng)?) {
+                        return Ok(key);
+                    }
                 }
-            },
+                Err(key_err("could not generate an ed25519 key"))
+            }
+            Algorithm::Es256 => {
+                for _ in 0..64 {
+                    if let Ok(key) = Self::es256_from_scalar(&SecretArray::random(rng)?) {
+                        return Ok(key);
+                    }
+                }
+                Err(key_err("could not generate a p-256 key"))
+            }
         }
     }
 
@@ -385,8 +395,15 @@ impl PublicJwk {
         }
     }
 
+    /// The thumbprint as a `kid`. `KeyId` requires a letter or digit first, so a key whose
+    /// thumbprint starts with `-` or `_` (1 in 32) cannot be named by it and is refused.
     fn thumbprint(&self) -> Result<KeyId, TokenError> {
-        key_id(&URL_SAFE_NO_PAD.encode(Sha256::digest(self.canonical().as_bytes())))
+        let print = URL_SAFE_NO_PAD.encode(Sha256::digest(self.canonical().as_bytes()));
+        KeyId::new(print.as_str()).map_err(|_| TokenError::KeyRing {
+            reason: format!(
+                "the RFC 7638 thumbprint `{print}` starts with `-` or `_`, which a key id cannot"
+            ),
+        })
     }
 }
 

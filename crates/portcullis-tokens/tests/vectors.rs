@@ -113,3 +113,34 @@ fn api_key_layout_matches_independent_computation() {
     assert_eq!(parsed.id, v["id"]);
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn thumbprints_that_are_not_key_ids_are_refused_and_generation_avoids_them() {
+    // 1 in 32 thumbprints starts with `-` or `_`, which `KeyId` does not allow.
+    let refused = (0u8..=255)
+        .filter(
+            |b| match KeyMaterial::ed25519_from_seed(&SecretArray::new([*b; 32])) {
+                Ok(k) => {
+                    let first = k.kid().as_str().as_bytes()[0];
+                    assert!(first.is_ascii_alphanumeric());
+                    false
+                }
+                Err(TokenError::KeyRing { reason }) => {
+                    assert!(reason.contains("thumbprint"), "{reason}");
+                    true
+                }
+                Err(e) => panic!("{e}"),
+            },
+        )
+        .count();
+    assert!(refused > 0 && refused < 40, "{refused}");
+    let rng = portcullis_testkit::SeededRandom::new(5);
+    for alg in [
+        portcullis_tokens::Algorithm::EdDsa,
+        portcullis_tokens::Algorithm::Es256,
+    ] {
+        for _ in 0..100 {
+            KeyMaterial::generate(alg, &rng).unwrap();
+        }
+    }
+}
