@@ -475,7 +475,10 @@ impl TokenService {
             .await
     }
 
-    /// Verifies signature and claims for a token of type `expected`.
+    /// Verifies signature and claim policy for a token of type `expected`, with no store
+    /// lookup. For scoped tokens and tickets this is **not** sufficient on its own: use
+    /// [`TokenService::verify_scoped`] (resource and parent-session checks) and
+    /// [`TokenService::redeem_ticket`] (purpose and single use).
     ///
     /// # Errors
     ///

@@ -6,20 +6,37 @@
 //!
 //! | part | characters | content |
 //! |------|------------|---------|
-//! | prefix | 1 to 16 of `a-z 0-9`, starting with a letter | chosen by the service (for example `pc_live`'s `pclive`) |
+//! | prefix | 1 to 16 of `a-z 0-9`, starting with a letter | chosen by the service (for example `pc`) |
 //! | `_` | 1 | separator |
 //! | id | 16 | uniformly random base62 (about 95 bits): the public lookup id |
 //! | secret | 32 | uniformly random base62 (about 190 bits) |
-//! | checksum | 6 | CRC-32 (IEEE) of the ASCII bytes of `prefix "_" id secret`, as a base62 number left-padded with `0` to 6 digits |
+//! | checksum | 6 | CRC-32 (IEEE) of the ASCII bytes of `prefix "_" id secret`, written as a base62 number, most significant digit first, left-padded with `0` to 6 digits |
 //!
-//! The base62 alphabet is `0-9 A-Z a-z` (digit value 0 to 61 in that order). Random
+//! The base62 alphabet is `0-9 A-Z a-z` (digit values 0 to 61 in that order). Random
 //! characters are drawn by rejection sampling (bytes of 248 or more are discarded), so
 //! each is uniform. The store keeps `SHA-256(the whole key as ASCII)`, never the key.
+//! Because 62^6 > 2^32, distinct CRCs give distinct checksums, so every single-character
+//! substitution (a burst of at most 8 bits) is detected.
 //!
-//! Test vector: prefix `pc`, id `0123456789abcdef`, secret
-//! `ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef` give the key
-//! `pc_0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZabcdef` followed by the checksum in
-//! `tests/vectors/api_key.txt`.
+//! Test vector (`tests/vectors/api_key.txt`, computed independently with Python's `zlib`):
+//!
+//! ```text
+//! prefix   pc
+//! id       0123456789abcdef
+//! secret   ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef
+//! crc32    0xea77d1e0  ->  checksum 4IDUXo
+//! key      pc_0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZabcdef4IDUXo
+//! sha256   30710ad6c54876ee83e5a9c06e5a90f94718893c970a9037a8b57ceb5f17544c
+//! ```
+//!
+//! ```
+//! use portcullis_tokens::apikey::format;
+//! let head = "pc_0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZabcdef";
+//! assert_eq!(&format::checksum(head), b"4IDUXo");
+//! let parsed = format::parse("pc", "pc_0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZabcdef4IDUXo")?;
+//! assert_eq!(parsed.id, "0123456789abcdef");
+//! # Ok::<(), portcullis_tokens::TokenError>(())
+//! ```
 
 use crate::error::TokenError;
 

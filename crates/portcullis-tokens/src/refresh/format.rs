@@ -17,6 +17,32 @@
 //! reuse. The successor is a function of the presented token, so concurrent rotations of
 //! one token all compute the same successor and the store can hand back "the same
 //! successor" while holding only hashes. The store keeps `SHA-256(bytes[0..69])`.
+//!
+//! Test vector (`tests/vectors/refresh_token.txt`, computed independently with Python's
+//! `hmac`): `K` = `00 01 .. 1f`, tenant `acme`, family `10 11 .. 1f`, generation 0,
+//! secret = 32 bytes of `aa`:
+//!
+//! ```text
+//! token0 prt_ARAREhMUFRYXGBkaGxwdHh8AAAAAqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqrPnAx9ihQTFwH4jgpNvjA1
+//! hash0  412145e36d2bd43ef11b46aa4d5b92291cf4b8855122520d22be908d87b7489d
+//! token1 prt_ARAREhMUFRYXGBkaGxwdHh8AAAABWNoYZdOrYwmYEPN6kGnqdpC5DUP0ZF-7o5DK6obehbGPzjp2uK44PLOfxh7_ba60
+//! ```
+//!
+//! ```
+//! use portcullis_core::{SecretArray, TenantId};
+//! use portcullis_tokens::FamilyId;
+//! use portcullis_tokens::refresh::format;
+//!
+//! let key = SecretArray::new(core::array::from_fn(|i| i as u8));
+//! let tenant: TenantId = "acme".parse()?;
+//! let family = FamilyId::from_bytes(core::array::from_fn(|i| 0x10 + i as u8));
+//! let t0 = format::encode_token(&key, &tenant, family, 0, &SecretArray::new([0xaa; 32]))?;
+//! assert_eq!(
+//!     t0.expose_secret(),
+//!     "prt_ARAREhMUFRYXGBkaGxwdHh8AAAAAqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqrPnAx9ihQTFwH4jgpNvjA1"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
