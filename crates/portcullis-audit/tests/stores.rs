@@ -157,12 +157,33 @@ fn tampered_file_is_refused_as_corrupt() {
 
 #[tokio::test]
 async fn stores_are_dyn_compatible() {
+    let dir = tempfile::tempdir().unwrap();
     let stores: Vec<std::sync::Arc<dyn AuditStore>> = vec![
         std::sync::Arc::new(MemoryStore::new()),
-        std::sync::Arc::new(FileStore::open(tempfile::tempdir().unwrap().keep()).unwrap()),
+        std::sync::Arc::new(FileStore::open(dir.path()).unwrap()),
     ];
     for s in stores {
         let t: TenantId = "dyn".parse().unwrap();
         assert_eq!(s.append(&t, vec![pending(0)]).await.unwrap()[0].seq, 0);
     }
+}
+
+#[test]
+fn a_second_writer_is_refused_not_forked() {
+    let dir = tempfile::tempdir().unwrap();
+    let t: TenantId = "acme".parse().unwrap();
+    let a = FileStore::open(dir.path()).unwrap();
+    let b = FileStore::open(dir.path()).unwrap();
+    a.append_blocking(&t, vec![pending(0)]).unwrap();
+    b.append_blocking(&t, vec![pending(1)]).unwrap(); // b loads after a's write: fine
+    match a.append_blocking(&t, vec![pending(2)]) {
+        Err(AuditError::Backend(e)) => {
+            assert_eq!(e.kind(), portcullis_core::BackendErrorKind::Conflict)
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // After the refusal `a` reloads and continues the one chain.
+    assert_eq!(a.append_blocking(&t, vec![pending(2)]).unwrap()[0].seq, 2);
+    let entries = a.read_blocking(&t, 0, u64::MAX).unwrap();
+    portcullis_audit::verify_chain(&t, &entries).unwrap();
 }

@@ -8,6 +8,11 @@
 //! [`AuditError::TornWrite`] on every operation for that tenant until an operator
 //! repairs the file: it is never silently dropped or accepted.
 //!
+//! One process may write a directory at a time: appends are serialized per tenant inside
+//! the process, and an append that finds the file changed by someone else fails with a
+//! `Conflict` backend error instead of forking the chain (the check is not a lock; run one
+//! writer per directory).
+//!
 //! The I/O is blocking (`std::fs`) inside the async methods: this store suits the CLI,
 //! tests and small single-process deployments. The synchronous `*_blocking` methods do the
 //! same work without an executor.
@@ -18,7 +23,7 @@ use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use portcullis_core::{BackendError, TenantId};
+use portcullis_core::{BackendError, BackendErrorKind, TenantId};
 use serde::{Deserialize, Serialize};
 
 use super::{AppendReceipt, AuditStore, PendingEntry, StoredCheckpoint, range_check, seal_batch};
@@ -37,6 +42,8 @@ struct CheckpointLine {
 struct TenantFile {
     head: ChainHead,
     file: File,
+    /// The file length after our last write: a different length means another writer.
+    len: u64,
 }
 
 /// A directory of append-only JSON-lines files, one per tenant.
@@ -158,9 +165,11 @@ impl FileStore {
                 .and_then(|d| d.sync_all())
                 .map_err(|e| io_err("audit.open", e))?;
         }
+        let len = file.metadata().map_err(|e| io_err("audit.open", e))?.len();
         let t = Arc::new(Mutex::new(TenantFile {
             head: v.head(),
             file,
+            len,
         }));
         map.insert(tenant.clone(), Arc::clone(&t));
         Ok(t)
@@ -190,6 +199,21 @@ impl FileStore {
             buf.push_str(&e.to_json_line()?);
             buf.push('\n');
         }
+        let current = t
+            .file
+            .metadata()
+            .map_err(|e| io_err("audit.append", e))?
+            .len();
+        if current != t.len {
+            // Another process appended behind our back: refuse rather than fork the chain.
+            drop(t);
+            self.forget(tenant);
+            return Err(AuditError::Backend(BackendError::new(
+                BackendErrorKind::Conflict,
+                "audit.append",
+                "the log file was changed by another writer",
+            )));
+        }
         let written = t
             .file
             .write_all(buf.as_bytes())
@@ -207,6 +231,7 @@ impl FileStore {
                 hash: *e.hash(),
             })
             .collect();
+        t.len = t.len.saturating_add(buf.len() as u64);
         if let Some(last) = sealed.last() {
             t.head = ChainHead {
                 size: last.seq().saturating_add(1),
