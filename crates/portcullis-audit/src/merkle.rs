@@ -233,7 +233,7 @@ fn hashes<T: AsRef<[u8]>>(proof: &[T]) -> Result<Vec<Hash>, AuditError> {
 /// Number of hashes in the inclusion proof of `index` in a tree of `size` leaves.
 fn inclusion_len(index: u64, size: u64) -> usize {
     let inner = (64 - (index ^ (size - 1)).leading_zeros()) as usize;
-    let border = (index >> inner).count_ones() as usize;
+    let border = index.checked_shr(inner as u32).unwrap_or(0).count_ones() as usize;
     inner + border
 }
 
@@ -339,7 +339,7 @@ pub fn verify_consistency<T: AsRef<[u8]>>(
     let shift = size1.trailing_zeros();
     let (f, s) = ((size1 - 1) >> shift, (size2 - 1) >> shift);
     let inner = (64 - (f ^ s).leading_zeros()) as usize;
-    let border = (f >> inner).count_ones() as usize;
+    let border = f.checked_shr(inner as u32).unwrap_or(0).count_ones() as usize;
     let start = usize::from(f != 0);
     let want = start + inner + border;
     if proof.len() != want {
