@@ -108,7 +108,16 @@ pub(crate) fn optional<'h>(
     name: &str,
     max_len: usize,
 ) -> Result<Option<&'h str>, crate::WebhookError> {
-    match headers.lookup(name) {
+    answer(headers.lookup(name), name, max_len)
+}
+
+/// Turns one lookup's answer into a value, `None` if absent, or an error.
+pub(crate) fn answer<'h>(
+    found: Header<'h>,
+    name: &str,
+    max_len: usize,
+) -> Result<Option<&'h str>, crate::WebhookError> {
+    match found {
         Header::Missing => Ok(None),
         Header::Duplicate => Err(crate::WebhookError::DuplicateHeader(name.to_owned())),
         Header::NotText => Err(crate::WebhookError::malformed(name, "value is not text")),

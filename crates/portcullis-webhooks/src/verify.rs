@@ -104,8 +104,9 @@ pub struct Verified {
     pub timestamp: Option<UnixTime>,
     /// The signed message id, if the scheme signs one.
     pub id: Option<String>,
-    /// SHA-256 of the matching signature (public data), for replay ids.
-    signature_digest: [u8; 32],
+    /// The matching HMAC tag, or SHA-256 of the matching Ed25519 signature (public data:
+    /// it travelled in the request), for replay ids.
+    matched: [u8; 32],
 }
 
 impl Verified {
@@ -116,8 +117,8 @@ impl Verified {
         match &self.id {
             Some(id) => format!("id:{id}"),
             None => {
-                let short = self.signature_digest.get(..16).unwrap_or(&[]);
-                format!("sig:{}", hex::encode(short))
+                let digest = Sha256::digest(self.matched);
+                format!("sig:{}", hex::encode(digest.get(..16).unwrap_or(&[])))
             }
         }
     }
@@ -256,12 +257,12 @@ impl Verifier {
             self.tolerance.check(ts, self.clock.now())?;
         }
         for (index, key) in self.keys.iter().enumerate() {
-            if let Some(signature_digest) = check_key(key, &message, body)? {
+            if let Some(matched) = check_key(key, &message, body)? {
                 return Ok(Verified {
                     secret_index: index,
                     timestamp: message.timestamp.map(UnixTime::from_secs),
                     id: message.id.map(str::to_owned),
-                    signature_digest,
+                    matched,
                 });
             }
         }
@@ -313,7 +314,7 @@ fn check_key(
                     matched |= tag.ct_eq(&expected);
                 }
             }
-            Ok(bool::from(matched).then(|| Sha256::digest(expected).into()))
+            Ok(bool::from(matched).then_some(expected))
         }
         KeyInner::Ed25519Signing(sk) => check_ed25519(&sk.verifying_key(), message, body),
         KeyInner::Ed25519Verifying(vk) => check_ed25519(vk, message, body),
