@@ -116,7 +116,7 @@ mod claims;
 pub mod cookie;
 mod error;
 mod jwt;
-mod keyring;
+pub mod keyring;
 pub mod memory;
 pub mod refresh;
 pub mod revocation;

@@ -1,6 +1,6 @@
 //! API keys: long-lived credentials for machines, shown once, stored as hashes.
 //!
-//! The format is specified in [`format`]. Verification order: layout and checksum (no
+//! The format is specified in [`format`](mod@format). Verification order: layout and checksum (no
 //! store access, so typos and garbage cost nothing), then one store lookup by id, then a
 //! constant-time comparison of SHA-256 hashes, then revocation and expiry (only for keys
 //! whose secret matched, so a guesser learns nothing about a key's status).

@@ -2,7 +2,7 @@
 //!
 //! One family is one login session. [`RefreshTokens::issue`] creates it with a
 //! generation-0 token; [`RefreshTokens::rotate`] exchanges the current token for its
-//! successor. The token format is specified in [`format`]; the store keeps only hashes.
+//! successor. The token format is specified in [`format`](mod@format); the store keeps only hashes.
 //!
 //! # The rotation state machine
 //!
