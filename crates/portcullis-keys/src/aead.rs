@@ -23,7 +23,8 @@ pub(crate) const NONCE_LEN: usize = 12;
 /// Tag length in bytes (128 bits; the only size we produce or accept).
 pub(crate) const TAG_LEN: usize = 16;
 
-/// An expanded AES-256-GCM key. The key schedule is zeroized on drop by `aes-gcm`.
+/// An expanded AES-256-GCM key. The AES key schedule is zeroized on drop by `aes`; the
+/// GHASH subkey is not (see the crate docs, "Choice of AEAD backend").
 pub(crate) struct AeadKey {
     cipher: Aes256Gcm,
 }

@@ -190,20 +190,27 @@
 //! `aes-gcm` in the same run (2 shared cores, `--measurement-time 3`; each seal includes
 //! drawing the nonce from `OsRandom`):
 //!
-//! | | ours (aes-gcm) | bare ring | bare aes-gcm |
+//! | run 1 / run 2 | ours (aes-gcm) | bare ring | bare aes-gcm |
 //! |---|---|---|---|
-//! | seal 256 B | 0.97 µs | 0.69 µs | 1.22 µs |
-//! | open 256 B | 0.92 µs | 0.29 µs | 0.68 µs |
-//! | seal 1 MiB | 1.79 ms | 0.25 ms | 1.62 ms |
-//! | open 1 MiB | 1.92 ms | 0.23 ms | 1.96 ms |
+//! | seal 256 B | 1.54 / 0.84 µs | 0.84 / 0.69 µs | 1.37 / 1.06 µs |
+//! | open 256 B | 0.80 / 0.58 µs | 0.12 / 0.16 µs | 0.29 / 0.42 µs |
+//! | seal 1 MiB | 1.33 / 1.56 ms | 0.20 / 0.18 ms | 0.94 / 1.17 ms |
+//! | open 1 MiB | 1.36 / 1.58 ms | 0.16 / 0.23 ms | 1.46 / 1.25 ms |
+//! | seal 256 B, HKDF on every seal (cold cache) | 1.42 / 2.41 µs | | |
 //!
-//! `ring` is about 1.8× faster at 256 B and 6–7× faster at 1 MiB. We still use
-//! `aes-gcm`: credentials are small, where our 256 B seal with a cached key stays within
-//! the goal of 2× a bare `ring` seal (about 1.4× here), and `aes-gcm` (with `zeroize`)
-//! wipes its expanded key schedule and GHASH key on drop, which is what lets the
-//! derived-key cache zeroize keys on eviction; `ring` 0.17 does not zeroize its
-//! `LessSafeKey`. If large payloads dominate your workload, that trade-off differs:
-//! measure with `cargo bench -p portcullis-bench-keys`.
+//! The machine was shared, so runs vary by up to 2×; the ratios within a run are what
+//! count. Our 256 B seal with a cached key was 1.2–1.8× a bare `ring` seal (nonce
+//! included), within the 2× goal; a cache miss adds one HKDF derivation (about 0.5–1 µs).
+//! `ring` is 1.3–2.5× faster than bare `aes-gcm` at 256 B and 5–9× faster at 1 MiB. We
+//! still use `aes-gcm`: credentials are small, where our 256 B seal with a cached key stays
+//! within the goal of 2× a bare `ring` seal, and `aes-gcm` wipes its AES key schedule on
+//! drop (`aes` 0.8 zeroizes its round keys, and the first AES-256 round keys *are* the
+//! key), which is what lets the derived-key cache zeroize evicted keys; `ring` 0.17 does
+//! not zeroize its `LessSafeKey`. One gap remains: `aes-gcm` 0.10 on x86-64 does not wipe
+//! the GHASH subkey H (held by `polyval`'s autodetect backend); H cannot decrypt or
+//! recover the key, but with a known blob it would allow forging tags under that derived
+//! key. If large payloads dominate your workload, the trade-off differs: measure with
+//! `cargo bench -p portcullis-bench-keys`.
 //!
 //! # Security considerations
 //!
@@ -220,7 +227,8 @@
 //!   stable), or a blob can be swapped between two rows of the same tenant.
 //! - **Secrets in memory**: master keys, salts, derived keys, data keys and opened
 //!   plaintext live in zeroizing types with redacted `Debug` and no `Serialize`; evicted or
-//!   retired keys are zeroized once the last in-flight operation releases them.
+//!   retired keys are zeroized once the last in-flight operation releases them (AES round
+//!   keys; not the GHASH subkey, see "Choice of AEAD backend").
 //!   Zeroization is best effort (see `portcullis-core`).
 //! - **Rotation never loses data**: re-encryption writes through a compare-and-swap sink,
 //!   keeps the old value until the new one is written, and leaves unopenable blobs alone.
