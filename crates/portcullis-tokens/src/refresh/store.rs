@@ -98,6 +98,13 @@ pub enum FamilyStatus {
 /// Storage of refresh-token families. Every method is one atomic operation on the state of
 /// one tenant (a Redis Lua script, a PostgreSQL transaction), and keys always include the
 /// tenant. The store holds only token hashes.
+///
+/// A Redis layout that fits: a hash `{tenant}:rf:<family>` with the fields of the state
+/// machine (subject, expires_at, revoked, cur_gen, cur_hash, idle_until, prev_gen,
+/// prev_hash, prev_succ, grace_until) expiring at `expires_at`, and a set
+/// `{tenant}:rf-sub:<subject>` of family ids for [`RefreshStore::revoke_subject`]. The
+/// `{tenant}` hash tag keeps one tenant's keys in one cluster slot, so each method is one
+/// script in one round trip.
 #[async_trait::async_trait]
 pub trait RefreshStore: Send + Sync + fmt::Debug {
     /// Creates a family.
