@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 //! Our access-token verification against bare `jsonwebtoken::decode` in the same run, for
 //! HS256, EdDSA and ES256.
@@ -78,7 +83,10 @@ fn setup(alg: Algorithm) -> (TokenService, String, DecodingKey) {
     );
     let tenant: TenantId = "acme".parse().unwrap();
     let subject: ActorId = "alice@example.com".parse().unwrap();
-    let token = svc.issue_access(&tenant, &subject, None, &NoExtra {}).unwrap().token;
+    let token = svc
+        .issue_access(&tenant, &subject, None, &NoExtra {})
+        .unwrap()
+        .token;
     (svc, token, bare_key)
 }
 

@@ -36,12 +36,17 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let ring = KeyRing::new();
-        let hs = KeyMaterial::hs256(KeyId::new("hs-1").unwrap(), &SecretBytes::new(HS_SECRET.to_vec()));
+        let hs = KeyMaterial::hs256(
+            KeyId::new("hs-1").unwrap(),
+            &SecretBytes::new(HS_SECRET.to_vec()),
+        );
         ring.insert(hs.unwrap(), KeyState::Active).unwrap();
         // Seeds whose thumbprints are valid key ids.
-        let ed = (1u8..).find_map(|b| KeyMaterial::ed25519_from_seed(&SecretArray::new([b; 32])).ok());
+        let ed =
+            (1u8..).find_map(|b| KeyMaterial::ed25519_from_seed(&SecretArray::new([b; 32])).ok());
         ring.insert(ed.unwrap(), KeyState::VerifyOnly).unwrap();
-        let es = (1u8..).find_map(|b| KeyMaterial::es256_from_scalar(&SecretArray::new([b; 32])).ok());
+        let es =
+            (1u8..).find_map(|b| KeyMaterial::es256_from_scalar(&SecretArray::new([b; 32])).ok());
         ring.insert(es.unwrap(), KeyState::Standby).unwrap();
         let svc = TokenService::new(
             Arc::new(ring),
@@ -51,7 +56,10 @@ fn fixture() -> &'static Fixture {
         );
         let tenant: TenantId = "acme".parse().unwrap();
         let sub: ActorId = "alice".parse().unwrap();
-        let valid = svc.issue_access(&tenant, &sub, None, &NoExtra {}).unwrap().token;
+        let valid = svc
+            .issue_access(&tenant, &sub, None, &NoExtra {})
+            .unwrap()
+            .token;
         Fixture { svc, valid }
     })
 }
@@ -64,12 +72,17 @@ fn hs256_over(claims: &[u8]) -> String {
     );
     let mut mac = Hmac::<Sha256>::new_from_slice(&HS_SECRET).unwrap();
     mac.update(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
 }
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     match mode % 3 {
         0 => {
             let text = String::from_utf8_lossy(rest);
