@@ -5,9 +5,22 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use portcullis_core::{OsRandom, TenantId};
+use portcullis_core::{RandomError, SecureRandom, TenantId};
 use portcullis_keys::envelope::inspect_envelope;
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer, inspect};
+
+/// Deterministic generator: the fixture seals exactly one blob, so it is the same blob in
+/// every fuzzing process and the only one that may ever open (a blob sealed by an earlier
+/// process with a random nonce would be genuine, not forged).
+#[derive(Debug)]
+struct Constant;
+
+impl SecureRandom for Constant {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        dest.fill(0x42);
+        Ok(())
+    }
+}
 
 struct Fixture {
     sealer: Sealer,
@@ -21,7 +34,7 @@ fn fixture() -> &'static Fixture {
         let v1 = KeyVersion::new(1).unwrap();
         let mut ring = Keyring::new(v1, MasterKey::new([1; 32]));
         ring.rotate(KeyVersion::new(2).unwrap(), MasterKey::new([2; 32])).unwrap();
-        let sealer = Sealer::new(Purpose::new("credentials").unwrap(), ring, Arc::new(OsRandom));
+        let sealer = Sealer::new(Purpose::new("credentials").unwrap(), ring, Arc::new(Constant));
         let tenant = TenantId::new("acme").unwrap();
         let genuine = sealer.seal(&tenant, b"ctx", b"payload").unwrap();
         Fixture { sealer, tenant, genuine }
