@@ -427,3 +427,32 @@ fn sealing_and_opening_stay_correct_while_keys_rotate_concurrently() {
     let total: u64 = s.usage().iter().map(|u| u.seals).sum();
     assert_eq!(total, 8_000);
 }
+
+#[test]
+fn the_least_recently_used_key_is_the_one_evicted() {
+    let s = Sealer::with_config(
+        Purpose::new("credentials").unwrap(),
+        Keyring::new(v(1), key(1)),
+        Arc::new(SeededRandom::new(3)),
+        SealerConfig {
+            cache_capacity: 3,
+            ..SealerConfig::default()
+        },
+    );
+    let t: Vec<_> = (0..4).map(|i| tenant(&format!("t{i}"))).collect();
+    for x in &t[..3] {
+        s.seal(x, CTX, b"x").unwrap();
+    }
+    s.seal(&t[0], CTX, b"x").unwrap(); // t0 is now the most recent; t1 the least
+    s.seal(&t[3], CTX, b"x").unwrap(); // evicts t1
+    assert_eq!(s.cache_stats().derivations, 4);
+    s.seal(&t[0], CTX, b"x").unwrap();
+    s.seal(&t[2], CTX, b"x").unwrap();
+    assert_eq!(
+        s.cache_stats().derivations,
+        4,
+        "t0 and t2 must still be cached"
+    );
+    s.seal(&t[1], CTX, b"x").unwrap();
+    assert_eq!(s.cache_stats().derivations, 5, "t1 was evicted");
+}
