@@ -1,7 +1,12 @@
 //! Verify a 1 KiB webhook: Standard Webhooks and Stripe through portcullis-webhooks, against
 //! the bare HMAC-SHA256 of the same bytes (RustCrypto `hmac`+`sha2`, and `ring`) and the
 //! `svix` crate's `Webhook::verify`, in the same run.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::hint::black_box;
@@ -38,7 +43,10 @@ fn verify_1k(c: &mut Criterion) {
     let std_headers = portcullis_webhooks::sign("standard", SECRET, ID, ts, &body).unwrap();
     let mut map = http::HeaderMap::new();
     for (n, v) in &std_headers {
-        map.insert(http::HeaderName::from_bytes(n.as_bytes()).unwrap(), v.parse().unwrap());
+        map.insert(
+            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
     }
     let stripe_headers = portcullis_webhooks::sign("stripe", SECRET, "", ts, &body).unwrap();
     let mut stripe_map = http::HeaderMap::new();
@@ -75,13 +83,25 @@ fn verify_1k(c: &mut Criterion) {
     });
     let pairs: Vec<(String, String)> = std_headers.clone();
     g.bench_function("portcullis_standard_pairs", |b| {
-        b.iter(|| black_box(ours_std.verify(black_box(&&pairs), black_box(&body)).unwrap()))
+        b.iter(|| {
+            black_box(
+                ours_std
+                    .verify(black_box(&&pairs), black_box(&body))
+                    .unwrap(),
+            )
+        })
     });
     g.bench_function("portcullis_stripe", |b| {
-        b.iter(|| black_box(ours_stripe.verify(black_box(&&stripe_map), black_box(&body)).unwrap()))
+        b.iter(|| {
+            black_box(
+                ours_stripe
+                    .verify(black_box(&&stripe_map), black_box(&body))
+                    .unwrap(),
+            )
+        })
     });
     g.bench_function("svix_webhook_verify", |b| {
-        b.iter(|| black_box(svix.verify(black_box(&body), black_box(&map)).unwrap()))
+        b.iter(|| svix.verify(black_box(&body), black_box(&map)).unwrap())
     });
     g.finish();
 }

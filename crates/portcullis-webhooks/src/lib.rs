@@ -20,15 +20,45 @@
 //! # Quick start (Stripe)
 //!
 //! ```
-//! use portcullis_core::{FixedClock, UnixTime};
-//! use portcullis_webhooks::{Stripe, Verifier};
+//! # use portcullis_core::{FixedClock, UnixTime};
 //! # let (body, sig) = (br#"{"id":"evt_test_webhook","object":"event"}"#, "t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990");
-//! # let clock = FixedClock(UnixTime::from_secs(1_700_000_100)); // use SystemClock in production
+//! # let clock = FixedClock(UnixTime::from_secs(1_700_000_100)); // SystemClock in production
+//! use portcullis_webhooks::{Stripe, Verifier};
 //! let verifier = Verifier::new(Stripe::new(), ["whsec_test_secret"], clock)?;
-//! let headers = [("Stripe-Signature", sig)];
-//! let ok = verifier.verify(&&headers[..], body)?;
-//! assert_eq!(ok.secret_index, 0);
+//! let headers = [("Stripe-Signature", sig)]; // or &http::HeaderMap with the `http` feature
+//! let verified = verifier.verify(&&headers[..], body)?; // raw body bytes, before parsing
+//! assert_eq!(verified.secret_index, 0); // which secret matched (rotation)
 //! # Ok::<(), portcullis_webhooks::WebhookError>(())
+//! ```
+//!
+//! Sending (Standard Webhooks), with replay protection on the receiving side:
+//!
+//! ```
+//! # use portcullis_core::{FixedClock, UnixTime};
+//! use portcullis_webhooks::{MemoryReplayGuard, Signer, StandardWebhooks, Tolerance, Verifier, WebhookError};
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     // The in-memory guard never suspends, so one poll completes it.
+//! #     let mut f = std::pin::pin!(f);
+//! #     match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+//! #         std::task::Poll::Ready(v) => v,
+//! #         std::task::Poll::Pending => unreachable!(),
+//! #     }
+//! # }
+//! # fn main() -> Result<(), WebhookError> {
+//! let now = FixedClock(UnixTime::from_secs(1_700_000_000));
+//! let signer = Signer::new(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])?;
+//! let headers = signer.sign("msg_1", UnixTime::from_secs(1_700_000_000), b"{}")?;
+//!
+//! let verifier = Verifier::new(StandardWebhooks::new(), ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], now)?;
+//! let guard = MemoryReplayGuard::new(now);
+//! let ttl = Tolerance::default().replay_ttl();
+//! # block_on(async {
+//! verifier.verify_once(&guard, "endpoint-1", ttl, &&headers, b"{}").await?;
+//! let again = verifier.verify_once(&guard, "endpoint-1", ttl, &&headers, b"{}").await;
+//! assert!(matches!(again, Err(WebhookError::Duplicate(..))));
+//! # Ok::<(), WebhookError>(())
+//! # })
+//! # }
 //! ```
 //!
 //! # Schemes
