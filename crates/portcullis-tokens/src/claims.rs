@@ -3,7 +3,7 @@
 use std::fmt;
 
 use portcullis_core::{ActorId, TenantId, UnixTime};
-use serde::de::{self, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::refresh::FamilyId;
@@ -153,4 +153,55 @@ pub(crate) fn check_label(what: &str, value: &str) -> Result<(), crate::TokenErr
             reason: format!("{what} must be 1 to 256 printable ASCII characters without spaces"),
         })
     }
+}
+
+/// The registered claims alone: decoded without `#[serde(flatten)]` (which buffers every
+/// field), and strictly typed (a duplicate, missing or mistyped claim is an error).
+#[derive(Deserialize)]
+struct Registered {
+    iss: String,
+    aud: Audience,
+    sub: ActorId,
+    tid: TenantId,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    jti: String,
+    typ: String,
+    #[serde(default)]
+    sid: Option<FamilyId>,
+    #[serde(default)]
+    res: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    pur: Option<String>,
+}
+
+/// Decodes verified claim bytes: the registered claims, then the caller's extra claims
+/// from the same object.
+pub(crate) fn decode_claims<E: DeserializeOwned>(
+    json: &[u8],
+) -> Result<Claims<E>, crate::TokenError> {
+    let bad = |e: serde_json::Error| crate::TokenError::MalformedClaims {
+        reason: e.to_string(),
+    };
+    let r: Registered = serde_json::from_slice(json).map_err(bad)?;
+    let extra: E = serde_json::from_slice(json).map_err(bad)?;
+    Ok(Claims {
+        iss: r.iss,
+        aud: r.aud,
+        sub: r.sub,
+        tid: r.tid,
+        iat: r.iat,
+        nbf: r.nbf,
+        exp: r.exp,
+        jti: r.jti,
+        typ: r.typ,
+        sid: r.sid,
+        res: r.res,
+        role: r.role,
+        pur: r.pur,
+        extra,
+    })
 }

@@ -27,7 +27,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{DecodingKey, EncodingKey, Validation};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use p256::pkcs8::EncodePrivateKey as _;
 use portcullis_core::{KeyId, SecretArray, SecretBytes, SecureRandom};
 use serde::Serialize;
@@ -442,20 +442,7 @@ pub(crate) struct RingKey {
     pub(crate) state: KeyState,
     pub(crate) encoding: Option<EncodingKey>,
     pub(crate) decoding: DecodingKey,
-    pub(crate) validation: Validation,
     public_jwk: Option<PublicJwk>,
-}
-
-fn validation_for(alg: Algorithm) -> Validation {
-    // Signature and algorithm only: every claim is checked by this crate against the
-    // injected clock (see `access::verify_claims`).
-    let mut v = Validation::new(alg.jwt());
-    v.required_spec_claims.clear();
-    v.validate_exp = false;
-    v.validate_nbf = false;
-    v.validate_aud = false;
-    v.leeway = 0;
-    v
 }
 
 /// The set of keys a service signs and verifies with. Cheap to share (`Arc<KeyRing>`);
@@ -521,7 +508,6 @@ impl KeyRing {
             demote_active(&mut keys);
         }
         keys.push(Arc::new(RingKey {
-            validation: validation_for(key.alg),
             kid: key.kid,
             alg: key.alg,
             state,
@@ -685,7 +671,6 @@ fn with_state(key: &RingKey, state: KeyState) -> RingKey {
         state,
         encoding: key.encoding.clone(),
         decoding: key.decoding.clone(),
-        validation: key.validation.clone(),
         public_jwk: key.public_jwk.clone(),
     }
 }
