@@ -1,0 +1,249 @@
+//! Connection pool, options and the per-transaction session (role, tenant, timeouts).
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use portcullis_core::{BackendError, TenantId};
+use tokio_postgres::NoTls;
+
+use crate::error::{self, PostgresError};
+
+/// The role the stores switch to in every transaction for tenant-scoped work.
+pub const APP_ROLE: &str = "portcullis_app";
+/// The role the re-encryption source and sink switch to (reads every tenant's blobs).
+pub const ROTATOR_ROLE: &str = "portcullis_rotator";
+
+/// A PostgreSQL schema name: 1-63 bytes of `[a-z0-9_]`, starting with a letter or `_`.
+/// Validated so it can be spliced into SQL as a quoted identifier.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SchemaName(String);
+
+impl SchemaName {
+    /// Validates a schema name.
+    ///
+    /// # Errors
+    ///
+    /// [`PostgresError::InvalidConfig`] if it is empty, longer than 63 bytes, starts with
+    /// `pg_` or holds a byte outside `[a-z0-9_]`.
+    pub fn new(name: impl Into<String>) -> Result<Self, PostgresError> {
+        let name = name.into();
+        let first_ok = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_');
+        let rest_ok = name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !first_ok || !rest_ok || name.len() > 63 || name.starts_with("pg_") {
+            return Err(PostgresError::InvalidConfig {
+                what: "schema name",
+                value: name,
+            });
+        }
+        Ok(Self(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `"schema".table`.
+    pub(crate) fn table(&self, table: &str) -> String {
+        format!("\"{}\".{table}", self.0)
+    }
+}
+
+impl Default for SchemaName {
+    fn default() -> Self {
+        Self("portcullis".to_owned())
+    }
+}
+
+impl fmt::Display for SchemaName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Options of [`PgPool::connect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgOptions {
+    /// The schema holding the tables. Default `portcullis`.
+    pub schema: SchemaName,
+    /// Connections in the pool. Default 16.
+    pub max_connections: usize,
+    /// Server-side `statement_timeout` (and `lock_timeout`) of every transaction. Default 5 s.
+    pub statement_timeout: Duration,
+    /// Client-side deadline of one whole store operation, including waiting for a pooled
+    /// connection. Default 10 s.
+    pub operation_timeout: Duration,
+    /// Deadline to open a new connection. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Check each pooled connection with a round trip before use (slower, but a
+    /// connection the server closed is never handed out). Default `false`: a closed
+    /// connection is detected without a round trip and replaced.
+    pub verify_connections: bool,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            schema: SchemaName::default(),
+            max_connections: 16,
+            statement_timeout: Duration::from_secs(5),
+            operation_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            verify_connections: false,
+        }
+    }
+}
+
+/// A pool of PostgreSQL connections and the options every store built on it shares.
+/// Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct PgPool {
+    pool: Pool,
+    options: PgOptions,
+}
+
+impl fmt::Debug for PgPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("PgPool")
+            .field("schema", &self.options.schema)
+            .field("size", &status.size)
+            .field("available", &status.available)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgPool {
+    /// Builds a pool for `url` (`postgres://user@host:port/db?...` or `key=value` form).
+    /// Connections open lazily, on first use; must be called inside a tokio runtime.
+    ///
+    /// The connection is not encrypted (no TLS): use a Unix socket, a local server or a
+    /// TLS-terminating sidecar (see the crate's security considerations).
+    ///
+    /// # Errors
+    ///
+    /// [`PostgresError::InvalidConfig`] if the URL does not parse or the pool cannot be
+    /// built.
+    pub fn connect(url: &str, options: PgOptions) -> Result<Self, PostgresError> {
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|_| PostgresError::InvalidConfig {
+                what: "database url",
+                value: redact_url(url),
+            })?;
+        config.connect_timeout(options.connect_timeout);
+        if config.get_application_name().is_none() {
+            config.application_name("portcullis");
+        }
+        let recycling_method = if options.verify_connections {
+            RecyclingMethod::Verified
+        } else {
+            RecyclingMethod::Fast
+        };
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method });
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(options.operation_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .build()
+            .map_err(|e| PostgresError::InvalidConfig {
+                what: "pool",
+                value: e.to_string(),
+            })?;
+        Ok(Self { pool, options })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &PgOptions {
+        &self.options
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &SchemaName {
+        &self.options.schema
+    }
+
+    /// Closes the pool: waiting and future checkouts fail as unavailable.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
+    pub(crate) async fn get(
+        &self,
+        operation: &'static str,
+    ) -> Result<deadpool_postgres::Object, BackendError> {
+        self.pool.get().await.map_err(|e| error::pool(operation, e))
+    }
+
+    /// Runs `fut` under the client-side operation deadline.
+    pub(crate) async fn deadline<T, E>(
+        &self,
+        operation: &'static str,
+        fut: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        E: From<BackendError>,
+    {
+        match tokio::time::timeout(self.options.operation_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(BackendError::timeout(operation).into()),
+        }
+    }
+
+    /// Starts a transaction as `role`, with `portcullis.tenant_id` set to `tenant` (empty
+    /// if `None`: row-level security then shows no tenant row) and the statement and lock
+    /// timeouts, all `LOCAL` to the transaction so nothing leaks to the next checkout.
+    pub(crate) async fn begin<'c>(
+        &self,
+        client: &'c mut deadpool_postgres::Object,
+        operation: &'static str,
+        role: &str,
+        tenant: Option<&TenantId>,
+    ) -> Result<deadpool_postgres::Transaction<'c>, BackendError> {
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| error::db(operation, e))?;
+        let ms = self
+            .options
+            .statement_timeout
+            .as_millis()
+            .max(1)
+            .to_string();
+        let tenant = tenant.map_or("", TenantId::as_str);
+        tx.execute(
+            "SELECT set_config('role', $1, true), set_config('portcullis.tenant_id', $2, true), \
+             set_config('statement_timeout', $3, true), set_config('lock_timeout', $3, true)",
+            &[&role, &tenant, &ms],
+        )
+        .await
+        .map_err(|e| error::db(operation, e))?;
+        Ok(tx)
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = url.get(scheme + 3..at).unwrap_or("");
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!(
+                "{}{}@{}",
+                url.get(..scheme + 3).unwrap_or(""),
+                user,
+                url.get(at + 1..).unwrap_or("")
+            )
+        }
+        _ if url.contains("password") => "[redacted]".to_owned(),
+        _ => url.to_owned(),
+    }
+}
