@@ -111,7 +111,7 @@ impl CustomBuilder {
     /// [`WebhookError::InvalidConfig`] if the header name is empty, the template does not
     /// contain `{body}` exactly once, uses an unknown placeholder or unbalanced brace, uses
     /// `{timestamp}`/`{id}` without the matching header, or has more than
-    /// [`MAX_PARTS`] pieces; or if a timestamp header is set but not signed.
+    /// [`MAX_PARTS`] pieces; or if a timestamp or id header is set but not signed.
     pub fn build(self) -> Result<Custom, WebhookError> {
         if self.header.is_empty() {
             return Err(WebhookError::InvalidConfig(
@@ -137,6 +137,11 @@ impl CustomBuilder {
         }
         if count(&Piece::Id) > 0 && self.id_header.is_none() {
             return Err(WebhookError::InvalidConfig("`{id}` needs an id header"));
+        }
+        if self.id_header.is_some() && count(&Piece::Id) == 0 {
+            return Err(WebhookError::InvalidConfig(
+                "an id header that is not signed cannot identify deliveries; add `{id}`",
+            ));
         }
         if template.len() > MAX_PARTS {
             return Err(WebhookError::InvalidConfig("template has too many pieces"));
@@ -279,10 +284,9 @@ impl Scheme for Custom {
             }
             None => None,
         };
-        let signed_id = id.filter(|_| self.template.contains(&Piece::Id));
         Ok(Message {
             timestamp,
-            id: signed_id,
+            id,
             content: self.content(id.unwrap_or(""), ts_text)?,
             candidates: vec![Candidate::HmacSha256(tag)],
         })
