@@ -326,7 +326,9 @@ impl AuditStore for PgAuditStore {
             return seal_batch(tenant, ChainHead::GENESIS, batch).map(|_| Vec::new());
         }
         self.pool
-            .deadline("postgres.audit.append", self.append_inner(tenant, batch))
+            .run("postgres.audit.append", || {
+                self.append_inner(tenant, batch.clone())
+            })
             .await
     }
 
@@ -337,13 +339,15 @@ impl AuditStore for PgAuditStore {
         end: u64,
     ) -> Result<Vec<Entry>, AuditError> {
         self.pool
-            .deadline("postgres.audit.read", self.read_inner(tenant, start, end))
+            .run("postgres.audit.read", || {
+                self.read_inner(tenant, start, end)
+            })
             .await
     }
 
     async fn head(&self, tenant: &TenantId) -> Result<ChainHead, AuditError> {
         self.pool
-            .deadline("postgres.audit.head", self.head_inner(tenant))
+            .run("postgres.audit.head", || self.head_inner(tenant))
             .await
     }
 
@@ -354,10 +358,9 @@ impl AuditStore for PgAuditStore {
         note: &str,
     ) -> Result<(), AuditError> {
         self.pool
-            .deadline(
-                "postgres.audit.store_checkpoint",
-                self.store_checkpoint_inner(tenant, size, note),
-            )
+            .run("postgres.audit.store_checkpoint", || {
+                self.store_checkpoint_inner(tenant, size, note)
+            })
             .await
     }
 
@@ -366,10 +369,9 @@ impl AuditStore for PgAuditStore {
         tenant: &TenantId,
     ) -> Result<Option<StoredCheckpoint>, AuditError> {
         self.pool
-            .deadline(
-                "postgres.audit.latest_checkpoint",
-                self.latest_checkpoint_inner(tenant),
-            )
+            .run("postgres.audit.latest_checkpoint", || {
+                self.latest_checkpoint_inner(tenant)
+            })
             .await
     }
 }

@@ -160,7 +160,7 @@ impl PgCredentialStore {
         const OP: &str = "postgres.credentials.put";
         let version = version_i32(OP, portcullis_keys::inspect(blob)?.key_version)?;
         self.pool
-            .deadline(OP, async {
+            .run(OP, || async {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self
                     .pool
@@ -190,7 +190,7 @@ impl PgCredentialStore {
     ) -> Result<Option<StoredCredential>, KeysError> {
         const OP: &str = "postgres.credentials.get";
         self.pool
-            .deadline(OP, async {
+            .run(OP, || async {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self
                     .pool
@@ -223,7 +223,7 @@ impl PgCredentialStore {
     pub async fn delete(&self, tenant: &TenantId, id: &CredentialId) -> Result<bool, KeysError> {
         const OP: &str = "postgres.credentials.delete";
         self.pool
-            .deadline(OP, async {
+            .run(OP, || async {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self
                     .pool
@@ -251,7 +251,7 @@ impl BlobSource for PgCredentialStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let after = after.map(BlobId::as_str);
         self.pool
-            .deadline(OP, async {
+            .run(OP, || async {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self.pool.begin(&mut client, OP, ROTATOR_ROLE, None).await?;
                 let rows = tx
@@ -291,7 +291,7 @@ impl BlobSink for PgCredentialStore {
         let (tenant, cred) = split_blob_id(id)?;
         let version = version_i32(OP, portcullis_keys::inspect(new)?.key_version)?;
         self.pool
-            .deadline(OP, async {
+            .run(OP, || async {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self.pool.begin(&mut client, OP, ROTATOR_ROLE, None).await?;
                 let row = tx

@@ -198,6 +198,33 @@ impl PgPool {
         }
     }
 
+    /// Runs `attempt` under the client-side operation deadline, starting it again (on a
+    /// fresh connection) only if it failed because its pooled connection turned out to be
+    /// closed before its transaction began, which is always safe: nothing was sent that
+    /// could have changed anything. Any later failure is returned as is.
+    pub(crate) async fn run<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut attempt: F,
+    ) -> Result<T, E>
+    where
+        E: From<BackendError> + StaleCheck,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let tries = self.options.max_connections.max(1).saturating_add(1);
+        self.deadline(operation, async {
+            let mut n = 1;
+            loop {
+                match attempt().await {
+                    Err(e) if e.is_stale() && n < tries => n += 1,
+                    other => return other,
+                }
+            }
+        })
+        .await
+    }
+
     /// Starts a transaction as `role`, with `portcullis.tenant_id` set to `tenant` (empty
     /// if `None`: row-level security then shows no tenant row) and the statement and lock
     /// timeouts, all `LOCAL` to the transaction so nothing leaks to the next checkout.
@@ -211,7 +238,7 @@ impl PgPool {
         let tx = client
             .transaction()
             .await
-            .map_err(|e| error::db(operation, e))?;
+            .map_err(|e| stale(operation, e))?;
         let ms = self
             .options
             .statement_timeout
@@ -225,7 +252,7 @@ impl PgPool {
             &[&role, &tenant, &ms],
         )
         .await
-        .map_err(|e| error::db(operation, e))?;
+        .map_err(|e| stale(operation, e))?;
         Ok(tx)
     }
 }
@@ -245,5 +272,41 @@ fn redact_url(url: &str) -> String {
         }
         _ if url.contains("password") => "[redacted]".to_owned(),
         _ => url.to_owned(),
+    }
+}
+
+/// A pooled connection that was already closed when its transaction was to begin.
+#[derive(Debug, thiserror::Error)]
+#[error("connection closed before the transaction began")]
+pub(crate) struct StaleConnection(#[source] tokio_postgres::Error);
+
+fn stale(operation: &'static str, e: tokio_postgres::Error) -> BackendError {
+    if e.is_closed() {
+        BackendError::unavailable(operation, StaleConnection(e))
+    } else {
+        error::db(operation, e)
+    }
+}
+
+/// Whether an error is a [`StaleConnection`] (safe to retry on another connection).
+pub(crate) trait StaleCheck {
+    fn is_stale(&self) -> bool;
+}
+
+impl StaleCheck for BackendError {
+    fn is_stale(&self) -> bool {
+        std::error::Error::source(self).is_some_and(|s| s.is::<StaleConnection>())
+    }
+}
+
+impl StaleCheck for portcullis_audit::AuditError {
+    fn is_stale(&self) -> bool {
+        matches!(self, Self::Backend(b) if b.is_stale())
+    }
+}
+
+impl StaleCheck for portcullis_keys::KeysError {
+    fn is_stale(&self) -> bool {
+        matches!(self, Self::Backend(b) if b.is_stale())
     }
 }

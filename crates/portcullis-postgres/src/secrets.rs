@@ -57,7 +57,7 @@ impl PgSecretSource {
         )?;
         let version = version_i32(OP, portcullis_keys::inspect(&blob)?.key_version)?;
         self.pool
-            .deadline(OP, async {
+            .run(OP, || async {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self
                     .pool
@@ -82,7 +82,7 @@ impl SecretSource for PgSecretSource {
         const OP: &str = "postgres.secrets.fetch";
         let blob: Option<Vec<u8>> = self
             .pool
-            .deadline(OP, async {
+            .run(OP, || async {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self
                     .pool

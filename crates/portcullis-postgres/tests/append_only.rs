@@ -1,0 +1,230 @@
+//! Append-only as deployed: the triggers stop UPDATE, DELETE and TRUNCATE for the
+//! application role and for the owner (even with `session_replication_role = replica`),
+//! and a row inserted by hand out of sequence is caught by `verify_chain`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use portcullis_audit::{
+    AuditError, AuditStore, ChainFault, Entry, Hash, NewEntry, PendingEntry, verify_chain,
+};
+use portcullis_core::{ActorId, BackendErrorKind, TenantId, UnixTime};
+use portcullis_postgres::{PgAuditStore, SchemaName};
+
+fn pending(n: u64) -> PendingEntry {
+    PendingEntry {
+        time: UnixTime::from_millis(1_700_000_000_000 + n),
+        body: NewEntry::new(
+            ActorId::new("alice").unwrap(),
+            "doc.update",
+            &format!("doc/{n}"),
+        )
+        .unwrap(),
+    }
+}
+
+/// Runs `sql` in a transaction as `role` (None = the connecting owner) scoped to
+/// `tenant`, optionally with triggers "disabled" by replication role; returns the error.
+async fn try_as(
+    c: &tokio_postgres::Client,
+    role: Option<&str>,
+    tenant: &TenantId,
+    replica: bool,
+    sql: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    c.batch_execute("BEGIN").await.unwrap();
+    if let Some(role) = role {
+        c.execute("SELECT set_config('role', $1, true)", &[&role])
+            .await
+            .unwrap();
+    }
+    c.execute(
+        "SELECT set_config('portcullis.tenant_id', $1, true)",
+        &[&tenant.as_str()],
+    )
+    .await
+    .unwrap();
+    if replica {
+        c.batch_execute("SET LOCAL session_replication_role = replica")
+            .await
+            .unwrap();
+    }
+    let r = c.execute(sql, &[]).await;
+    let _ = c
+        .batch_execute(if r.is_ok() { "COMMIT" } else { "ROLLBACK" })
+        .await;
+    r
+}
+
+async fn setup(url: &str, tag: &str) -> (PgAuditStore, SchemaName, TenantId) {
+    let pool = common::fresh_pool(url, tag).await;
+    let schema = pool.schema().clone();
+    let store = PgAuditStore::new(pool);
+    let t = common::tenant("ao");
+    store
+        .append(&t, (0..3).map(pending).collect())
+        .await
+        .unwrap();
+    store.store_checkpoint(&t, 3, "note\n").await.unwrap();
+    (store, schema, t)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_delete_truncate_fail_for_app_role_and_owner() {
+    let Some(url) = common::db_url("update_delete_truncate_fail_for_app_role_and_owner") else {
+        return;
+    };
+    let (store, schema, t) = setup(&url, "ao").await;
+    let c = common::admin(&url).await;
+    let before = store.read(&t, 0, u64::MAX).await.unwrap();
+    for table in ["audit_entries", "audit_checkpoints"] {
+        let q = format!("\"{schema}\".{table}");
+        let statements = [
+            format!("UPDATE {q} SET tenant_id = tenant_id"),
+            format!("DELETE FROM {q}"),
+            format!("TRUNCATE {q}"),
+        ];
+        for sql in &statements {
+            for (role, replica) in [(Some("portcullis_app"), false), (None, false), (None, true)] {
+                let err = try_as(&c, role, &t, replica, sql)
+                    .await
+                    .expect_err(&format!("{sql} as {role:?} (replica {replica}) must fail"));
+                let db = err.as_db_error().expect("a server error");
+                assert_eq!(
+                    db.code().code(),
+                    "42501",
+                    "{sql} as {role:?}: {}",
+                    db.message()
+                );
+            }
+        }
+    }
+    // The heads table: no delete, no truncate, no moving backwards.
+    let heads = format!("\"{schema}\".audit_heads");
+    for sql in [
+        format!("DELETE FROM {heads}"),
+        format!("TRUNCATE {heads}"),
+        format!(
+            "UPDATE {heads} SET size = 0, head_hash = '\\x{}'",
+            "00".repeat(32)
+        ),
+    ] {
+        for role in [Some("portcullis_app"), None] {
+            assert!(
+                try_as(&c, role, &t, false, &sql).await.is_err(),
+                "{sql} as {role:?} must fail"
+            );
+        }
+    }
+    // The triggers are enabled ALWAYS.
+    let rows = c
+        .query(
+            "SELECT tgname, tgenabled::text FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+             JOIN pg_namespace n ON n.oid = r.relnamespace
+             WHERE n.nspname = $1 AND NOT t.tgisinternal",
+            &[&schema.as_str()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 6, "six append-only triggers");
+    for r in rows {
+        let (name, enabled): (String, String) = (r.get(0), r.get(1));
+        assert_eq!(enabled, "A", "trigger {name} is enabled ALWAYS");
+    }
+    // Nothing changed.
+    assert_eq!(store.read(&t, 0, u64::MAX).await.unwrap(), before);
+    verify_chain(&t, &before).unwrap();
+    assert_eq!(store.latest_checkpoint(&t).await.unwrap().unwrap().size, 3);
+    common::drop_schema(&url, &schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_role_has_no_other_rights() {
+    let Some(url) = common::db_url("app_role_has_no_other_rights") else {
+        return;
+    };
+    let (_store, schema, t) = setup(&url, "rights").await;
+    let c = common::admin(&url).await;
+    // The rotator role cannot touch the audit tables at all.
+    let sql = format!("SELECT count(*) FROM \"{schema}\".audit_entries");
+    let err = try_as(&c, Some("portcullis_rotator"), &t, false, &sql)
+        .await
+        .unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().code().code(), "42501");
+    // The app role cannot create tables in the schema or alter the audit tables.
+    for sql in [
+        format!("CREATE TABLE \"{schema}\".x (a int)"),
+        format!("ALTER TABLE \"{schema}\".audit_entries DISABLE TRIGGER ALL"),
+        format!("ALTER TABLE \"{schema}\".audit_entries NO FORCE ROW LEVEL SECURITY"),
+    ] {
+        assert!(
+            try_as(&c, Some("portcullis_app"), &t, false, &sql)
+                .await
+                .is_err(),
+            "{sql} must fail for the app role"
+        );
+    }
+    common::drop_schema(&url, &schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_inserted_out_of_sequence_is_detected_by_verify() {
+    let Some(url) = common::db_url("a_row_inserted_out_of_sequence_is_detected_by_verify") else {
+        return;
+    };
+    let (store, schema, t) = setup(&url, "forge").await;
+    let c = common::admin(&url).await;
+    let entries = store.read(&t, 0, u64::MAX).await.unwrap();
+    // A forger with the app role's rights writes seq 3 directly, linked to seq 1 instead
+    // of seq 2 (an entry slipped in "after" an earlier one), and moves the head forward.
+    let forged = Entry::seal(
+        t.clone(),
+        3,
+        *entries[1].hash(),
+        UnixTime::from_millis(1),
+        NewEntry::new(ActorId::new("mallory").unwrap(), "audit.forge", "x").unwrap(),
+    );
+    let sql = format!(
+        "WITH i AS (INSERT INTO \"{schema}\".audit_entries
+            (tenant_id, seq, prev_hash, entry_hash, time_ms, actor, action, resource, record)
+            VALUES ('{t}', 3, '\\x{prev}', '\\x{hash}', 1, 'mallory', 'audit.forge', 'x', '{rec}'))
+         UPDATE \"{schema}\".audit_heads SET size = 4, head_hash = '\\x{hash}' WHERE tenant_id = '{t}'",
+        prev = forged.prev().to_hex(),
+        hash = forged.hash().to_hex(),
+        rec = forged.to_json_line().unwrap().replace('\'', "''"),
+    );
+    try_as(&c, Some("portcullis_app"), &t, false, &sql)
+        .await
+        .unwrap();
+    let read = store.read(&t, 0, u64::MAX).await.unwrap();
+    assert_eq!(read.len(), 4);
+    match verify_chain(&t, &read) {
+        Err(AuditError::ChainBroken { seq: 3, fault }) => {
+            assert_eq!(fault, ChainFault::BrokenLink)
+        }
+        other => panic!("verify must name seq 3: {other:?}"),
+    }
+
+    // A row at the next seq that does not move the head: honest appends now fail with a
+    // typed conflict (fail closed) instead of forking, and nothing partial is written.
+    let sql = format!(
+        "INSERT INTO \"{schema}\".audit_entries
+            (tenant_id, seq, prev_hash, entry_hash, time_ms, actor, action, resource, record)
+         VALUES ('{t}', 4, '\\x{z}', '\\x{z}', 1, 'm', 'a', 'r', '{{}}')",
+        z = Hash::ZERO.to_hex()
+    );
+    try_as(&c, Some("portcullis_app"), &t, false, &sql)
+        .await
+        .unwrap();
+    match store.append(&t, vec![pending(9)]).await {
+        Err(AuditError::Backend(e)) => assert_eq!(e.kind(), BackendErrorKind::Conflict),
+        other => panic!("append over a squatted seq must conflict: {other:?}"),
+    }
+    assert_eq!(store.head(&t).await.unwrap().size, 4);
+    common::drop_schema(&url, &schema).await;
+}

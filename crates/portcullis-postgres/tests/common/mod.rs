@@ -1,0 +1,75 @@
+//! Shared helpers: skip without a server, fresh schema per store, an admin connection.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    dead_code,
+    unreachable_pub
+)]
+
+use portcullis_core::{OsRandom, TenantId, random_array};
+use portcullis_postgres::{PgOptions, PgPool, SchemaName, migrate};
+use tokio_postgres::NoTls;
+
+pub const ENV: &str = "PORTCULLIS_TEST_DATABASE_URL";
+
+/// The server URL, or `None` after printing loudly that `test` is skipped.
+pub fn db_url(test: &str) -> Option<String> {
+    match std::env::var(ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("SKIPPED {test}: {ENV} is not set; no PostgreSQL test ran");
+            None
+        }
+    }
+}
+
+/// A random lowercase hex suffix.
+pub fn suffix() -> String {
+    hex::encode(random_array::<6>(&OsRandom).unwrap())
+}
+
+/// A unique tenant id with `prefix`.
+pub fn tenant(prefix: &str) -> TenantId {
+    TenantId::new(format!("{prefix}-{}", suffix())).unwrap()
+}
+
+/// A fresh schema name `pgt_<tag>_<random>`.
+pub fn schema(tag: &str) -> SchemaName {
+    SchemaName::new(format!("pgt_{tag}_{}", suffix())).unwrap()
+}
+
+/// A pool on a fresh, migrated schema.
+pub async fn fresh_pool(url: &str, tag: &str) -> PgPool {
+    fresh_pool_with(url, tag, PgOptions::default()).await
+}
+
+/// A pool on a fresh, migrated schema with `options` (its schema is replaced).
+pub async fn fresh_pool_with(url: &str, tag: &str, options: PgOptions) -> PgPool {
+    let options = PgOptions {
+        schema: schema(tag),
+        ..options
+    };
+    let pool = PgPool::connect(url, options).unwrap();
+    migrate(&pool).await.unwrap();
+    pool
+}
+
+/// A plain connection (as the URL's user: the superuser `postgres` in CI, which also owns
+/// the schemas the tests create).
+pub async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// Drops a test schema (best effort; `DROP` is not `TRUNCATE`, so the triggers allow it).
+pub async fn drop_schema(url: &str, schema: &SchemaName) {
+    let c = admin(url).await;
+    let _ = c
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await;
+}

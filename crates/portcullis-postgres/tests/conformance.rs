@@ -1,0 +1,39 @@
+//! The portcullis-testkit audit conformance suite against a real PostgreSQL server, each
+//! step on a fresh schema (the suite uses fixed tenant names).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use portcullis_postgres::{PgAuditStore, SchemaName};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audit_conformance_suite_passes_against_postgres() {
+    let Some(url) = common::db_url("audit_conformance_suite_passes_against_postgres") else {
+        return;
+    };
+    let schemas: Arc<Mutex<Vec<SchemaName>>> = Arc::default();
+    let (u, s) = (url.clone(), Arc::clone(&schemas));
+    portcullis_testkit::conformance::audit::run_all(
+        move || {
+            let (u, s) = (u.clone(), Arc::clone(&s));
+            async move {
+                let pool = common::fresh_pool(&u, "conf").await;
+                s.lock().unwrap().push(pool.schema().clone());
+                PgAuditStore::new(pool)
+            }
+        },
+        |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
+    )
+    .await;
+    let done: Vec<SchemaName> = schemas.lock().unwrap().clone();
+    for schema in done {
+        common::drop_schema(&url, &schema).await;
+    }
+}
