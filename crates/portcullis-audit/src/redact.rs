@@ -37,6 +37,7 @@ pub struct PiiRedactor {
     ipv4: Regex,
     ipv6: Regex,
     phone: Regex,
+    date: Regex,
     mask_ip_field: bool,
 }
 
@@ -58,13 +59,14 @@ impl PiiRedactor {
         let re = |p: &str| Regex::new(p).unwrap_or_else(|_| Self::match_all());
         Self {
             email: re(
-                r"(?i)[a-z0-9._%+\-]+@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)+",
+                r"(?i)[a-z0-9._%+'!#$&*=?^`{|}~\-]+@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)+",
             ),
             ipv4: re(
                 r"\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b",
             ),
             ipv6: re(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[0-9A-Za-z_.\-]+)?"),
             phone: re(r"\+?\(?[0-9][0-9 ().\-]{7,22}[0-9]"),
+            date: re(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"),
             mask_ip_field: false,
         }
     }
@@ -138,7 +140,8 @@ impl PiiRedactor {
                         .get(m.end()..)
                         .and_then(|p| p.chars().next())
                         .is_some_and(word_char);
-                if bounded && (9..=15).contains(&digits) {
+                // An ISO date followed by a time (`2024-01-15 10`) is not a phone number.
+                if bounded && (9..=15).contains(&digits) && !self.date.is_match(m.as_str()) {
                     "[phone]".to_owned()
                 } else {
                     m.as_str().to_owned()
