@@ -1,0 +1,141 @@
+//! Migrations: idempotent, recorded, safe when several processes run them at once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use portcullis_postgres::{PgOptions, PgPool, PostgresError, SchemaName, migrate};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
+    let Some(url) = common::db_url("concurrent_migrations_apply_once_and_rerun_is_a_no_op") else {
+        return;
+    };
+    let schema = common::schema("mig");
+    let pools: Vec<PgPool> = (0..4)
+        .map(|_| {
+            PgPool::connect(
+                &url,
+                PgOptions {
+                    schema: schema.clone(),
+                    ..PgOptions::default()
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    let runs: Vec<_> = pools
+        .iter()
+        .cloned()
+        .map(|p| tokio::spawn(async move { migrate(&p).await.unwrap() }))
+        .collect();
+    let mut applied = Vec::new();
+    for r in runs {
+        let report = r.await.unwrap();
+        assert_eq!(report.version, 2);
+        applied.extend(report.applied);
+    }
+    applied.sort_unstable();
+    assert_eq!(applied, vec![1, 2], "each migration applied exactly once");
+    assert!(migrate(&pools[0]).await.unwrap().applied.is_empty());
+
+    let c = common::admin(&url).await;
+    let rows = c
+        .query(
+            &format!(
+                "SELECT version, name FROM \"{schema}\".portcullis_migrations ORDER BY version"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        got,
+        vec![(1, "audit".to_owned()), (2, "credentials".to_owned())]
+    );
+
+    // An applied migration that differs from the embedded one stops the run.
+    c.execute(
+        &format!(
+            "UPDATE \"{schema}\".portcullis_migrations SET checksum = '\\x00' WHERE version = 2"
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        migrate(&pools[0]).await,
+        Err(PostgresError::MigrationMismatch { version: 2, .. })
+    ));
+    // A database newer than this build is refused too.
+    c.execute(
+        &format!("INSERT INTO \"{schema}\".portcullis_migrations (version, name, checksum) VALUES (99, 'future', '\\x00')"),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(migrate(&pools[0]).await.is_err());
+    common::drop_schema(&url, &schema).await;
+}
+
+#[test]
+fn schema_names_are_validated() {
+    for bad in [
+        "",
+        "Upper",
+        "1abc",
+        "a-b",
+        "a\"b",
+        "pg_catalog",
+        &"a".repeat(64),
+    ] {
+        assert!(SchemaName::new(bad).is_err(), "{bad:?} must be refused");
+    }
+    for ok in ["portcullis", "_x", "a1_b2"] {
+        assert_eq!(SchemaName::new(ok).unwrap().as_str(), ok);
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_typed_error() {
+    // Port 1 on localhost: nothing listens; the pool's connect fails as a backend error.
+    let pool = PgPool::connect(
+        "postgres://postgres@127.0.0.1:1/test",
+        PgOptions {
+            schema: SchemaName::new("unreachable").unwrap(),
+            ..PgOptions::default()
+        },
+    )
+    .unwrap();
+    match migrate(&pool).await {
+        Err(PostgresError::Backend(e)) => {
+            assert_eq!(
+                e.kind(),
+                portcullis_core::BackendErrorKind::Unavailable,
+                "{e}"
+            )
+        }
+        other => panic!("expected a backend error: {other:?}"),
+    }
+    let store = portcullis_postgres::PgAuditStore::new(pool);
+    let t = portcullis_core::TenantId::new("t").unwrap();
+    assert!(matches!(
+        portcullis_audit::AuditStore::head(&store, &t).await,
+        Err(portcullis_audit::AuditError::Backend(_))
+    ));
+}
+
+#[test]
+fn database_passwords_are_not_echoed() {
+    let err = PgPool::connect(
+        "postgres://u:hunter2@host:notaport/db",
+        PgOptions::default(),
+    )
+    .unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
