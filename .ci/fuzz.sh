@@ -12,9 +12,9 @@ seconds="${PORTCULLIS_FUZZ_SECONDS:-10}"
 for dir in fuzz/*/; do
   dir=${dir%/}
   [ -f "$dir/Cargo.toml" ] || continue
-  cargo fuzz build --release --fuzz-dir "$dir"
+  cargo fuzz build --release --debug-assertions --fuzz-dir "$dir"
   for t in $(cargo fuzz list --fuzz-dir "$dir"); do
     echo "-- fuzz $t for ${seconds}s"
-    cargo fuzz run --release --fuzz-dir "$dir" "$t" -- -max_total_time="$seconds" -rss_limit_mb=2048
+    cargo fuzz run --release --debug-assertions --fuzz-dir "$dir" "$t" -- -max_total_time="$seconds" -rss_limit_mb=2048
   done
 done

@@ -9,7 +9,7 @@
 //! |------|----------------|------------|-----------------|
 //! | [`TenantId`] | 1 to 64 | `A-Z a-z 0-9 _ -` | letter or digit |
 //! | [`ActorId`] | 1 to 128 | `A-Z a-z 0-9 _ - . : @ +` | letter or digit |
-//! | [`KeyId`] | 1 to 128 | `A-Z a-z 0-9 _ - . :` | letter or digit |
+//! | [`KeyId`] | 1 to 128 | `A-Z a-z 0-9 _ - . :` | letter, digit, `_` or `-` |
 //!
 //! Only ASCII is accepted, so the byte length equals the character count. Comparison is
 //! exact (case-sensitive).
@@ -51,11 +51,13 @@ pub enum IdError {
         /// A description of the allowed set.
         allowed: &'static str,
     },
-    /// The first character is not an ASCII letter or digit.
-    #[error("{kind} must start with an ASCII letter or digit")]
+    /// The first character is not one the type allows at the start.
+    #[error("{kind} must start with {start}")]
     BadStart {
         /// Which identifier type was being parsed.
         kind: &'static str,
+        /// A description of the characters allowed first.
+        start: &'static str,
     },
 }
 
@@ -65,6 +67,8 @@ fn validate(
     max: usize,
     allowed: &'static str,
     extra: &[u8],
+    start_allowed: &'static str,
+    start_extra: &[u8],
 ) -> Result<(), IdError> {
     let Some(first) = value.chars().next() else {
         return Err(IdError::Empty { kind });
@@ -87,8 +91,13 @@ fn validate(
             });
         }
     }
-    if !first.is_ascii_alphanumeric() {
-        return Err(IdError::BadStart { kind });
+    if !(first.is_ascii_alphanumeric()
+        || (first.is_ascii() && start_extra.contains(&(first as u8))))
+    {
+        return Err(IdError::BadStart {
+            kind,
+            start: start_allowed,
+        });
     }
     Ok(())
 }
@@ -97,7 +106,8 @@ macro_rules! identifier {
     (
         $(#[$meta:meta])*
         $name:ident, kind = $kind:literal, max = $max:literal,
-        extra = $extra:literal, allowed = $allowed:literal
+        extra = $extra:literal, allowed = $allowed:literal,
+        start_extra = $start_extra:literal, start = $start:literal
     ) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,7 +124,7 @@ macro_rules! identifier {
             /// Returns an [`IdError`] naming the first rule the value breaks.
             pub fn new(value: impl Into<String>) -> Result<Self, IdError> {
                 let value = value.into();
-                validate(&value, $kind, $max, $allowed, $extra)?;
+                validate(&value, $kind, $max, $allowed, $extra, $start, $start_extra)?;
                 Ok(Self(value.into_boxed_str()))
             }
 
@@ -196,7 +206,8 @@ identifier! {
     /// # Ok::<(), portcullis_core::IdError>(())
     /// ```
     TenantId, kind = "tenant id", max = 64, extra = b"_-",
-    allowed = "ASCII letters, digits, `_` and `-`"
+    allowed = "ASCII letters, digits, `_` and `-`",
+    start_extra = b"", start = "an ASCII letter or digit"
 }
 
 identifier! {
@@ -211,13 +222,14 @@ identifier! {
     /// # Ok::<(), portcullis_core::IdError>(())
     /// ```
     ActorId, kind = "actor id", max = 128, extra = b"_-.:@+",
-    allowed = "ASCII letters, digits, `_`, `-`, `.`, `:`, `@` and `+`"
+    allowed = "ASCII letters, digits, `_`, `-`, `.`, `:`, `@` and `+`",
+    start_extra = b"", start = "an ASCII letter or digit"
 }
 
 identifier! {
     /// The identifier of a key (a JWT `kid`, a key version label, a KMS key name): 1 to 128
-    /// bytes of `A-Z a-z 0-9 _ - . :`, starting with a letter or digit. RFC 7638 thumbprints
-    /// in base64url fit.
+    /// bytes of `A-Z a-z 0-9 _ - . :`, starting with a letter, digit, `_` or `-`, so every
+    /// RFC 7638 thumbprint in base64url (43 characters of the URL-safe alphabet) fits.
     ///
     /// ```
     /// use portcullis_core::KeyId;
@@ -226,7 +238,8 @@ identifier! {
     /// # Ok::<(), portcullis_core::IdError>(())
     /// ```
     KeyId, kind = "key id", max = 128, extra = b"_-.:",
-    allowed = "ASCII letters, digits, `_`, `-`, `.` and `:`"
+    allowed = "ASCII letters, digits, `_`, `-`, `.` and `:`",
+    start_extra = b"_-", start = "an ASCII letter, digit, `_` or `-`"
 }
 
 #[cfg(test)]
@@ -247,11 +260,31 @@ mod tests {
         );
         assert!(matches!(
             TenantId::new("acme corp"),
-            Err(IdError::InvalidChar { ch: ' ', index: 4, .. })
+            Err(IdError::InvalidChar {
+                ch: ' ',
+                index: 4,
+                ..
+            })
         ));
-        assert_eq!(TenantId::new("-acme"), Err(IdError::BadStart { kind: "tenant id" }));
-        assert!(matches!(TenantId::new("acmé"), Err(IdError::InvalidChar { ch: 'é', .. })));
-        assert!(matches!(TenantId::new("a\nb"), Err(IdError::InvalidChar { ch: '\n', .. })));
+        assert_eq!(
+            TenantId::new("-acme"),
+            Err(IdError::BadStart {
+                kind: "tenant id",
+                start: "an ASCII letter or digit"
+            })
+        );
+        assert!(KeyId::new("-thumbprint_starting_with_dash").is_ok());
+        assert!(KeyId::new("_x").is_ok());
+        assert!(KeyId::new(".x").is_err());
+        assert!(KeyId::new(":x").is_err());
+        assert!(matches!(
+            TenantId::new("acmé"),
+            Err(IdError::InvalidChar { ch: 'é', .. })
+        ));
+        assert!(matches!(
+            TenantId::new("a\nb"),
+            Err(IdError::InvalidChar { ch: '\n', .. })
+        ));
         assert!(ActorId::new("a{b}").is_err());
         assert!(KeyId::new("k@1").is_err());
         assert!(TenantId::new("t.1").is_err());
@@ -270,7 +303,10 @@ mod tests {
     fn error_messages_are_clear_and_escape_input() {
         let err = TenantId::new("a\u{1b}[31m").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("tenant id contains '\\u{1b}' at byte 1"), "{msg}");
+        assert!(
+            msg.starts_with("tenant id contains '\\u{1b}' at byte 1"),
+            "{msg}"
+        );
         assert!(!msg.contains('\u{1b}'));
     }
 
@@ -279,7 +315,11 @@ mod tests {
         let t: TenantId = serde_json::from_str("\"acme\"").unwrap();
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"acme\"");
         let bad: Result<TenantId, _> = serde_json::from_str("\"ac me\"");
-        assert!(bad.unwrap_err().to_string().contains("tenant id contains ' '"));
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("tenant id contains ' '")
+        );
     }
 
     #[test]
@@ -307,7 +347,7 @@ mod tests {
         }
 
         #[test]
-        fn valid_key_ids_round_trip(s in "[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}") {
+        fn valid_key_ids_round_trip(s in "[A-Za-z0-9_-][A-Za-z0-9_.:-]{0,127}") {
             let k: KeyId = s.parse().unwrap();
             prop_assert_eq!(k.as_str(), s.as_str());
         }

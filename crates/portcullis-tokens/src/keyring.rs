@@ -147,9 +147,8 @@ impl KeyMaterial {
                 let kid = key_id(&format!("hs256-{}", hex_lower(&label)))?;
                 Self::hs256(kid, &secret)
             }
-            // Draw again when the thumbprint is not a valid `KeyId` (it starts with `-` or
-            // `_`, 1 in 32 keys) or, for P-256, when the scalar is out of range (about
-            // 2^-32). Bounded so a broken generator cannot loop forever.
+            // For P-256, draw again when the scalar is out of range (about 2^-32). Bounded
+            // so a broken generator cannot loop forever.
             Algorithm::EdDsa => {
                 for _ in 0..64 {
                     if let Ok(key) = Self::ed25519_from_seed(&SecretArray::random(rng)?) {
@@ -395,14 +394,12 @@ impl PublicJwk {
         }
     }
 
-    /// The thumbprint as a `kid`. `KeyId` requires a letter or digit first, so a key whose
-    /// thumbprint starts with `-` or `_` (1 in 32) cannot be named by it and is refused.
+    /// The RFC 7638 thumbprint (base64url, no padding) as a `kid`. Every thumbprint is a
+    /// valid `KeyId`; the error path exists only because `KeyId` is parsed, never assumed.
     fn thumbprint(&self) -> Result<KeyId, TokenError> {
         let print = URL_SAFE_NO_PAD.encode(Sha256::digest(self.canonical().as_bytes()));
-        KeyId::new(print.as_str()).map_err(|_| TokenError::KeyRing {
-            reason: format!(
-                "the RFC 7638 thumbprint `{print}` starts with `-` or `_`, which a key id cannot"
-            ),
+        KeyId::new(print.as_str()).map_err(|e| TokenError::KeyRing {
+            reason: format!("the RFC 7638 thumbprint is not a key id: {e}"),
         })
     }
 }
