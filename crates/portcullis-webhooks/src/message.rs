@@ -74,6 +74,53 @@ pub enum Candidate {
     Ed25519([u8; 64]),
 }
 
+/// The candidate signatures of one request, decoded lazily (no allocation for the formats
+/// of the built-in schemes). The scheme has already checked the header's structure and the
+/// count cap before this is built.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Signatures<'a> {
+    /// A Standard Webhooks `webhook-signature` value: space-separated `v1,<base64>` and
+    /// `v1a,<base64>` entries; other versions and undecodable entries yield nothing.
+    StandardList(&'a str),
+    /// A `Stripe-Signature` value: `v1=<lowercase hex>` items yield candidates, all other
+    /// items nothing.
+    StripeHeader(&'a str),
+    /// Exactly one candidate.
+    One(Candidate),
+    /// Any list, for schemes defined outside this crate.
+    List(Vec<Candidate>),
+}
+
+impl Signatures<'_> {
+    /// The candidates in header order.
+    pub fn iter(&self) -> impl Iterator<Item = Candidate> + '_ {
+        let (standard, stripe, one, list) = match self {
+            Self::StandardList(v) => (Some(*v), None, None, None),
+            Self::StripeHeader(v) => (None, Some(*v), None, None),
+            Self::One(c) => (None, None, Some(*c), None),
+            Self::List(l) => (None, None, None, Some(l)),
+        };
+        let standard = standard.into_iter().flat_map(|v| {
+            v.split(' ').filter_map(|entry| {
+                entry
+                    .split_once(',')
+                    .and_then(|(version, b64)| crate::scheme::standard_candidate(version, b64))
+            })
+        });
+        let stripe = stripe.into_iter().flat_map(|v| {
+            v.split(',').filter_map(|item| match item.split_once('=') {
+                Some(("v1", hex)) => {
+                    crate::scheme::decode_lower_hex(hex).map(Candidate::HmacSha256)
+                }
+                _ => None,
+            })
+        });
+        let list = list.into_iter().flat_map(|l| l.iter().copied());
+        standard.chain(stripe).chain(one).chain(list)
+    }
+}
+
 /// What a scheme read from the headers of one request.
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
@@ -84,7 +131,7 @@ pub struct Message<'a> {
     /// The signed content layout.
     pub content: Content<'a>,
     /// The candidate signatures, at most the configured cap.
-    pub candidates: Vec<Candidate>,
+    pub candidates: Signatures<'a>,
 }
 
 /// Parses a Unix timestamp in seconds: ASCII digits only (no sign, no spaces, no

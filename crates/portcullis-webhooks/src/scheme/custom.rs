@@ -22,7 +22,7 @@ use base64::Engine as _;
 use crate::error::WebhookError;
 use crate::headers::{HeaderLookup, required};
 use crate::key::{B64, Key};
-use crate::message::{Candidate, Content, MAX_PARTS, Message, Part, parse_timestamp};
+use crate::message::{Candidate, Content, MAX_PARTS, Message, Part, Signatures, parse_timestamp};
 use crate::scheme::{Delivery, Scheme, decode_lower_hex, hmac_key, hmac_sha256};
 use crate::verify::Limits;
 
@@ -288,7 +288,7 @@ impl Scheme for Custom {
             timestamp,
             id,
             content: self.content(id.unwrap_or(""), ts_text)?,
-            candidates: vec![Candidate::HmacSha256(tag)],
+            candidates: Signatures::One(Candidate::HmacSha256(tag)),
         })
     }
 

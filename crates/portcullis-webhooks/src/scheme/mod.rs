@@ -16,6 +16,7 @@ mod stripe;
 
 pub use custom::{Custom, CustomBuilder, Encoding, GitHub, Shopify, Slack, Zoom};
 pub use standard::StandardWebhooks;
+pub(crate) use standard::candidate as standard_candidate;
 pub use stripe::Stripe;
 
 use std::fmt::Debug;

@@ -22,7 +22,7 @@ use ed25519_dalek::Signer as _;
 use crate::error::WebhookError;
 use crate::headers::{Header, HeaderLookup, required};
 use crate::key::{B64, Key, KeyInner};
-use crate::message::{Candidate, Content, Message, Part, parse_timestamp};
+use crate::message::{Candidate, Content, Message, Part, Signatures, parse_timestamp};
 use crate::scheme::{Delivery, Scheme, hmac_sha256};
 use crate::verify::Limits;
 
@@ -41,7 +41,7 @@ impl StandardWebhooks {
 }
 
 /// Decodes one `v1`/`v1a` entry's base64 into a candidate, or `None` if it cannot match.
-fn candidate(version: &str, b64: &str) -> Option<Candidate> {
+pub(crate) fn candidate(version: &str, b64: &str) -> Option<Candidate> {
     let mut buf = [0u8; 66];
     let n = B64.decode_slice(b64, &mut buf).ok()?;
     let bytes = buf.get(..n)?;
@@ -80,22 +80,13 @@ impl Scheme for StandardWebhooks {
         let ts = parse_timestamp(ts_name, ts_text)?;
         let sigs = required(headers, sig_name, limits.max_header_bytes)?;
 
-        let mut candidates = Vec::new();
-        let mut seen = 0usize;
-        for entry in sigs.split(' ').filter(|e| !e.is_empty()) {
-            seen += 1;
-            if seen > limits.max_signatures {
-                return Err(WebhookError::TooManySignatures {
-                    name: sig_name.to_owned(),
-                    limit: limits.max_signatures,
-                });
-            }
-            if let Some(c) = entry
-                .split_once(',')
-                .and_then(|(version, b64)| candidate(version, b64))
-            {
-                candidates.push(c);
-            }
+        // Count entries before any decoding or cryptography.
+        let seen = sigs.split(' ').filter(|e| !e.is_empty()).count();
+        if seen > limits.max_signatures {
+            return Err(WebhookError::TooManySignatures {
+                name: sig_name.to_owned(),
+                limit: limits.max_signatures,
+            });
         }
         if seen == 0 {
             return Err(WebhookError::NoSignatures(sig_name.to_owned()));
@@ -110,7 +101,7 @@ impl Scheme for StandardWebhooks {
                 Part::Text("."),
                 Part::Body,
             ])?,
-            candidates,
+            candidates: Signatures::StandardList(sigs),
         })
     }
 

@@ -10,8 +10,8 @@
 use crate::error::WebhookError;
 use crate::headers::{HeaderLookup, required};
 use crate::key::Key;
-use crate::message::{Candidate, Content, Message, Part, parse_timestamp};
-use crate::scheme::{Delivery, Scheme, decode_lower_hex, hmac_key, hmac_sha256};
+use crate::message::{Content, Message, Part, Signatures, parse_timestamp};
+use crate::scheme::{Delivery, Scheme, hmac_key, hmac_sha256};
 use crate::verify::Limits;
 
 const HEADER: &str = "stripe-signature";
@@ -43,7 +43,6 @@ impl Scheme for Stripe {
     ) -> Result<Message<'s>, WebhookError> {
         let value = required(headers, HEADER, limits.max_header_bytes)?;
         let mut timestamp: Option<&'h str> = None;
-        let mut candidates = Vec::new();
         let mut v1_seen = 0usize;
         for item in value.split(',') {
             let (k, v) = item
@@ -62,10 +61,7 @@ impl Scheme for Stripe {
                             limit: limits.max_signatures,
                         });
                     }
-                    // A `v1` that is not 64 lowercase hex digits can never match; skip it.
-                    if let Some(tag) = decode_lower_hex(v) {
-                        candidates.push(Candidate::HmacSha256(tag));
-                    }
+                    // Decoded lazily; a `v1` that is not 64 lowercase hex digits never matches.
                 }
                 "" => return Err(WebhookError::malformed(HEADER, "empty item")),
                 _ => {}
@@ -81,7 +77,7 @@ impl Scheme for Stripe {
             timestamp: Some(ts),
             id: None,
             content: Content::new(&[Part::Text(ts_text), Part::Text("."), Part::Body])?,
-            candidates,
+            candidates: Signatures::StripeHeader(value),
         })
     }
 
