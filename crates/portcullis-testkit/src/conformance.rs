@@ -17,3 +17,4 @@
 pub mod tokens;
 pub mod webhooks;
 pub mod audit;
+pub mod ratelimit;

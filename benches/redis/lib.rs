@@ -1,0 +1,1 @@
+//! Criterion benches of `portcullis-redis` and `portcullis-ratelimit` live in `redis.rs`.
