@@ -57,7 +57,9 @@ async fn run(store: Arc<dyn AuditStore>, t: &TenantId, appends: u64, batch: u64)
             let (store, t) = (Arc::clone(&store), t.clone());
             tokio::spawn(async move {
                 for a in 0..appends {
-                    let b = (0..batch).map(|k| pending(w * 1_000_000 + a * batch + k)).collect();
+                    let b = (0..batch)
+                        .map(|k| pending(w * 1_000_000 + a * batch + k))
+                        .collect();
                     store.append(&t, b).await.unwrap();
                 }
             })
@@ -73,14 +75,18 @@ async fn bare(client: Arc<Vec<tokio_postgres::Client>>, table: &str, appends: u6
     let start = Instant::now();
     let tasks: Vec<_> = (0..TASKS as usize)
         .map(|w| {
-            let (client, sql) = (Arc::clone(&client), format!(
-                "INSERT INTO {table} (tenant_id, seq, record) VALUES ('bare', $1, $2)"
-            ));
+            let (client, sql) = (
+                Arc::clone(&client),
+                format!("INSERT INTO {table} (tenant_id, seq, record) VALUES ('bare', $1, $2)"),
+            );
             tokio::spawn(async move {
                 for a in 0..appends {
                     let e = pending(a);
                     let rec = format!("{:?}", e.body);
-                    client[w].execute(&sql, &[&((w as i64) << 32 | a as i64), &rec]).await.unwrap();
+                    client[w]
+                        .execute(&sql, &[&((w as i64) << 32 | a as i64), &rec])
+                        .await
+                        .unwrap();
                 }
             })
         })
@@ -112,7 +118,9 @@ fn appends(c: &mut Criterion) {
         migrate(&pool).await.unwrap();
         let mut clients = Vec::new();
         for _ in 0..TASKS {
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
             tokio::spawn(conn);
             clients.push(client);
         }
