@@ -1,0 +1,197 @@
+//! `portcullis keys generate|rotate|status|seal|open|reencrypt`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Args, Subcommand};
+use portcullis_core::{OsRandom, TenantId};
+use portcullis_keys::{KeysError, Purpose, Sealer};
+use zeroize::Zeroizing;
+
+use crate::error::{CliError, CliResult};
+use crate::input;
+use crate::masterkeys::MasterKeyFile;
+use crate::progress;
+
+/// Per-tenant sealing of credentials (AES-256-GCM under HKDF-derived tenant keys).
+///
+/// The master-key file is text: `portcullis-master-keys v1`, one `primary <version>` line,
+/// and one `key <version> <64 hex digits>` line per master key (`#` comments allowed).
+/// Every listed version opens; the primary seals. Rotate with `keys rotate`, move blobs
+/// with `keys reencrypt`, then delete the old `key` line to retire it.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Write a new master-key file holding version 1 (refuses to overwrite).
+    Generate(GenerateArgs),
+    /// Add a new master key (highest version + 1) and make it primary.
+    Rotate(FileArgs),
+    /// Print the versions in a master-key file (no key material).
+    Status(FileArgs),
+    /// Seal standard input for a tenant and context; prints the blob in base64.
+    Seal(SealArgs),
+    /// Open a base64 blob from standard input; prints the plaintext (exit 1 if it does not
+    /// open).
+    Open(SealArgs),
+    /// Re-encrypt base64 blobs (one per standard-input line) under the primary version;
+    /// prints one blob per line, in order. Prints nothing unless every blob opens.
+    Reencrypt(SealArgs),
+}
+
+/// Arguments of `keys generate`.
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// Where to write the master-key file.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// A master-key file argument.
+#[derive(Debug, Args)]
+pub(crate) struct FileArgs {
+    /// The master-key file.
+    #[arg(long, value_name = "FILE")]
+    master_key_file: PathBuf,
+}
+
+/// Arguments of `keys seal|open|reencrypt`.
+#[derive(Debug, Args)]
+pub(crate) struct SealArgs {
+    /// The master-key file.
+    #[arg(long, value_name = "FILE")]
+    master_key_file: PathBuf,
+    /// The tenant the blob belongs to.
+    #[arg(long)]
+    tenant: String,
+    /// The context the blob is bound to (e.g. `credential:42`: the row and column).
+    #[arg(long)]
+    context: String,
+    /// The key-derivation purpose label.
+    #[arg(long, default_value = "credentials")]
+    purpose: String,
+}
+
+/// Runs a keys command.
+pub(crate) fn run(cmd: &KeysCommand) -> CliResult {
+    match cmd {
+        KeysCommand::Generate(a) => generate(&a.out),
+        KeysCommand::Rotate(a) => rotate(&a.master_key_file),
+        KeysCommand::Status(a) => status(&a.master_key_file),
+        KeysCommand::Seal(a) => seal(a),
+        KeysCommand::Open(a) => open(a),
+        KeysCommand::Reencrypt(a) => reencrypt(a),
+    }
+}
+
+fn load(path: &Path) -> CliResult<MasterKeyFile> {
+    let text = Zeroizing::new(input::read_text(path)?);
+    MasterKeyFile::parse(&text)
+}
+
+fn generate(out: &Path) -> CliResult {
+    let file = MasterKeyFile::generate(&OsRandom)?;
+    input::write_new_file(out, file.render().as_bytes(), false)?;
+    input::write_stdout(format!("wrote master key version 1 to {}\n", out.display()).as_bytes())
+}
+
+fn rotate(path: &Path) -> CliResult {
+    let mut file = load(path)?;
+    let v = file.rotate(&OsRandom)?;
+    input::replace_file(path, file.render().as_bytes())?;
+    input::write_stdout(format!("added master key version {v}; it is now primary\n").as_bytes())
+}
+
+fn status(path: &Path) -> CliResult {
+    let file = load(path)?;
+    let versions: Vec<String> = file.keys.keys().map(u32::to_string).collect();
+    input::write_stdout(
+        format!(
+            "primary {}\nversions {}\n",
+            file.primary,
+            versions.join(" ")
+        )
+        .as_bytes(),
+    )
+}
+
+fn sealer(a: &SealArgs) -> CliResult<(Sealer, TenantId)> {
+    let file = load(&a.master_key_file)?;
+    let purpose = Purpose::new(a.purpose.as_str()).map_err(CliError::usage)?;
+    let tenant: TenantId = a.tenant.parse().map_err(CliError::usage)?;
+    Ok((
+        Sealer::new(purpose, file.keyring()?, Arc::new(OsRandom)),
+        tenant,
+    ))
+}
+
+/// Opening failures are verification failures (exit 1).
+fn keys_err(e: KeysError) -> CliError {
+    match e {
+        KeysError::InvalidInput { .. } | KeysError::Id(_) | KeysError::KeyLength { .. } => {
+            CliError::usage(e)
+        }
+        _ => CliError::failed(e),
+    }
+}
+
+fn decode(text: &str) -> CliResult<Vec<u8>> {
+    STANDARD
+        .decode(text.trim())
+        .map_err(|_| CliError::Failed("sealed blob is not valid base64".to_owned()))
+}
+
+fn seal(a: &SealArgs) -> CliResult {
+    let (sealer, tenant) = sealer(a)?;
+    let plaintext = Zeroizing::new(input::read_stdin()?);
+    let blob = sealer
+        .seal(&tenant, a.context.as_bytes(), &plaintext)
+        .map_err(keys_err)?;
+    input::write_stdout(format!("{}\n", STANDARD.encode(blob)).as_bytes())
+}
+
+fn open(a: &SealArgs) -> CliResult {
+    let (sealer, tenant) = sealer(a)?;
+    let text = input::read_stdin()?;
+    let text = String::from_utf8(text)
+        .map_err(|_| CliError::Failed("sealed blob is not valid base64".to_owned()))?;
+    let blob = decode(&text)?;
+    let plaintext = sealer
+        .open(&tenant, a.context.as_bytes(), &blob)
+        .map_err(keys_err)?;
+    input::write_stdout(plaintext.expose_secret())
+}
+
+fn reencrypt(a: &SealArgs) -> CliResult {
+    let (sealer, tenant) = sealer(a)?;
+    let text = input::read_stdin()?;
+    let text = String::from_utf8(text)
+        .map_err(|_| CliError::Failed("input is not UTF-8 text".to_owned()))?;
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
+    let bar = progress::bar(lines.len() as u64, "re-encrypting");
+    let mut out = String::with_capacity(text.len());
+    let mut changed = 0usize;
+    for (n, line) in lines {
+        let blob = decode(line).map_err(|e| CliError::Failed(format!("line {n}: {e}")))?;
+        let moved = sealer
+            .reencrypt(&tenant, None, a.context.as_bytes(), &blob)
+            .map_err(|e| CliError::Failed(format!("line {n}: {}", keys_err(e))))?;
+        if moved.changed {
+            changed += 1;
+        }
+        out.push_str(&STANDARD.encode(&moved.blob));
+        out.push('\n');
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    input::write_stdout(out.as_bytes())?;
+    if input::stderr_is_terminal() {
+        eprintln!("re-encrypted {changed} blobs");
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! `portcullis`: the command-line tool for operators and auditors of services built on
+//! the Portcullis crates.
+//!
+//! It signs and verifies webhooks, appends to and verifies tamper-evident audit logs,
+//! seals and opens per-tenant credentials, issues and verifies JWTs, creates and checks
+//! API keys, and checks RBAC policies, all through the same library code a service uses,
+//! so what the tool accepts the service accepts. Every command has `--help`.
+//!
+//! This crate is a binary; its library part only exists to hold these docs and
+//! [`run`]. Use the concern crates (`portcullis-webhooks`, `-audit`, `-keys`, `-tokens`,
+//! `-rbac`) from Rust code.
+//!
+//! # When not to use it
+//!
+//! - Inside a service's request path: link the crates instead of spawning the tool.
+//! - With secrets on a shared machine via `--secret`: command lines are visible to other
+//!   local users. Use `--secret-file` or the environment variable each command names.
+//!
+//! # Commands
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `webhook sign --scheme S [--id ID] [--timestamp UNIX] [--body-file F]` | prints the headers to send, `Name: value` per line |
+//! | `webhook verify --scheme S --header 'Name: value'… [--now UNIX] [--tolerance SECS] [--body-file F]` | prints `valid` |
+//! | `audit append --log FILE --tenant T --actor A --action X --resource R [--ip IP] [--metadata JSON] [--redact-pii]` | prints `seq=<n> hash=<hex>` |
+//! | `audit verify --log FILE [--tenant T] [--checkpoint FILE --public-key KEY] [--log-name N]` | prints `ok: <n> entries` |
+//! | `audit checkpoint --log FILE --tenant T --signing-key FILE [--log-name N]` | prints a signed checkpoint note |
+//! | `audit keygen --name NAME --out PREFIX [--force]` | writes `PREFIX.key` and `PREFIX.pub` |
+//! | `keys generate --out FILE` / `keys rotate --master-key-file F` / `keys status --master-key-file F` | master-key files |
+//! | `keys seal\|open\|reencrypt --master-key-file F --tenant T --context C [--purpose P]` | stdin → stdout, base64 blobs |
+//! | `token keygen --alg A --out FILE` / `token jwks --key-file F…` | key files and the public JWKS |
+//! | `token issue --alg A --key-file F --sub S --tenant T [--ttl SECS] [--aud A] [--iss I] [--claims JSON]` | prints a JWT |
+//! | `token verify (--jwks F \| --key-file F \| --secret S) --aud A --iss I [--type T] [--now UNIX] [TOKEN]` | prints the claims as JSON |
+//! | `apikey new --prefix P [--scope S…] [--tenant T] [--owner A] [--ttl SECS] [--records F]` | prints the key, then the record as JSON |
+//! | `apikey check --prefix P --records F [--tenant T]` | prints `valid` and the record |
+//! | `rbac check --policy F --principal JSON --action A --resource JSON` | prints the decision and reason |
+//! | `rbac diff OLD NEW [--fail-on-growth]` | prints what NEW grants beyond OLD |
+//!
+//! Webhook schemes: `stripe`, `standard` (Standard Webhooks / Svix), `zoom`, `github`,
+//! `shopify`, `slack`. Bodies are read from `--body-file` or standard input, byte for
+//! byte.
+//!
+//! # Secrets
+//!
+//! Each secret is taken from `--secret`, else `--secret-file` (one trailing newline is
+//! ignored), else an environment variable: `PORTCULLIS_WEBHOOK_SECRET` (webhooks; repeat
+//! `--secret`/`--secret-file` to verify against several during rotation),
+//! `PORTCULLIS_TOKEN_SECRET` (HS256 `token verify`), `PORTCULLIS_API_KEY` (`apikey
+//! check`). No command prints a secret it was given; error messages never contain one.
+//! Files written with secrets (`*.key`, master-key files, token keys) are created with
+//! mode `0600` and never overwritten (except `audit keygen --force` and `keys rotate`,
+//! which replaces the file atomically).
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (`valid`, `ok: …`, `allow: …`) |
+//! | 1 | a check failed (bad signature, tampered log naming the first bad seq, blob that does not open, invalid token or API key, `deny`), or the operation failed; one line on stderr says why |
+//! | 2 | usage error: unknown command or flag, missing argument, unreadable or malformed input file or key, invalid id |
+//!
+//! # Key file formats
+//!
+//! - **Master keys** (`keys`): text, first line `portcullis-master-keys v1`, one
+//!   `primary <version>` line, one `key <version> <64 hex digits>` line per 32-byte master
+//!   key; `#` comments and empty lines ignored. Every listed version opens, the primary
+//!   seals. `keys rotate` adds `max + 1` as primary; after `keys reencrypt`, delete the old
+//!   line to retire it. Sealed blobs are the `portcullis-keys` format 1 (base64 on the
+//!   command line), with the tenant key derived for the `--purpose` label (default
+//!   `credentials`).
+//! - **Token keys** (`token`): EdDSA and ES256 private keys are PKCS#8 PEM
+//!   (`-----BEGIN PRIVATE KEY-----`, as `openssl genpkey` writes); their `kid` is the RFC
+//!   7638 thumbprint. An HS256 key is a JSON Web Key
+//!   `{"kty":"oct","alg":"HS256","kid":"hs256-<16 hex>","k":"<base64url of 32 random bytes>"}`.
+//!   With `--secret`, the HMAC key is the secret's UTF-8 bytes (as PyJWT uses a string).
+//! - **Audit keys** (`audit keygen`): C2SP signed-note keys, `PREFIX.key` =
+//!   `PRIVATE+KEY+<name>+<hash>+<base64>` and `PREFIX.pub` = `<name>+<hash>+<base64>`.
+//!   Logs are `portcullis-audit` file-store JSON lines, one file per tenant named
+//!   `<tenant>.jsonl`.
+//! - **API-key records** (`apikey`): one JSON object per line with `tenant`, `id`,
+//!   `owner`, `name`, `scopes`, `hash` (hex SHA-256 of the key), `created_at_ms`,
+//!   `expires_at_ms`, `revoked_at_ms`.
+//!
+//! # Security considerations
+//!
+//! - Verification goes through the same library functions a service uses; the tool adds
+//!   no parsing of signatures, tokens or blobs of its own (it reads a token's `kid`
+//!   unverified only to name an HS256 secret given on the command line).
+//! - `--now` exists for audits and tests of past events; it moves the clock the check
+//!   uses, so never script it with an attacker-supplied value.
+//! - Progress bars are drawn on standard error only when it is a terminal.
+
+#![forbid(unsafe_code)]
+
+mod apikey;
+mod audit;
+mod error;
+mod input;
+mod keys;
+mod masterkeys;
+mod progress;
+mod rbac;
+mod token;
+mod tokenkey;
+mod webhook;
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliResult;
+
+/// Webhooks, audit logs, sealed credentials, tokens, API keys and RBAC from the command
+/// line. Exit codes: 0 success, 1 a check failed (the reason is on stderr), 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign and verify webhooks (stripe, standard, zoom, github, shopify, slack).
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
+    /// Tamper-evident audit logs: append, verify, checkpoint, keygen.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Master keys and per-tenant sealed credentials.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// JWTs: issue, verify, jwks, keygen.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// API keys: new, check.
+    #[command(subcommand)]
+    Apikey(apikey::ApikeyCommand),
+    /// RBAC policies: check, diff.
+    #[command(subcommand)]
+    Rbac(rbac::RbacCommand),
+}
+
+fn dispatch(cli: &Cli) -> CliResult {
+    match &cli.command {
+        Command::Webhook(c) => webhook::run(c),
+        Command::Audit(c) => audit::run(c),
+        Command::Keys(c) => keys::run(c),
+        Command::Token(c) => token::run(c),
+        Command::Apikey(c) => apikey::run(c),
+        Command::Rbac(c) => rbac::run(c),
+    }
+}
+
+/// Parses `args` (including the program name), runs the command and returns the exit
+/// code: 0 success, 1 a failed check (one line on stderr), 2 a usage error.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                // --help and --version print to stdout and succeed.
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match dispatch(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let line = e.to_string().replace('\n', " ");
+            let _ = writeln!(std::io::stderr(), "error: {line}");
+            ExitCode::from(e.code())
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! `portcullis token issue|verify|jwks|keygen`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clap::{Args, Subcommand, ValueEnum};
+use portcullis_core::{
+    ActorId, Clock, FixedClock, KeyId, OsRandom, SecretBytes, SystemClock, TenantId, UnixTime,
+};
+use portcullis_tokens::{
+    Algorithm, Claims, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenError, TokenService,
+    TokenType,
+};
+use serde_json::{Map, Value};
+
+use crate::error::{CliError, CliResult};
+use crate::input::{self, SecretArgs};
+use crate::tokenkey;
+
+/// Environment variable read for the HS256 secret of `token verify`.
+pub(crate) const SECRET_ENV: &str = "PORTCULLIS_TOKEN_SECRET";
+
+/// Issue and verify access JWTs (HS256, EdDSA, ES256) and export JWKS.
+///
+/// Key files: EdDSA and ES256 private keys are PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`);
+/// an HS256 key is a JSON Web Key `{"kty":"oct","alg":"HS256","kid":…,"k":<base64url>}`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Issue an access token; prints the JWT.
+    Issue(IssueArgs),
+    /// Verify a token's signature and claims; prints the claims as JSON (exit 1 if
+    /// invalid).
+    ///
+    /// Keys: `--jwks FILE` (EdDSA/ES256), `--key-file FILE` (any key file), or an HS256
+    /// secret from `--secret`, `--secret-file` or PORTCULLIS_TOKEN_SECRET (its UTF-8
+    /// bytes are the HMAC key; the token's `kid` names it).
+    Verify(VerifyArgs),
+    /// Print the public JWKS of EdDSA/ES256 key files.
+    Jwks(JwksArgs),
+    /// Write a new private key file (PEM for EdDSA/ES256, a JSON Web Key for HS256);
+    /// prints its `kid`.
+    Keygen(KeygenArgs),
+}
+
+/// The algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Alg {
+    /// HMAC-SHA256 with a shared secret.
+    #[value(name = "HS256")]
+    Hs256,
+    /// Ed25519.
+    #[value(name = "EdDSA")]
+    EdDsa,
+    /// ECDSA P-256 SHA-256.
+    #[value(name = "ES256")]
+    Es256,
+}
+
+impl Alg {
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Hs256 => Algorithm::Hs256,
+            Self::EdDsa => Algorithm::EdDsa,
+            Self::Es256 => Algorithm::Es256,
+        }
+    }
+}
+
+/// Token types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Kind {
+    /// Access tokens.
+    Access,
+    /// Scoped tokens.
+    Scoped,
+    /// One-time tickets (single use is not checked here: no store).
+    Ticket,
+}
+
+/// Arguments of `token issue`.
+#[derive(Debug, Args)]
+pub(crate) struct IssueArgs {
+    /// The algorithm; must match the key file.
+    #[arg(long, value_enum)]
+    alg: Alg,
+    /// The private key file.
+    #[arg(long, value_name = "FILE")]
+    key_file: PathBuf,
+    /// Subject (actor id).
+    #[arg(long)]
+    sub: String,
+    /// Tenant id (`tid` claim).
+    #[arg(long)]
+    tenant: String,
+    /// Lifetime in seconds (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    ttl: u64,
+    /// Audience.
+    #[arg(long, default_value = "portcullis")]
+    aud: String,
+    /// Issuer.
+    #[arg(long, default_value = "portcullis")]
+    iss: String,
+    /// Extra claims as a JSON object (registered names are refused).
+    #[arg(long, value_name = "JSON")]
+    claims: Option<String>,
+}
+
+/// Arguments of `token verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// A JWKS document with the public keys.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// A key file (as written by `token keygen`).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    #[command(flatten)]
+    secret: SecretArgs,
+    /// Expected audience.
+    #[arg(long)]
+    aud: String,
+    /// Expected issuer.
+    #[arg(long)]
+    iss: String,
+    /// Expected token type.
+    #[arg(long = "type", value_enum, default_value = "access")]
+    kind: Kind,
+    /// Verify as of this Unix time in seconds (default: now).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<u64>,
+    /// The token (default: read from standard input).
+    token: Option<String>,
+}
+
+/// Arguments of `token jwks`.
+#[derive(Debug, Args)]
+pub(crate) struct JwksArgs {
+    /// A private (or public) key file; repeat to publish several keys.
+    #[arg(long, value_name = "FILE", required = true)]
+    key_file: Vec<PathBuf>,
+}
+
+/// Arguments of `token keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// The algorithm.
+    #[arg(long, value_enum)]
+    alg: Alg,
+    /// Where to write the key (refuses to overwrite).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Runs a token command.
+pub(crate) fn run(cmd: &TokenCommand) -> CliResult {
+    match cmd {
+        TokenCommand::Issue(a) => issue(a),
+        TokenCommand::Verify(a) => verify(a),
+        TokenCommand::Jwks(a) => jwks(a),
+        TokenCommand::Keygen(a) => keygen(a),
+    }
+}
+
+fn config(iss: &str, aud: &str) -> CliResult<TokenConfig> {
+    TokenConfig::new(iss, aud).map_err(CliError::usage)
+}
+
+fn issue(a: &IssueArgs) -> CliResult {
+    let key = tokenkey::load(&a.key_file)?;
+    tokenkey::same_alg(a.alg.algorithm(), &key)?;
+    let ring = Arc::new(KeyRing::new());
+    ring.insert(key, KeyState::Active)
+        .map_err(CliError::usage)?;
+    let config = config(&a.iss, &a.aud)?
+        .with_access_ttl(Duration::from_secs(a.ttl))
+        .map_err(CliError::usage)?;
+    let svc = TokenService::new(ring, config, Arc::new(SystemClock), Arc::new(OsRandom));
+    let tenant: TenantId = a.tenant.parse().map_err(CliError::usage)?;
+    let sub: ActorId = a.sub.parse().map_err(CliError::usage)?;
+    let extra: Map<String, Value> = match &a.claims {
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| CliError::Usage(format!("`--claims` is not a JSON object: {e}")))?,
+        None => Map::new(),
+    };
+    let token = svc
+        .issue_access(&tenant, &sub, None, &extra)
+        .map_err(CliError::usage)?;
+    input::write_stdout(format!("{}\n", token.token).as_bytes())
+}
+
+/// The `kid` in a token's header, read without verifying (only to name an HS256 secret).
+fn unverified_kid(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let json = URL_SAFE_NO_PAD.decode(header).ok()?;
+    let value: Value = serde_json::from_slice(&json).ok()?;
+    value.get("kid")?.as_str().map(str::to_owned)
+}
+
+fn verify(a: &VerifyArgs) -> CliResult {
+    let token = match &a.token {
+        Some(t) => t.clone(),
+        None => String::from_utf8(input::read_stdin()?)
+            .map_err(|_| CliError::Failed("token is not UTF-8".to_owned()))?,
+    };
+    let token = token.trim();
+    let ring = Arc::new(KeyRing::new());
+    let mut added = 0usize;
+    if let Some(path) = &a.jwks {
+        for key in tokenkey::load_jwks(path)? {
+            ring.insert(key, KeyState::VerifyOnly)
+                .map_err(CliError::usage)?;
+            added += 1;
+        }
+    }
+    if let Some(path) = &a.key_file {
+        ring.insert(tokenkey::load(path)?, KeyState::VerifyOnly)
+            .map_err(CliError::usage)?;
+        added += 1;
+    }
+    let secrets = a.secret.collect((added == 0).then_some(SECRET_ENV))?;
+    for secret in secrets {
+        let Some(kid) = unverified_kid(token) else {
+            return Err(CliError::failed(TokenError::MissingKeyId));
+        };
+        let kid = KeyId::new(kid)
+            .map_err(|_| CliError::Failed("token `kid` is not a key id".to_owned()))?;
+        let bytes = SecretBytes::from_slice(secret.expose_secret().as_bytes());
+        ring.insert(
+            KeyMaterial::hs256(kid, &bytes).map_err(CliError::usage)?,
+            KeyState::VerifyOnly,
+        )
+        .map_err(CliError::usage)?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(CliError::Usage(format!(
+            "no key: pass `--jwks`, `--key-file`, `--secret`, `--secret-file` or set `{SECRET_ENV}`"
+        )));
+    }
+    let clock: Arc<dyn Clock> = match a.now {
+        Some(now) => Arc::new(FixedClock(UnixTime::from_secs(now))),
+        None => Arc::new(SystemClock),
+    };
+    let svc = TokenService::new(ring, config(&a.iss, &a.aud)?, clock, Arc::new(OsRandom));
+    let kind = match a.kind {
+        Kind::Access => TokenType::Access,
+        Kind::Scoped => TokenType::Scoped,
+        Kind::Ticket => TokenType::Ticket,
+    };
+    let verified = svc
+        .verify_typed::<Map<String, Value>>(token, kind)
+        .map_err(CliError::failed)?;
+    let mut claims: Claims<Map<String, Value>> = verified.claims;
+    for name in [
+        "iss", "aud", "sub", "tid", "iat", "nbf", "exp", "jti", "typ", "sid", "res", "role", "pur",
+    ] {
+        claims.extra.remove(name);
+    }
+    let json = serde_json::to_string(&claims).map_err(CliError::failed)?;
+    input::write_stdout(format!("{json}\n").as_bytes())
+}
+
+fn jwks(a: &JwksArgs) -> CliResult {
+    let ring = KeyRing::new();
+    for path in &a.key_file {
+        let key = tokenkey::load(path)?;
+        if key.algorithm() == Algorithm::Hs256 {
+            return Err(CliError::Usage(format!(
+                "`{}` is an HS256 secret: it is never published",
+                path.display()
+            )));
+        }
+        ring.insert(key, KeyState::VerifyOnly)
+            .map_err(CliError::usage)?;
+    }
+    let doc = ring.jwks().map_err(CliError::failed)?;
+    let json = serde_json::to_string_pretty(&doc).map_err(CliError::failed)?;
+    input::write_stdout(format!("{json}\n").as_bytes())
+}
+
+fn keygen(a: &KeygenArgs) -> CliResult {
+    let text = tokenkey::generate(a.alg.algorithm(), &OsRandom)?;
+    input::write_new_file(&a.out, text.as_bytes(), false)?;
+    let key = tokenkey::load(Path::new(&a.out))?;
+    input::write_stdout(format!("{}\n", key.kid()).as_bytes())
+}
