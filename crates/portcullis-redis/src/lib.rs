@@ -1,1 +1,149 @@
-//! Redis backends (being written).
+//! Redis/Valkey backends for Portcullis.
+//!
+//! Production services keep token state where every replica sees it. This crate
+//! implements, on one shared connection ([`RedisBackend`]):
+//!
+//! | store | trait | crate of the trait |
+//! |---|---|---|
+//! | [`RedisRefreshStore`] | `RefreshStore` (rotation, grace replay, reuse → family revoked, revoke family/subject) | `portcullis-tokens` |
+//! | [`RedisRevocationStore`] | `RevocationStore` (`jti` deny-list, subject/tenant not-before epochs) | `portcullis-tokens` |
+//! | [`RedisTicketStore`] | `TicketStore` (atomic single use) | `portcullis-tokens` |
+//! | [`RedisApiKeyStore`] | `ApiKeyStore` (lookup by id) | `portcullis-tokens` |
+//! | [`RedisReplayGuard`] | `ReplayGuard` | `portcullis-webhooks` |
+//! | [`RedisRateLimiter`] | `RateLimiter` (GCRA) | `portcullis-ratelimit` |
+//!
+//! Each trait method that reads and writes is **one Lua script** (EVALSHA; on `NOSCRIPT`,
+//! after a restart or failover emptied the script cache, the script is loaded and run
+//! again), so it is atomic and one round trip; pure reads are one command. They pass the
+//! same conformance suites (`portcullis-testkit`) as the in-memory stores.
+//!
+//! # When not to use it
+//!
+//! For a single process or tests, the in-memory stores are simpler. Redis without
+//! persistence loses every revocation and refresh family on restart (sessions end, which
+//! is safe; revocations are forgotten, which is not — see Security considerations).
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use portcullis_redis::{RedisBackend, RedisConfig, RedisTicketStore};
+//! use portcullis_tokens::TicketStore;
+//! use portcullis_core::{TenantId, UnixTime};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let Ok(url) = std::env::var("PORTCULLIS_TEST_REDIS_URL") else {
+//!     eprintln!("PORTCULLIS_TEST_REDIS_URL not set: skipping the example");
+//!     return Ok(());
+//! };
+//! let prefix = format!("doc-{}", std::process::id());
+//! let backend = RedisBackend::connect(&url, RedisConfig::new().prefix(prefix)).await?;
+//! let tickets = RedisTicketStore::new(backend);
+//! let tenant: TenantId = "acme".parse()?;
+//! let now = UnixTime::from_secs(1_700_000_000);
+//! let until = UnixTime::from_secs(1_700_000_030);
+//! assert!(tickets.consume(&tenant, "jti-1", until, now).await?);
+//! assert!(!tickets.consume(&tenant, "jti-1", until, now).await?); // single use
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Setup
+//!
+//! - **Server**: Redis ≥ 6.2 or Valkey ≥ 7.2 (scripts use `EVALSHA`/`SCRIPT LOAD`,
+//!   variadic `HSET`, `PEXPIRE`, `PTTL`, `SET ... PX`, `TIME`; effect replication of
+//!   scripts, the default since Redis 5, is required for the `TIME`-reading rate-limit
+//!   script). Tested with Redis 7.0.
+//! - **Connect**: [`RedisBackend::connect`] with a [`RedisConfig`] (key prefix, command
+//!   timeout — default 500 ms —, connect timeout, reconnect attempts). The connection is a
+//!   multiplexed, auto-reconnecting `ConnectionManager`; clone the backend freely.
+//! - **Persistence**: enable AOF (`appendonly yes`, `appendfsync everysec` or `always`) if
+//!   revocations must survive a restart.
+//! - **Memory policy**: use `maxmemory-policy noeviction` (or a `volatile-*` policy
+//!   only if you accept that evicting a revocation re-enables a token). An eviction policy
+//!   that drops our keys turns "revoked" into "unknown".
+//!
+//! ## Key layout
+//!
+//! `<p>` is the configured prefix; `<t>` the tenant; components in `<...>` are escaped
+//! (bytes outside `[A-Za-z0-9._@+-]` → `%XX`, empty → `~`), so they never contain `:`,
+//! `{` or `}`. Times are integer milliseconds since the Unix epoch unless noted.
+//!
+//! | key | type | content | expires |
+//! |---|---|---|---|
+//! | `<p>:{t:<t>}:rf:<family>` | hash | `sub`, `exp`, `rev` (0/1), `cg`, `ch` (hex SHA-256), `iu`, `pg`, `ph`, `ps`, `gu` | at the family's absolute end |
+//! | `<p>:{t:<t>}:rf-sub:<subject>` | set | family ids of the subject | with its longest family |
+//! | `<p>:{t:<t>}:jti:<jti>` | hash | `e` = 0, `k` = keep_until | at keep_until |
+//! | `<p>:{t:<t>}:sub-epoch:<subject>` | hash | `e` = not-before epoch, `k` = keep_until | at keep_until |
+//! | `<p>:{t:<t>}:epoch` | hash | `e` = tenant not-before epoch, `k` | at keep_until |
+//! | `<p>:{t:<t>}:ticket:<jti>` | string | keep_until | at keep_until |
+//! | `<p>:{t:<t>}:ak:<id>` | hash | `id`, `owner`, `name`, `scopes` (JSON array), `hash` (hex), `created`, `expires`, `revoked` ('' = none) | never |
+//! | `<p>:{t:<t>}:ak-own:<owner>` | list | escaped key ids, oldest first | never |
+//! | `<p>:{wh:<scope>}:<id>` | string | expiry time | after the TTL |
+//! | `<p>:{rl:<name>:<key>}` | string | GCRA theoretical arrival time (µs) | when the bucket is full again (+1 s) |
+//!
+//! ## Cluster notes
+//!
+//! Every key carries a hash tag, so Redis Cluster / Valkey cluster hash only the tag: all
+//! keys of one tenant share a slot, and every script's keys are in one slot (a test
+//! computes the CRC16 slots). Two scripts (`revoke_subject`, API-key `list`) read keys
+//! built inside the script from a prefix with the same tag (family hashes, key records);
+//! this is allowed for scripts without a shebang flag line, which ours are. A large tenant
+//! is one hot slot; shard by tenant if that matters. Use a cluster-aware client
+//! connection for clusters (this crate connects to one endpoint: a standalone server, a
+//! primary behind Sentinel-managed DNS, or a cluster proxy).
+//!
+//! ## Time
+//!
+//! Token stores decide with the `now` the caller passes (the service's injected clock)
+//! and store absolute deadlines; Redis expiry (`PX`, relative) only garbage-collects, so
+//! the application and the server need not agree on the wall clock. Operations without a
+//! `now` argument (revocation retention, the replay guard) read the backend's clock
+//! ([`RedisBackend::connect_with_clock`], default the system clock). The rate limiter
+//! reads the server's `TIME` by default ([`TimeSource::Server`]) or the backend's clock
+//! ([`TimeSource::Backend`], used by the conformance suite with a manual clock).
+//!
+//! # Features
+//!
+//! None. TLS (`rediss://`) needs the `redis` crate's TLS feature enabled by the
+//! application.
+//!
+//! # Security considerations
+//!
+//! - **Fail closed.** Every Redis error, reply that does not decode, or timeout becomes a
+//!   `BackendError` (kinds `Unavailable`, `Timeout`, `Corrupt`, `Other`) inside the trait's
+//!   error; no method maps an error to "not revoked", "fresh" or "allowed". Callers deny.
+//! - **Only hashes.** Refresh tokens and API keys are stored as SHA-256 hashes; tickets,
+//!   `jti`s and webhook ids are not secrets.
+//! - **Comparison in Lua.** The rotation script compares the presented hash with Lua
+//!   string equality. That is not constant time, but the hash reaches Redis only after the
+//!   service verified the token's HMAC tag, so an attacker cannot probe it byte by byte.
+//! - **Injection.** Untrusted strings (jti, webhook ids, rate-limit keys, subjects) are
+//!   escaped into key names and passed as script arguments, never spliced into Lua.
+//! - **Tenant isolation.** Every token key includes the tenant; a store method never reads
+//!   another tenant's keys.
+//! - **Durability and eviction** are the operator's: see Setup.
+//! - **Transport.** Use `rediss://` and ACLs (a user allowed only the commands above on
+//!   `<p>:*` keys) when Redis is not on a trusted network.
+
+#![forbid(unsafe_code)]
+
+mod apikeys;
+mod backend;
+mod error;
+mod keys;
+mod ratelimit;
+mod refresh;
+mod replay;
+mod revocation;
+mod scripts;
+
+pub use apikeys::RedisApiKeyStore;
+pub use backend::{RedisBackend, RedisConfig};
+pub use error::RedisError;
+pub use keys::{KeySpace, escape};
+pub use ratelimit::{RedisRateLimiter, TimeSource};
+pub use refresh::RedisRefreshStore;
+pub use replay::RedisReplayGuard;
+pub use revocation::{RedisRevocationStore, RedisTicketStore};
