@@ -1,4 +1,50 @@
 //! Runnable examples composing the Portcullis crates.
 //!
-//! This package holds no library code; run an example with
-//! `cargo run --example quickstart`.
+//! - `cargo run --example quickstart`: a tour of all five concern crates in memory
+//!   (`examples/quickstart/main.rs`).
+//! - `cargo run --example axum-service`: an HTTP service composing them; its router lives
+//!   in [`axum_service`] so the example binary and the HTTP integration test share it.
+//!
+//! # Compose it
+//!
+//! The crates wired together for one request path: log in, authorize, seal, audit.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use portcullis_audit::{AuditLog, MemoryStore, NewEntry};
+//! use portcullis_core::{ActorId, OsRandom, SecretArray, SystemClock, TenantId};
+//! use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+//! use portcullis_rbac::{PermissionSpec, PolicyBuilder, Principal, Resource, RoleSpec};
+//! use portcullis_tokens::{Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore,
+//!     MemoryRevocationStore, NoExtra, RefreshPolicy, RefreshTokens, TokenConfig, TokenService};
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let (clock, rng) = (Arc::new(SystemClock), Arc::new(OsRandom));
+//! let ring = Arc::new(KeyRing::new());
+//! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &OsRandom)?, KeyState::Active)?;
+//! let jwt = TokenService::new(ring, TokenConfig::new("https://auth.example", "api")?, clock.clone(), rng.clone());
+//! let sessions = RefreshTokens::new(Arc::new(MemoryRefreshStore::new()),
+//!     SecretArray::random(&OsRandom)?, RefreshPolicy::default(), clock.clone(), rng.clone())?;
+//! let policy = PolicyBuilder::new(1).permission("docs:write", PermissionSpec::write())
+//!     .role("editor", RoleSpec::new().grant("docs:write")).build()?;
+//! let sealer = Sealer::new(Purpose::new("docs")?,
+//!     Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&OsRandom)?), rng);
+//! let audit = AuditLog::new(Arc::new(MemoryStore::new()), clock);
+//!
+//! let (acme, alice): (TenantId, ActorId) = ("acme".parse()?, "alice".parse()?);
+//! let session = sessions.issue(&acme, &alice).await?;                      // login
+//! let access = jwt.issue_access(&acme, &alice, Some(&session.family), &NoExtra {})?;
+//! let claims = jwt.verify_access_checked::<NoExtra>(&access.token, &MemoryRevocationStore::new()).await?.claims;
+//! let who = policy.resolve(&Principal::new(claims.sub.clone(), claims.tid.clone()).with_role("editor"));
+//! let write = policy.action("docs:write").ok_or("unknown action")?;
+//! let decision = policy.authorize(&who, write, &Resource::new(&claims.tid, "doc", "doc-1"));
+//! assert!(decision.is_allowed(), "{}", decision.reason());
+//! let blob = sealer.seal(&claims.tid, b"doc-1", b"quarterly numbers")?;      // at rest
+//! audit.append(&claims.tid, NewEntry::new(claims.sub, "doc.write", "docs/doc-1")?).await?;
+//! assert_eq!(audit.verify(&acme).await?.size, 1);
+//! # let _ = blob;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod axum_service;

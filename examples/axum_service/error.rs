@@ -1,0 +1,94 @@
+//! Start-up errors and HTTP error responses.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// A configuration value is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Setting up tokens failed.
+    #[error(transparent)]
+    Tokens(#[from] portcullis_tokens::TokenError),
+    /// Setting up sealing failed.
+    #[error(transparent)]
+    Keys(#[from] portcullis_keys::KeysError),
+    /// Setting up the webhook verifier failed.
+    #[error(transparent)]
+    Webhooks(#[from] portcullis_webhooks::WebhookError),
+    /// The policy did not compile.
+    #[error(transparent)]
+    Rbac(#[from] portcullis_rbac::RbacError),
+    /// Setting up the audit log failed.
+    #[error(transparent)]
+    Audit(#[from] portcullis_audit::AuditError),
+    /// Connecting to or migrating PostgreSQL failed.
+    #[error(transparent)]
+    Postgres(#[from] portcullis_postgres::PostgresError),
+    /// The random generator failed.
+    #[error(transparent)]
+    Random(#[from] portcullis_core::RandomError),
+    /// Binding or serving failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An error answer: a status and a JSON body `{"error": ..., "reason": ..., "code": ...}`.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// What went wrong, for the client.
+    pub error: String,
+    /// The RBAC reason, for 403 answers.
+    pub reason: Option<String>,
+    /// The RBAC reason code, for 403 answers.
+    pub code: Option<&'static str>,
+}
+
+impl ApiError {
+    /// An error with `status` and message `error`.
+    pub fn new(status: StatusCode, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: error.into(),
+            reason: None,
+            code: None,
+        }
+    }
+
+    /// 401 with `error`.
+    pub fn unauthorized(error: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error)
+    }
+
+    /// 403 with the decision's reason and code.
+    pub fn forbidden(reason: String, code: &'static str) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            error: "forbidden".to_owned(),
+            reason: Some(reason),
+            code: Some(code),
+        }
+    }
+
+    /// 503: a store could not answer, so the request is refused (fail closed).
+    pub fn unavailable(what: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{what} unavailable; request refused"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.error, "reason": self.reason, "code": self.code });
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,214 @@
+//! The shared application state: every crate's service, wired to its stores.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use portcullis_audit::{
+    AuditLog, AuditStore, MemoryStore, Metadata, NewEntry, NoteSigner, NoteVerifier,
+};
+use portcullis_core::{ActorId, Clock, OsRandom, SecretArray, SecureRandom, TenantId};
+use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+use portcullis_rbac::Policy;
+use portcullis_tokens::{
+    Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore,
+    RefreshPolicy, RefreshStore, RefreshTokens, RevocationStore, TokenConfig, TokenService,
+};
+use portcullis_webhooks::{MemoryReplayGuard, ReplayGuard, Stripe, Verifier};
+use serde_json::Value;
+
+use super::config::ServiceConfig;
+use super::error::{ApiError, ServiceError};
+use super::policy::demo_policy;
+
+/// The stores behind the service's async seams.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    /// Refresh-token families.
+    pub refresh: Arc<dyn RefreshStore>,
+    /// Access-token revocation.
+    pub revocation: Arc<dyn RevocationStore>,
+    /// Webhook replay guard.
+    pub replay: Arc<dyn ReplayGuard>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// Which backends are in use, for the start-up banner.
+    pub description: String,
+}
+
+impl Stores {
+    /// Every store in memory (the default; state is lost on restart).
+    pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            refresh: Arc::new(MemoryRefreshStore::new()),
+            revocation: Arc::new(MemoryRevocationStore::new()),
+            replay: Arc::new(MemoryReplayGuard::new(clock)),
+            audit: Arc::new(MemoryStore::new()),
+            description: "tokens, replay guard and audit log in memory".to_owned(),
+        }
+    }
+
+    /// In-memory stores, except the audit log, which is the append-only PostgreSQL store
+    /// at `url` (migrated first, idempotently). Call inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`ServiceError::Postgres`] if the pool cannot be built or the migration fails.
+    pub async fn with_postgres_audit(
+        clock: Arc<dyn Clock>,
+        url: &str,
+    ) -> Result<Self, ServiceError> {
+        use portcullis_postgres::{PgAuditStore, PgOptions, PgPool, migrate};
+        let pool = PgPool::connect(url, PgOptions::default())?;
+        migrate(&pool).await?;
+        let mut stores = Self::in_memory(clock);
+        stores.audit = Arc::new(PgAuditStore::new(pool));
+        stores.description =
+            "tokens and replay guard in memory; audit log in PostgreSQL".to_owned();
+        Ok(stores)
+    }
+
+    /// The stores chosen by the environment: the audit log in PostgreSQL when
+    /// `PORTCULLIS_DATABASE_URL` is set, everything else in memory.
+    /// `PORTCULLIS_REDIS_URL` is reported but not used yet (see the module docs).
+    ///
+    /// # Errors
+    ///
+    /// As [`Stores::with_postgres_audit`].
+    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, ServiceError> {
+        let mut stores = match std::env::var("PORTCULLIS_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Self::with_postgres_audit(clock, &url).await?,
+            _ => Self::in_memory(clock),
+        };
+        if std::env::var_os("PORTCULLIS_REDIS_URL").is_some() {
+            stores.description.push_str(
+                " (PORTCULLIS_REDIS_URL is set but ignored: this example has no Redis wiring yet)",
+            );
+        }
+        Ok(stores)
+    }
+}
+
+/// A stored document: its title in clear, its body sealed for the tenant.
+#[derive(Debug, Clone)]
+pub(crate) struct Document {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) sealed_body: Vec<u8>,
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct App {
+    pub(crate) config: ServiceConfig,
+    pub(crate) tokens: TokenService,
+    pub(crate) refresh: RefreshTokens,
+    pub(crate) revocation: Arc<dyn RevocationStore>,
+    pub(crate) sealer: Sealer,
+    pub(crate) policy: Policy,
+    pub(crate) audit: AuditLog,
+    pub(crate) audit_verifier: NoteVerifier,
+    pub(crate) stripe: Verifier,
+    pub(crate) replay: Arc<dyn ReplayGuard>,
+    pub(crate) documents: Mutex<HashMap<TenantId, Vec<Document>>>,
+    pub(crate) rng: Arc<dyn SecureRandom>,
+}
+
+impl App {
+    /// Builds the service: a fresh EdDSA signing key, refresh-token key and master key
+    /// (demo: generated at start-up, so tokens and documents do not survive a restart),
+    /// the demo policy, the Stripe verifier and the audit log with its checkpoint signer.
+    ///
+    /// # Errors
+    ///
+    /// [`ServiceError`] if any piece fails to build.
+    pub fn new(
+        config: ServiceConfig,
+        stores: Stores,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServiceError> {
+        let rng: Arc<dyn SecureRandom> = Arc::new(OsRandom);
+        let ring = Arc::new(KeyRing::new());
+        ring.insert(
+            KeyMaterial::generate(Algorithm::EdDsa, rng.as_ref())?,
+            KeyState::Active,
+        )?;
+        let tokens = TokenService::new(
+            ring,
+            TokenConfig::new(config.issuer.clone(), config.audience.clone())?,
+            clock.clone(),
+            rng.clone(),
+        );
+        let refresh = RefreshTokens::new(
+            stores.refresh,
+            SecretArray::random(rng.as_ref())?,
+            RefreshPolicy::default(),
+            clock.clone(),
+            rng.clone(),
+        )?;
+        let sealer = Sealer::new(
+            Purpose::new("documents")?,
+            Keyring::new(KeyVersion::new(1)?, MasterKey::generate(rng.as_ref())?),
+            rng.clone(),
+        );
+        let signer = match &config.audit_signer_key {
+            Some(key) => NoteSigner::parse(key.expose_secret())?,
+            None => NoteSigner::generate("audit.portcullis.example", rng.as_ref())?,
+        };
+        let audit_verifier = signer.verifier();
+        let audit = AuditLog::new(stores.audit, clock.clone()).with_signer(signer);
+        let stripe = Verifier::new(
+            Stripe::new(),
+            config
+                .stripe_secrets
+                .iter()
+                .map(|s| s.expose_secret().to_owned()),
+            clock,
+        )?;
+        Ok(Self {
+            config,
+            tokens,
+            refresh,
+            revocation: stores.revocation,
+            sealer,
+            policy: demo_policy()?,
+            audit,
+            audit_verifier,
+            stripe,
+            replay: stores.replay,
+            documents: Mutex::new(HashMap::new()),
+            rng,
+        })
+    }
+
+    /// The key customers use to verify checkpoints (`name+hash+base64`).
+    pub fn audit_verifier_key(&self) -> String {
+        self.audit_verifier.to_string()
+    }
+
+    /// Appends an audit entry; failing to record refuses the request (fail closed).
+    pub(crate) async fn record(
+        &self,
+        tenant: &TenantId,
+        actor: &ActorId,
+        action: &str,
+        resource: &str,
+        ip: Option<IpAddr>,
+        metadata: Value,
+    ) -> Result<(), ApiError> {
+        let metadata = Metadata::parse(&metadata.to_string())
+            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "bad audit metadata"))?;
+        let mut entry = NewEntry::new(actor.clone(), action, resource)
+            .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "bad audit entry"))?
+            .with_metadata(metadata);
+        if let Some(ip) = ip {
+            entry = entry.with_ip(ip);
+        }
+        self.audit
+            .append(tenant, entry)
+            .await
+            .map(|_| ())
+            .map_err(|_| ApiError::unavailable("audit log"))
+    }
+}
