@@ -1,0 +1,225 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+//! `portcullis keys`: generate, seal → open, rotate → reencrypt, binding failures exit 1.
+
+mod common;
+
+use base64::Engine as _;
+use common::{ok, ok_stdin, p, portcullis};
+use predicates::prelude::*;
+
+fn seal_args<'a>(cmd: &'a str, mk: &'a str, tenant: &'a str, context: &'a str) -> Vec<&'a str> {
+    vec![
+        "keys",
+        cmd,
+        "--master-key-file",
+        mk,
+        "--tenant",
+        tenant,
+        "--context",
+        context,
+    ]
+}
+
+#[test]
+fn generate_seal_open_round_trip_and_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let mk = dir.path().join("master.keys");
+    ok(&["keys", "generate", "--out", p(&mk)]);
+    let text = std::fs::read_to_string(&mk).unwrap();
+    assert!(text.starts_with("portcullis-master-keys v1\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&mk).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let mkp = p(&mk);
+    let blob = ok_stdin(
+        &seal_args("seal", mkp, "acme", "credential:42"),
+        b"sk_live_123",
+    );
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(blob.trim())
+        .unwrap();
+    assert_eq!(raw.len(), 11 + 33);
+    assert_eq!(&raw[..5], &[1, 0, 0, 0, 1]);
+    assert_eq!(
+        ok_stdin(
+            &seal_args("open", mkp, "acme", "credential:42"),
+            blob.as_bytes()
+        ),
+        "sk_live_123"
+    );
+    // Another tenant or context does not open it: exit 1, opaque reason.
+    for (tenant, context) in [("globex", "credential:42"), ("acme", "credential:43")] {
+        portcullis()
+            .args(seal_args("open", mkp, tenant, context))
+            .write_stdin(blob.clone())
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr("error: decryption failed\n");
+    }
+    // A flipped bit fails.
+    let mut bad = raw.clone();
+    bad[20] ^= 1;
+    portcullis()
+        .args(seal_args("open", mkp, "acme", "credential:42"))
+        .write_stdin(base64::engine::general_purpose::STANDARD.encode(bad))
+        .assert()
+        .code(1);
+    // Not base64, truncated.
+    portcullis()
+        .args(seal_args("open", mkp, "acme", "c"))
+        .write_stdin("%%%")
+        .assert()
+        .code(1);
+    portcullis()
+        .args(seal_args("open", mkp, "acme", "c"))
+        .write_stdin("AQAAAAE=")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("truncated"));
+    // Another master key file does not open it.
+    let other = dir.path().join("other.keys");
+    ok(&["keys", "generate", "--out", p(&other)]);
+    portcullis()
+        .args(seal_args("open", p(&other), "acme", "credential:42"))
+        .write_stdin(blob)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn rotate_then_reencrypt_moves_blobs_to_the_new_primary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mk = dir.path().join("master.keys");
+    ok(&["keys", "generate", "--out", p(&mk)]);
+    let mkp = p(&mk);
+    let blobs: Vec<String> = (0..5)
+        .map(|i| {
+            ok_stdin(
+                &seal_args("seal", mkp, "acme", "ctx"),
+                format!("secret-{i}").as_bytes(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ok(&["keys", "rotate", "--master-key-file", mkp]),
+        "added master key version 2; it is now primary\n"
+    );
+    assert_eq!(
+        ok(&["keys", "status", "--master-key-file", mkp]),
+        "primary 2\nversions 1 2\n"
+    );
+    let input: String = blobs.concat();
+    let out = ok_stdin(
+        &seal_args("reencrypt", mkp, "acme", "ctx"),
+        input.as_bytes(),
+    );
+    let moved: Vec<&str> = out.lines().collect();
+    assert_eq!(moved.len(), 5);
+    for (i, b) in moved.iter().enumerate() {
+        let raw = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
+        assert_eq!(&raw[1..5], &[0, 0, 0, 2], "line {i} is under version 2");
+        assert_eq!(
+            ok_stdin(&seal_args("open", mkp, "acme", "ctx"), b.as_bytes()),
+            format!("secret-{i}")
+        );
+    }
+    // Idempotent: already under the primary, unchanged.
+    assert_eq!(
+        ok_stdin(&seal_args("reencrypt", mkp, "acme", "ctx"), out.as_bytes()),
+        out
+    );
+    // Retire version 1 by deleting its line: old blobs no longer open, moved ones do.
+    let text = std::fs::read_to_string(&mk).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("key 1 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&mk, kept).unwrap();
+    portcullis()
+        .args(seal_args("open", mkp, "acme", "ctx"))
+        .write_stdin(blobs[0].clone())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown key version"));
+    ok_stdin(&seal_args("open", mkp, "acme", "ctx"), moved[0].as_bytes());
+}
+
+#[test]
+fn reencrypt_prints_nothing_if_any_blob_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let mk = dir.path().join("master.keys");
+    ok(&["keys", "generate", "--out", p(&mk)]);
+    let mkp = p(&mk);
+    let good = ok_stdin(&seal_args("seal", mkp, "acme", "ctx"), b"x");
+    let wrong = ok_stdin(&seal_args("seal", mkp, "acme", "other"), b"y");
+    ok(&["keys", "rotate", "--master-key-file", mkp]);
+    portcullis()
+        .args(seal_args("reencrypt", mkp, "acme", "ctx"))
+        .write_stdin(format!("{good}{wrong}"))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("line 2"));
+}
+
+#[test]
+fn usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mk = dir.path().join("master.keys");
+    ok(&["keys", "generate", "--out", p(&mk)]);
+    portcullis()
+        .args(["keys", "generate", "--out", p(&mk)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+    let broken = dir.path().join("broken.keys");
+    std::fs::write(
+        &broken,
+        "portcullis-master-keys v1\nprimary 1\nkey 1 abcd\n",
+    )
+    .unwrap();
+    portcullis()
+        .args(seal_args("seal", p(&broken), "acme", "c"))
+        .write_stdin("x")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 3"));
+    portcullis()
+        .args(seal_args("seal", p(&dir.path().join("none")), "acme", "c"))
+        .write_stdin("x")
+        .assert()
+        .code(2);
+    portcullis()
+        .args(seal_args("seal", p(&mk), "not a tenant", "c"))
+        .write_stdin("x")
+        .assert()
+        .code(2);
+    portcullis()
+        .args([
+            "keys",
+            "seal",
+            "--master-key-file",
+            p(&mk),
+            "--tenant",
+            "acme",
+            "--context",
+            "c",
+            "--purpose",
+            "Bad Purpose!",
+        ])
+        .write_stdin("x")
+        .assert()
+        .code(2);
+}
