@@ -1,0 +1,93 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+//! The Redis stores pass the same conformance suites as the in-memory stores, against the
+//! server named by `PORTCULLIS_TEST_REDIS_URL` (each run under its own key prefix).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_ratelimit::{Quota, RateLimiter};
+use portcullis_redis::{
+    RedisApiKeyStore, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard,
+    RedisRevocationStore, RedisTicketStore, TimeSource,
+};
+use portcullis_testkit::ManualClock;
+use portcullis_testkit::conformance::tokens::TokenStores;
+use portcullis_testkit::conformance::{ratelimit, tokens, webhooks};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn token_stores_conform() {
+    let Some(url) = common::redis_url("token_stores_conform") else {
+        return;
+    };
+    tokens::run_all(
+        || {
+            let url = url.clone();
+            async move {
+                // Revocation retention is computed against this clock; the suite's times
+                // start at the same instant as ManualClock::new().
+                let b = common::backend(&url, "tokens", ManualClock::new()).await;
+                TokenStores {
+                    refresh: Arc::new(RedisRefreshStore::new(b.clone())),
+                    revocation: Arc::new(RedisRevocationStore::new(b.clone())),
+                    tickets: Arc::new(RedisTicketStore::new(b.clone())),
+                    api_keys: Arc::new(RedisApiKeyStore::new(b)),
+                }
+            }
+        },
+        |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replay_guard_conforms() {
+    let Some(url) = common::redis_url("replay_guard_conforms") else {
+        return;
+    };
+    webhooks::run_all(
+        |clock| {
+            let url = url.clone();
+            async move { RedisReplayGuard::new(common::backend(&url, "replay", clock).await) }
+        },
+        |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limiter_conforms() {
+    let Some(url) = common::redis_url("rate_limiter_conforms") else {
+        return;
+    };
+    ratelimit::run_all(
+        |quota, clock| {
+            let url = url.clone();
+            async move {
+                let b = common::backend(&url, "rl", clock).await;
+                RedisRateLimiter::new(b, "conf", quota, TimeSource::Backend).unwrap()
+            }
+        },
+        |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
+    )
+    .await;
+}
+
+/// With the server's clock, the same quota holds (timing-independent assertions only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limiter_on_server_time() {
+    let Some(url) = common::redis_url("rate_limiter_on_server_time") else {
+        return;
+    };
+    let b = common::backend(&url, "rl-server", ManualClock::new()).await;
+    let l = RedisRateLimiter::new(b, "auth", Quota::per_minute(10).unwrap(), TimeSource::Server)
+        .unwrap();
+    for _ in 0..10 {
+        assert!(l.check("ip:203.0.113.9", 1).await.unwrap().allowed);
+    }
+    let d = l.check("ip:203.0.113.9", 1).await.unwrap();
+    assert!(!d.allowed);
+    assert!(d.retry_after > Duration::ZERO && d.retry_after <= Duration::from_secs(6));
+    assert!(l.check("ip:203.0.113.10", 1).await.unwrap().allowed);
+}
