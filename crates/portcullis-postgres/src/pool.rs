@@ -122,7 +122,7 @@ impl fmt::Debug for PgPool {
 
 impl PgPool {
     /// Builds a pool for `url` (`postgres://user@host:port/db?...` or `key=value` form).
-    /// Connections open lazily, on first use; must be called inside a tokio runtime.
+    /// Connections open lazily, on first use, on the tokio runtime that uses the pool.
     ///
     /// The connection is not encrypted (no TLS): use a Unix socket, a local server or a
     /// TLS-terminating sidecar (see the crate's security considerations).

@@ -135,3 +135,40 @@ async fn terminated_connections_yield_typed_errors_and_the_pool_recovers() {
     );
     common::drop_schema(&url, &schema).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lock_is_a_typed_timeout_and_nothing_is_written() {
+    let Some(url) = common::db_url("a_held_lock_is_a_typed_timeout_and_nothing_is_written") else {
+        return;
+    };
+    let options = PgOptions {
+        statement_timeout: Duration::from_millis(200),
+        ..PgOptions::default()
+    };
+    let pool = common::fresh_pool_with(&url, "lock", options).await;
+    let schema = pool.schema().clone();
+    let store = PgAuditStore::new(pool);
+    let t = common::tenant("lock");
+    store.append(&t, vec![pending(0)]).await.unwrap();
+
+    // Another session holds the tenant's head row.
+    let c = common::admin(&url).await;
+    c.batch_execute("BEGIN").await.unwrap();
+    c.query(
+        &format!("SELECT size FROM \"{schema}\".audit_heads WHERE tenant_id = $1 FOR UPDATE"),
+        &[&t.as_str()],
+    )
+    .await
+    .unwrap();
+    match store.append(&t, vec![pending(1)]).await {
+        Err(AuditError::Backend(e)) => {
+            assert_eq!(e.kind(), portcullis_core::BackendErrorKind::Timeout, "{e}")
+        }
+        other => panic!("expected a typed timeout: {other:?}"),
+    }
+    c.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(store.head(&t).await.unwrap().size, 1, "nothing written");
+    let r = store.append(&t, vec![pending(2)]).await.unwrap();
+    assert_eq!(r[0].seq, 1);
+    common::drop_schema(&url, &schema).await;
+}
