@@ -2,7 +2,8 @@
 //!
 //! Serves the router of `portcullis_examples::axum_service` (see its docs for the routes)
 //! on `127.0.0.1:3000`, or on `PORTCULLIS_LISTEN`. Stores are in memory unless
-//! `PORTCULLIS_DATABASE_URL` is set (then the audit log is in PostgreSQL).
+//! `PORTCULLIS_REDIS_URL` (tokens and replay guard in Redis) or `PORTCULLIS_DATABASE_URL`
+//! (audit log in PostgreSQL) is set.
 //!
 //! Try it:
 //!
@@ -43,7 +44,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         "portcullis axum example listening on http://{}",
         listener.local_addr()?
     );
-    println!("stores: {}", stores.description);
+    println!("stores: {}", stores.describe());
     println!(
         "audit checkpoints verify with: {}",
         app.audit_verifier_key()

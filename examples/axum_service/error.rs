@@ -30,6 +30,9 @@ pub enum ServiceError {
     /// Connecting to or migrating PostgreSQL failed.
     #[error(transparent)]
     Postgres(#[from] portcullis_postgres::PostgresError),
+    /// Connecting to Redis failed.
+    #[error(transparent)]
+    Redis(#[from] portcullis_redis::RedisError),
     /// The random generator failed.
     #[error(transparent)]
     Random(#[from] portcullis_core::RandomError),

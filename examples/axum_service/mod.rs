@@ -21,14 +21,18 @@
 //!
 //! # Stores
 //!
-//! In memory by default ([`Stores::in_memory`]). With `PORTCULLIS_DATABASE_URL` set the
-//! audit log is the append-only PostgreSQL store of `portcullis-postgres` (migrated at
-//! start-up; [`Stores::with_postgres_audit`]); documents stay in memory. Set
-//! `PORTCULLIS_AUDIT_SIGNING_KEY` (a `PRIVATE+KEY+...` signed-note key) when the log
-//! outlives the process, or checkpoints stored by an earlier run (signed by another
-//! generated key) will not open. `portcullis-redis` was not ready when this example was
-//! written, so `PORTCULLIS_REDIS_URL` is not used: refresh families, revocations and the
-//! replay guard stay in memory.
+//! In memory by default ([`Stores::in_memory`]); the environment switches backends
+//! ([`Stores::from_env`]):
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `PORTCULLIS_REDIS_URL` | refresh families, access-token revocations and the webhook replay guard in Redis (`portcullis-redis`, [`Stores::with_redis`]); key prefix `PORTCULLIS_REDIS_PREFIX` (default `portcullis`) |
+//! | `PORTCULLIS_DATABASE_URL` | the audit log in the append-only PostgreSQL store (`portcullis-postgres`, migrated at start-up, [`Stores::with_postgres_audit`]) |
+//! | `PORTCULLIS_AUDIT_SIGNING_KEY` | the checkpoint signer (`PRIVATE+KEY+...`); set it when the log outlives the process, or checkpoints stored by an earlier run (signed by another generated key) will not open |
+//!
+//! Documents (sealed) stay in process memory in every mode. Connect to PostgreSQL as a
+//! login role granted `portcullis_app`, not as a superuser, or row-level security is
+//! bypassed (see `portcullis-postgres`).
 //!
 //! # Demo shortcuts (not for production)
 //!

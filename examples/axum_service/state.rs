@@ -33,8 +33,16 @@ pub struct Stores {
     pub replay: Arc<dyn ReplayGuard>,
     /// The audit log.
     pub audit: Arc<dyn AuditStore>,
-    /// Which backends are in use, for the start-up banner.
-    pub description: String,
+    labels: Labels,
+}
+
+/// Where each store lives, for [`Stores::describe`].
+#[derive(Debug, Clone, Copy)]
+struct Labels {
+    refresh: &'static str,
+    revocation: &'static str,
+    replay: &'static str,
+    audit: &'static str,
 }
 
 impl Stores {
@@ -45,48 +53,86 @@ impl Stores {
             revocation: Arc::new(MemoryRevocationStore::new()),
             replay: Arc::new(MemoryReplayGuard::new(clock)),
             audit: Arc::new(MemoryStore::new()),
-            description: "tokens, replay guard and audit log in memory".to_owned(),
+            labels: Labels {
+                refresh: "refresh families in memory",
+                revocation: "revocations in memory",
+                replay: "replay guard in memory",
+                audit: "audit log in memory",
+            },
         }
     }
 
-    /// In-memory stores, except the audit log, which is the append-only PostgreSQL store
-    /// at `url` (migrated first, idempotently). Call inside a tokio runtime.
+    /// Replaces the audit store with the append-only PostgreSQL store at `url` (migrated
+    /// first, idempotently). Call inside a tokio runtime.
     ///
     /// # Errors
     ///
     /// [`ServiceError::Postgres`] if the pool cannot be built or the migration fails.
-    pub async fn with_postgres_audit(
-        clock: Arc<dyn Clock>,
-        url: &str,
-    ) -> Result<Self, ServiceError> {
+    pub async fn with_postgres_audit(mut self, url: &str) -> Result<Self, ServiceError> {
         use portcullis_postgres::{PgAuditStore, PgOptions, PgPool, migrate};
         let pool = PgPool::connect(url, PgOptions::default())?;
         migrate(&pool).await?;
-        let mut stores = Self::in_memory(clock);
-        stores.audit = Arc::new(PgAuditStore::new(pool));
-        stores.description =
-            "tokens and replay guard in memory; audit log in PostgreSQL".to_owned();
-        Ok(stores)
+        self.audit = Arc::new(PgAuditStore::new(pool));
+        self.labels.audit = "audit log in PostgreSQL";
+        Ok(self)
     }
 
-    /// The stores chosen by the environment: the audit log in PostgreSQL when
-    /// `PORTCULLIS_DATABASE_URL` is set, everything else in memory.
-    /// `PORTCULLIS_REDIS_URL` is reported but not used yet (see the module docs).
+    /// Replaces the refresh-family store, the revocation store and the webhook replay
+    /// guard with their Redis implementations at `url`, every key under `prefix`
+    /// (default `portcullis`). The guard reads time from `clock`. Call inside a tokio
+    /// runtime.
     ///
     /// # Errors
     ///
-    /// As [`Stores::with_postgres_audit`].
-    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, ServiceError> {
-        let mut stores = match std::env::var("PORTCULLIS_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Self::with_postgres_audit(clock, &url).await?,
-            _ => Self::in_memory(clock),
+    /// [`ServiceError::Redis`] for a bad URL or prefix, or a server that cannot be reached.
+    pub async fn with_redis(
+        mut self,
+        clock: Arc<dyn Clock>,
+        url: &str,
+        prefix: Option<&str>,
+    ) -> Result<Self, ServiceError> {
+        use portcullis_redis::{
+            RedisBackend, RedisConfig, RedisRefreshStore, RedisReplayGuard, RedisRevocationStore,
         };
-        if std::env::var_os("PORTCULLIS_REDIS_URL").is_some() {
-            stores.description.push_str(
-                " (PORTCULLIS_REDIS_URL is set but ignored: this example has no Redis wiring yet)",
-            );
+        let mut config = RedisConfig::new();
+        if let Some(prefix) = prefix {
+            config = config.prefix(prefix);
+        }
+        let backend = RedisBackend::connect_with_clock(url, config, clock).await?;
+        self.refresh = Arc::new(RedisRefreshStore::new(backend.clone()));
+        self.revocation = Arc::new(RedisRevocationStore::new(backend.clone()));
+        self.replay = Arc::new(RedisReplayGuard::new(backend));
+        self.labels.refresh = "refresh families in Redis";
+        self.labels.revocation = "revocations in Redis";
+        self.labels.replay = "replay guard in Redis";
+        Ok(self)
+    }
+
+    /// The stores chosen by the environment: Redis for tokens and the replay guard when
+    /// `PORTCULLIS_REDIS_URL` is set (key prefix `PORTCULLIS_REDIS_PREFIX`, default
+    /// `portcullis`), PostgreSQL for the audit log when `PORTCULLIS_DATABASE_URL` is set,
+    /// memory otherwise.
+    ///
+    /// # Errors
+    ///
+    /// As [`Stores::with_redis`] and [`Stores::with_postgres_audit`].
+    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, ServiceError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let mut stores = Self::in_memory(clock.clone());
+        if let Some(url) = var("PORTCULLIS_REDIS_URL") {
+            let prefix = var("PORTCULLIS_REDIS_PREFIX");
+            stores = stores.with_redis(clock, &url, prefix.as_deref()).await?;
+        }
+        if let Some(url) = var("PORTCULLIS_DATABASE_URL") {
+            stores = stores.with_postgres_audit(&url).await?;
         }
         Ok(stores)
+    }
+
+    /// Which backend holds what, for the start-up banner.
+    pub fn describe(&self) -> String {
+        let l = self.labels;
+        format!("{}, {}, {}, {}", l.refresh, l.revocation, l.replay, l.audit)
     }
 }
 

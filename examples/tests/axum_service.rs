@@ -5,7 +5,8 @@
 //!
 //! The client is a few lines of HTTP/1.1 over `tokio::net::TcpStream`, so the test needs
 //! no HTTP client crate. With `PORTCULLIS_TEST_DATABASE_URL` set, the same scenario runs a
-//! second time with the audit log in PostgreSQL.
+//! second time with the audit log in PostgreSQL, and with `PORTCULLIS_TEST_REDIS_URL` too, a
+//! third time with refresh families, revocations and the replay guard in Redis.
 
 #![allow(
     clippy::unwrap_used,
@@ -337,10 +338,39 @@ async fn postgres_audit_service_over_http() {
         );
         return;
     };
-    let stores = Stores::with_postgres_audit(Arc::new(SystemClock), &url)
+    let stores = Stores::in_memory(Arc::new(SystemClock))
+        .with_postgres_audit(&url)
         .await
         .expect("PostgreSQL is reachable and migrates");
     // Unique tenants: the database is shared with other tests and earlier runs.
+    let (acme, globex) = (unique("acme"), unique("globex"));
+    let addr = start(stores, &acme, &globex).await;
+    scenario(addr, &acme, &globex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_and_postgres_service_over_http() {
+    let (Ok(redis), Ok(pg)) = (
+        std::env::var("PORTCULLIS_TEST_REDIS_URL"),
+        std::env::var("PORTCULLIS_TEST_DATABASE_URL"),
+    ) else {
+        eprintln!(
+            "SKIPPED redis_and_postgres_service_over_http: PORTCULLIS_TEST_REDIS_URL and PORTCULLIS_TEST_DATABASE_URL are not both set"
+        );
+        return;
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // A unique key prefix and unique tenants: the servers are shared.
+    let prefix = unique("examples-test");
+    let stores = Stores::in_memory(clock.clone())
+        .with_redis(clock, &redis, Some(&prefix))
+        .await
+        .expect("Redis is reachable")
+        .with_postgres_audit(&pg)
+        .await
+        .expect("PostgreSQL is reachable and migrates");
+    assert!(stores.describe().contains("refresh families in Redis"));
+    assert!(stores.describe().contains("audit log in PostgreSQL"));
     let (acme, globex) = (unique("acme"), unique("globex"));
     let addr = start(stores, &acme, &globex).await;
     scenario(addr, &acme, &globex).await;
