@@ -28,7 +28,9 @@ impl GovernorClockAdapter {
 
 impl fmt::Debug for GovernorClockAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("GovernorClockAdapter").field(&self.0).finish()
+        f.debug_tuple("GovernorClockAdapter")
+            .field(&self.0)
+            .finish()
     }
 }
 

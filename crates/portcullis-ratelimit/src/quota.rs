@@ -159,6 +159,9 @@ mod tests {
         assert!(Quota::new(2_000_000, Duration::from_secs(1)).is_err());
         assert_eq!(presets::tenant_rpm(600).unwrap().interval_micros(), 100_000);
         let b = q.allow_burst(NonZeroU32::new(3).unwrap()).unwrap();
-        assert_eq!((b.burst(), b.emission_interval()), (3, Duration::from_secs(6)));
+        assert_eq!(
+            (b.burst(), b.emission_interval()),
+            (3, Duration::from_secs(6))
+        );
     }
 }

@@ -34,11 +34,19 @@ fn opt_time(t: Option<UnixTime>) -> String {
     t.map(|t| t.as_millis().to_string()).unwrap_or_default()
 }
 
-fn field(op: &'static str, v: Option<&Option<String>>, name: &'static str) -> Result<String, BackendError> {
+fn field(
+    op: &'static str,
+    v: Option<&Option<String>>,
+    name: &'static str,
+) -> Result<String, BackendError> {
     v.and_then(Clone::clone).ok_or_else(|| corrupt(op, name))
 }
 
-fn parse_opt_time(op: &'static str, s: &str, name: &'static str) -> Result<Option<UnixTime>, BackendError> {
+fn parse_opt_time(
+    op: &'static str,
+    s: &str,
+    name: &'static str,
+) -> Result<Option<UnixTime>, BackendError> {
     if s.is_empty() {
         return Ok(None);
     }
@@ -47,7 +55,11 @@ fn parse_opt_time(op: &'static str, s: &str, name: &'static str) -> Result<Optio
         .map_err(|_| corrupt(op, name))
 }
 
-fn decode(op: &'static str, tenant: &TenantId, f: &[Option<String>]) -> Result<ApiKeyRecord, BackendError> {
+fn decode(
+    op: &'static str,
+    tenant: &TenantId,
+    f: &[Option<String>],
+) -> Result<ApiKeyRecord, BackendError> {
     let get = |i: usize, name: &'static str| field(op, f.get(i), name);
     let owner = ActorId::new(get(1, "owner")?).map_err(|_| corrupt(op, "owner"))?;
     let scopes: Vec<String> =
@@ -76,8 +88,8 @@ impl ApiKeyStore for RedisApiKeyStore {
     async fn insert(&self, record: ApiKeyRecord) -> Result<(), TokenError> {
         const OP: &str = "apikeys.insert";
         let keys = &self.backend.keys;
-        let scopes = serde_json::to_string(&record.scopes)
-            .map_err(|e| BackendError::other(OP, e))?;
+        let scopes =
+            serde_json::to_string(&record.scopes).map_err(|e| BackendError::other(OP, e))?;
         let mut inv = self.backend.scripts.api_key_insert.prepare_invoke();
         inv.key(keys.api_key(&record.tenant, &record.id))
             .key(keys.api_key_owner(&record.tenant, &record.owner))
@@ -101,7 +113,8 @@ impl ApiKeyStore for RedisApiKeyStore {
     async fn get(&self, tenant: &TenantId, id: &str) -> Result<Option<ApiKeyRecord>, TokenError> {
         const OP: &str = "apikeys.get";
         let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.backend.keys.api_key(tenant, id)).arg(&FIELDS[..]);
+        cmd.arg(self.backend.keys.api_key(tenant, id))
+            .arg(&FIELDS[..]);
         let f: Vec<Option<String>> = self.backend.query(OP, &cmd).await?;
         if f.first().is_none_or(Option::is_none) {
             return Ok(None);

@@ -40,8 +40,7 @@ pub fn escape(s: &str) -> String {
 pub(crate) fn validate_name(what: &str, s: &str) -> Result<(), RedisError> {
     let ok = !s.is_empty()
         && s.len() <= 64
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'));
     if ok {
         Ok(())
@@ -87,7 +86,11 @@ impl KeySpace {
 
     /// Set of a subject's family ids.
     pub fn subject_families(&self, tenant: &TenantId, subject: &ActorId) -> String {
-        format!("{}rf-sub:{}", self.tenant_base(tenant), escape(subject.as_str()))
+        format!(
+            "{}rf-sub:{}",
+            self.tenant_base(tenant),
+            escape(subject.as_str())
+        )
     }
 
     /// Deny-list entry of one `jti`.
@@ -97,7 +100,11 @@ impl KeySpace {
 
     /// Not-before epoch of one subject.
     pub fn subject_epoch(&self, tenant: &TenantId, subject: &ActorId) -> String {
-        format!("{}sub-epoch:{}", self.tenant_base(tenant), escape(subject.as_str()))
+        format!(
+            "{}sub-epoch:{}",
+            self.tenant_base(tenant),
+            escape(subject.as_str())
+        )
     }
 
     /// Not-before epoch of the tenant.
@@ -122,7 +129,11 @@ impl KeySpace {
 
     /// List of an owner's API-key ids (escaped), oldest first.
     pub fn api_key_owner(&self, tenant: &TenantId, owner: &ActorId) -> String {
-        format!("{}ak-own:{}", self.tenant_base(tenant), escape(owner.as_str()))
+        format!(
+            "{}ak-own:{}",
+            self.tenant_base(tenant),
+            escape(owner.as_str())
+        )
     }
 
     /// Replay-guard entry of one delivery id in one scope.
@@ -142,7 +153,9 @@ mod tests {
 
     #[test]
     fn escaping_is_injective_on_confusable_inputs() {
-        let inputs = ["", "~", "%", "%25", "a:b", "a%3Ab", "{x}", "a}", "naïve", "A", "a"];
+        let inputs = [
+            "", "~", "%", "%25", "a:b", "a%3Ab", "{x}", "a}", "naïve", "A", "a",
+        ];
         let mut seen = std::collections::HashSet::new();
         for i in inputs {
             assert!(seen.insert(escape(i)), "{i}");

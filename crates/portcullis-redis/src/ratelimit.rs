@@ -5,7 +5,7 @@ use std::time::Duration;
 use portcullis_ratelimit::{Quota, RateDecision, RateLimitError, RateLimiter, validate_cost};
 
 use crate::backend::RedisBackend;
-use crate::error::{RedisError, BadReply};
+use crate::error::{BadReply, RedisError};
 use crate::keys::validate_name;
 use portcullis_core::BackendError;
 
@@ -81,7 +81,8 @@ impl RateLimiter for RedisRateLimiter {
             .arg(now);
         let (allowed, wait_us, remaining): (i64, i64, i64) = self.backend.run(OP, &inv).await?;
         let wait = u64::try_from(wait_us).map_err(|_| BackendError::corrupt(OP, BadReply))?;
-        let remaining = u32::try_from(remaining).map_err(|_| BackendError::corrupt(OP, BadReply))?;
+        let remaining =
+            u32::try_from(remaining).map_err(|_| BackendError::corrupt(OP, BadReply))?;
         Ok(RateDecision {
             allowed: allowed == 1,
             retry_after: Duration::from_micros(wait),

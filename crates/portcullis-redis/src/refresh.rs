@@ -82,8 +82,7 @@ impl RefreshStore for RedisRefreshStore {
             .arg(req.grace_until.as_millis())
             .arg(req.idle_until.as_millis())
             .arg(next);
-        let (code, subject, expires): (i64, String, String) =
-            self.backend.run(OP, &inv).await?;
+        let (code, subject, expires): (i64, String, String) = self.backend.run(OP, &inv).await?;
         Ok(match code {
             0 => RotateOutcome::NotFound,
             1 => RotateOutcome::Revoked,
@@ -140,8 +139,12 @@ impl RefreshStore for RedisRefreshStore {
             .arg("rev")
             .arg("exp")
             .arg("iu");
-        let (sub, rev, exp, iu): (Option<String>, Option<String>, Option<String>, Option<String>) =
-            self.backend.query(OP, &cmd).await?;
+        let (sub, rev, exp, iu): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = self.backend.query(OP, &cmd).await?;
         let Some(sub) = sub else {
             return Ok(FamilyStatus::NotFound);
         };

@@ -49,8 +49,13 @@ impl RevocationStore for RedisRevocationStore {
         keep_until: UnixTime,
     ) -> Result<(), TokenError> {
         let key = self.backend.keys.jti(tenant, jti);
-        self.raise("revocation.revoke_jti", key, UnixTime::from_millis(0), keep_until)
-            .await
+        self.raise(
+            "revocation.revoke_jti",
+            key,
+            UnixTime::from_millis(0),
+            keep_until,
+        )
+        .await
     }
 
     async fn revoke_subject_before(
@@ -61,7 +66,8 @@ impl RevocationStore for RedisRevocationStore {
         keep_until: UnixTime,
     ) -> Result<(), TokenError> {
         let key = self.backend.keys.subject_epoch(tenant, subject);
-        self.raise("revocation.revoke_subject", key, at, keep_until).await
+        self.raise("revocation.revoke_subject", key, at, keep_until)
+            .await
     }
 
     async fn revoke_tenant_before(
@@ -71,7 +77,8 @@ impl RevocationStore for RedisRevocationStore {
         keep_until: UnixTime,
     ) -> Result<(), TokenError> {
         let key = self.backend.keys.tenant_epoch(tenant);
-        self.raise("revocation.revoke_tenant", key, at, keep_until).await
+        self.raise("revocation.revoke_tenant", key, at, keep_until)
+            .await
     }
 
     async fn check(

@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! The Redis stores pass the same conformance suites as the in-memory stores, against the
 //! server named by `PORTCULLIS_TEST_REDIS_URL` (each run under its own key prefix).
 
@@ -9,8 +14,8 @@ use std::time::Duration;
 
 use portcullis_ratelimit::{Quota, RateLimiter};
 use portcullis_redis::{
-    RedisApiKeyStore, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard,
-    RedisRevocationStore, RedisTicketStore, TimeSource,
+    RedisApiKeyStore, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard, RedisRevocationStore,
+    RedisTicketStore, TimeSource,
 };
 use portcullis_testkit::ManualClock;
 use portcullis_testkit::conformance::tokens::TokenStores;
@@ -81,8 +86,13 @@ async fn rate_limiter_on_server_time() {
         return;
     };
     let b = common::backend(&url, "rl-server", ManualClock::new()).await;
-    let l = RedisRateLimiter::new(b, "auth", Quota::per_minute(10).unwrap(), TimeSource::Server)
-        .unwrap();
+    let l = RedisRateLimiter::new(
+        b,
+        "auth",
+        Quota::per_minute(10).unwrap(),
+        TimeSource::Server,
+    )
+    .unwrap();
     for _ in 0..10 {
         assert!(l.check("ip:203.0.113.9", 1).await.unwrap().allowed);
     }

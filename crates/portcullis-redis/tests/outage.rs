@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! Outages on a private `redis-server` this test starts (never the shared one): killed
 //! mid-load, every operation that starts afterwards fails with a typed backend error and
 //! nothing is granted; restarted on the same port, fresh operations succeed (the script
@@ -20,8 +25,8 @@ use portcullis_redis::{
 };
 use portcullis_testkit::{ManualClock, SeededRandom};
 use portcullis_tokens::{
-    KeyRing, RefreshPolicy, RefreshTokens, RevocationStore, TicketStore, TokenConfig,
-    TokenError, TokenService,
+    KeyRing, RefreshPolicy, RefreshTokens, RevocationStore, TicketStore, TokenConfig, TokenError,
+    TokenService,
 };
 use portcullis_webhooks::{ReplayGuard, WebhookError};
 
@@ -30,7 +35,10 @@ fn skip_unless_enabled(test: &str) -> bool {
     common::redis_url(test).is_none()
 }
 
-async fn fast_backend(url: &str, clock: &ManualClock) -> Result<RedisBackend, portcullis_redis::RedisError> {
+async fn fast_backend(
+    url: &str,
+    clock: &ManualClock,
+) -> Result<RedisBackend, portcullis_redis::RedisError> {
     let config = RedisConfig::new()
         .prefix(common::unique_prefix("outage"))
         .command_timeout(Duration::from_millis(300))
@@ -76,8 +84,13 @@ fn services(b: &RedisBackend, clock: &ManualClock) -> Services {
         revocation: Arc::new(RedisRevocationStore::new(b.clone())),
         replay: Arc::new(RedisReplayGuard::new(b.clone())),
         limiter: Arc::new(
-            RedisRateLimiter::new(b.clone(), "outage", Quota::per_second(1_000_000 / 2).unwrap(), TimeSource::Server)
-                .unwrap(),
+            RedisRateLimiter::new(
+                b.clone(),
+                "outage",
+                Quota::per_second(1_000_000 / 2).unwrap(),
+                TimeSource::Server,
+            )
+            .unwrap(),
         ),
     }
 }
@@ -99,13 +112,20 @@ async fn one_round(s: &Services, worker: usize, i: usize) -> (usize, usize) {
     }
     // Ticket redemption.
     let ticket = s.tokens.issue_ticket(&t, &who, "ws").unwrap();
-    match s.tokens.redeem_ticket(&ticket.token, "ws", &*s.tickets).await {
+    match s
+        .tokens
+        .redeem_ticket(&ticket.token, "ws", &*s.tickets)
+        .await
+    {
         Ok(_) => granted += 1,
         Err(TokenError::Backend(_)) => errors += 1,
         Err(e) => panic!("unexpected redeem error: {e}"),
     }
     // Access token verified against the revocation list.
-    let access = s.tokens.issue_access(&t, &who, None, &portcullis_tokens::NoExtra {}).unwrap();
+    let access = s
+        .tokens
+        .issue_access(&t, &who, None, &portcullis_tokens::NoExtra {})
+        .unwrap();
     match s
         .tokens
         .verify_access_checked::<portcullis_tokens::NoExtra>(&access.token, &*s.revocation)
@@ -154,7 +174,11 @@ async fn kill_mid_load_denies_then_recovers_after_restart() {
     let mut workers = Vec::new();
     for w in 0..8 {
         let (s, killed, stop) = (s.clone(), killed.clone(), stop.clone());
-        let (gb, ga, ea) = (granted_before.clone(), granted_after.clone(), errors_after.clone());
+        let (gb, ga, ea) = (
+            granted_before.clone(),
+            granted_after.clone(),
+            errors_after.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::SeqCst) {
@@ -200,7 +224,11 @@ async fn kill_mid_load_denies_then_recovers_after_restart() {
     }
     assert!(recovered, "the connection manager reconnects");
     let (g, e) = one_round(&s, 99, 0).await;
-    assert_eq!((g, e), (5, 0), "every operation works again after the restart");
+    assert_eq!(
+        (g, e),
+        (5, 0),
+        "every operation works again after the restart"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,9 +244,22 @@ async fn script_flush_between_calls_is_handled() {
     let now = portcullis_core::UnixTime::from_secs(1_700_000_000);
     let until = portcullis_core::UnixTime::from_secs(1_700_000_060);
     for i in 0..3 {
-        assert_eq!(common::raw(&server.url(), &["SCRIPT", "FLUSH"]).await, redis::Value::Okay);
-        assert!(tickets.consume(&t, &format!("j{i}"), until, now).await.unwrap());
-        assert!(!tickets.consume(&t, &format!("j{i}"), until, now).await.unwrap());
+        assert_eq!(
+            common::raw(&server.url(), &["SCRIPT", "FLUSH"]).await,
+            redis::Value::Okay
+        );
+        assert!(
+            tickets
+                .consume(&t, &format!("j{i}"), until, now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tickets
+                .consume(&t, &format!("j{i}"), until, now)
+                .await
+                .unwrap()
+        );
     }
     let ok = common::raw(&server.url(), &["SCRIPT", "FLUSH"]).await;
     assert_eq!(ok, redis::Value::Okay);
@@ -247,8 +288,12 @@ async fn paused_server_yields_timeout_errors() {
         other => panic!("expected a timeout, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_millis(1500));
-    let limiter = RedisRateLimiter::new(b, "t", Quota::per_second(10).unwrap(), TimeSource::Server).unwrap();
-    assert!(matches!(limiter.check("k", 1).await, Err(RateLimitError::Backend(_))));
+    let limiter =
+        RedisRateLimiter::new(b, "t", Quota::per_second(10).unwrap(), TimeSource::Server).unwrap();
+    assert!(matches!(
+        limiter.check("k", 1).await,
+        Err(RateLimitError::Backend(_))
+    ));
 }
 
 #[tokio::test]
@@ -261,7 +306,13 @@ async fn unreachable_server_is_a_typed_error() {
     let url = format!("redis://127.0.0.1:{}", common::free_port());
     match fast_backend(&url, &clock).await {
         Err(portcullis_redis::RedisError::Backend(e)) => {
-            assert!(matches!(e.kind(), BackendErrorKind::Unavailable | BackendErrorKind::Timeout), "{e}");
+            assert!(
+                matches!(
+                    e.kind(),
+                    BackendErrorKind::Unavailable | BackendErrorKind::Timeout
+                ),
+                "{e}"
+            );
         }
         other => panic!("expected a backend error, got {other:?}"),
     }

@@ -1,5 +1,11 @@
 //! Shared helpers for the Redis integration tests.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -79,7 +85,10 @@ impl PrivateRedis {
             child: Some(child),
         };
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return me;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -48,7 +48,11 @@ async fn check(l: &dyn RateLimiter, key: &str, cost: u32, step: &str) -> RateDec
 fn allowed(d: RateDecision, remaining: u32, step: &str) {
     assert!(d.allowed, "{step}: expected allowed, got {d:?}");
     assert_eq!(d.remaining, remaining, "{step}: remaining in {d:?}");
-    assert_eq!(d.retry_after, Duration::ZERO, "{step}: retry_after in {d:?}");
+    assert_eq!(
+        d.retry_after,
+        Duration::ZERO,
+        "{step}: retry_after in {d:?}"
+    );
     assert_eq!(d.limit, 10, "{step}: limit in {d:?}");
 }
 
@@ -92,7 +96,10 @@ pub async fn cost_is_weighted(l: &dyn RateLimiter, clock: &ManualClock) {
     assert!(
         matches!(
             l.check("w2", 11).await,
-            Err(RateLimitError::CostExceedsBurst { cost: 11, burst: 10 })
+            Err(RateLimitError::CostExceedsBurst {
+                cost: 11,
+                burst: 10
+            })
         ),
         "{step}: cost above burst"
     );
@@ -125,14 +132,28 @@ pub async fn refill_caps_at_burst(l: &dyn RateLimiter, clock: &ManualClock) {
 pub async fn keys_are_independent(l: &dyn RateLimiter) {
     let step = "keys_are_independent";
     let keys = [
-        "a", "b", "A", "a:b", "a:", ":b", "", "{a}", "a}", "tenant:acme", "ip:203.0.113.7",
-        "ip:2001:db8::1", "naïve",
+        "a",
+        "b",
+        "A",
+        "a:b",
+        "a:",
+        ":b",
+        "",
+        "{a}",
+        "a}",
+        "tenant:acme",
+        "ip:203.0.113.7",
+        "ip:2001:db8::1",
+        "naïve",
     ];
     for key in keys {
         for i in 0..10u32 {
             allowed(check(l, key, 1, step).await, 9 - i, step);
         }
-        assert!(!check(l, key, 1, step).await.allowed, "{step}: `{key}` exhausted");
+        assert!(
+            !check(l, key, 1, step).await.allowed,
+            "{step}: `{key}` exhausted"
+        );
     }
 }
 
