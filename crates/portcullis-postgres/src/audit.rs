@@ -94,18 +94,33 @@ impl PgAuditStore {
             .await?;
         let q = |e| AuditError::Backend(error::db(OP, e));
         let row = match tx
-            .query_opt(&self.sql.lock_head, &[&tenant.as_str()])
+            .query_opt(
+                &tx.prepare_cached(&self.sql.lock_head)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
+                &[&tenant.as_str()],
+            )
             .await
             .map_err(q)?
         {
             Some(row) => row,
             None => {
-                tx.execute(&self.sql.create_head, &[&tenant.as_str()])
-                    .await
-                    .map_err(q)?;
-                tx.query_one(&self.sql.lock_head, &[&tenant.as_str()])
-                    .await
-                    .map_err(q)?
+                tx.execute(
+                    &tx.prepare_cached(&self.sql.create_head)
+                        .await
+                        .map_err(|e| error::db(OP, e))?,
+                    &[&tenant.as_str()],
+                )
+                .await
+                .map_err(q)?;
+                tx.query_one(
+                    &tx.prepare_cached(&self.sql.lock_head)
+                        .await
+                        .map_err(|e| error::db(OP, e))?,
+                    &[&tenant.as_str()],
+                )
+                .await
+                .map_err(q)?
             }
         };
         let head = head_of(OP, &row)?;
@@ -142,7 +157,9 @@ impl PgAuditStore {
         let count = to_i64(OP, n as u64)?;
         let updated = tx
             .execute(
-                &self.sql.append,
+                &tx.prepare_cached(&self.sql.append)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
                 &[
                     &tenant.as_str(),
                     &seqs,
@@ -189,7 +206,12 @@ impl PgAuditStore {
             .await?;
         let q = |e| AuditError::Backend(error::db(OP, e));
         let size = match tx
-            .query_opt(&self.sql.read_head, &[&tenant.as_str()])
+            .query_opt(
+                &tx.prepare_cached(&self.sql.read_head)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
+                &[&tenant.as_str()],
+            )
             .await
             .map_err(q)?
         {
@@ -202,7 +224,9 @@ impl PgAuditStore {
         let end_c = end.min(size);
         let rows = tx
             .query(
-                &self.sql.read,
+                &tx.prepare_cached(&self.sql.read)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
                 &[&tenant.as_str(), &to_i64(OP, start)?, &to_i64(OP, end_c)?],
             )
             .await
@@ -228,7 +252,12 @@ impl PgAuditStore {
             .await?;
         let q = |e| AuditError::Backend(error::db(OP, e));
         let row = tx
-            .query_opt(&self.sql.read_head, &[&tenant.as_str()])
+            .query_opt(
+                &tx.prepare_cached(&self.sql.read_head)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
+                &[&tenant.as_str()],
+            )
             .await
             .map_err(q)?;
         tx.commit().await.map_err(q)?;
@@ -254,7 +283,12 @@ impl PgAuditStore {
         // Locking the head serializes checkpoint writers of the tenant (and appends), so
         // the regression check below cannot race.
         let log_size = match tx
-            .query_opt(&self.sql.lock_head, &[&tenant.as_str()])
+            .query_opt(
+                &tx.prepare_cached(&self.sql.lock_head)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
+                &[&tenant.as_str()],
+            )
             .await
             .map_err(q)?
         {
@@ -269,7 +303,12 @@ impl PgAuditStore {
             });
         }
         if let Some(row) = tx
-            .query_opt(&self.sql.latest_checkpoint, &[&tenant.as_str()])
+            .query_opt(
+                &tx.prepare_cached(&self.sql.latest_checkpoint)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
+                &[&tenant.as_str()],
+            )
             .await
             .map_err(q)?
         {
@@ -279,7 +318,9 @@ impl PgAuditStore {
             }
         }
         tx.execute(
-            &self.sql.insert_checkpoint,
+            &tx.prepare_cached(&self.sql.insert_checkpoint)
+                .await
+                .map_err(|e| error::db(OP, e))?,
             &[&tenant.as_str(), &to_i64(OP, size)?, &note],
         )
         .await
@@ -300,7 +341,12 @@ impl PgAuditStore {
             .await?;
         let q = |e| AuditError::Backend(error::db(OP, e));
         let row = tx
-            .query_opt(&self.sql.latest_checkpoint, &[&tenant.as_str()])
+            .query_opt(
+                &tx.prepare_cached(&self.sql.latest_checkpoint)
+                    .await
+                    .map_err(|e| error::db(OP, e))?,
+                &[&tenant.as_str()],
+            )
             .await
             .map_err(q)?;
         tx.commit().await.map_err(q)?;

@@ -167,7 +167,9 @@ impl PgCredentialStore {
                     .begin(&mut client, OP, APP_ROLE, Some(tenant))
                     .await?;
                 tx.execute(
-                    &self.sql.put,
+                    &tx.prepare_cached(&self.sql.put)
+                        .await
+                        .map_err(|e| error::db(OP, e))?,
                     &[&tenant.as_str(), &id.as_str(), &context, &version, &blob],
                 )
                 .await
@@ -197,7 +199,12 @@ impl PgCredentialStore {
                     .begin(&mut client, OP, APP_ROLE, Some(tenant))
                     .await?;
                 let row = tx
-                    .query_opt(&self.sql.get, &[&tenant.as_str(), &id.as_str()])
+                    .query_opt(
+                        &tx.prepare_cached(&self.sql.get)
+                            .await
+                            .map_err(|e| error::db(OP, e))?,
+                        &[&tenant.as_str(), &id.as_str()],
+                    )
                     .await
                     .map_err(|e| error::db(OP, e))?;
                 tx.commit().await.map_err(|e| error::db(OP, e))?;
@@ -230,7 +237,12 @@ impl PgCredentialStore {
                     .begin(&mut client, OP, APP_ROLE, Some(tenant))
                     .await?;
                 let n = tx
-                    .execute(&self.sql.delete, &[&tenant.as_str(), &id.as_str()])
+                    .execute(
+                        &tx.prepare_cached(&self.sql.delete)
+                            .await
+                            .map_err(|e| error::db(OP, e))?,
+                        &[&tenant.as_str(), &id.as_str()],
+                    )
                     .await
                     .map_err(|e| error::db(OP, e))?;
                 tx.commit().await.map_err(|e| error::db(OP, e))?;
@@ -255,7 +267,12 @@ impl BlobSource for PgCredentialStore {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self.pool.begin(&mut client, OP, ROTATOR_ROLE, None).await?;
                 let rows = tx
-                    .query(&self.sql.page, &[&after, &limit])
+                    .query(
+                        &tx.prepare_cached(&self.sql.page)
+                            .await
+                            .map_err(|e| error::db(OP, e))?,
+                        &[&after, &limit],
+                    )
                     .await
                     .map_err(|e| error::db(OP, e))?;
                 tx.commit().await.map_err(|e| error::db(OP, e))?;
@@ -296,7 +313,9 @@ impl BlobSink for PgCredentialStore {
                 let tx = self.pool.begin(&mut client, OP, ROTATOR_ROLE, None).await?;
                 let row = tx
                     .query_one(
-                        &self.sql.replace,
+                        &tx.prepare_cached(&self.sql.replace)
+                            .await
+                            .map_err(|e| error::db(OP, e))?,
                         &[&tenant.as_str(), &cred.as_str(), &new, &version, &expected],
                     )
                     .await

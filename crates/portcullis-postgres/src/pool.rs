@@ -246,13 +246,16 @@ impl PgPool {
             .max(1)
             .to_string();
         let tenant = tenant.map_or("", TenantId::as_str);
-        tx.execute(
-            "SELECT set_config('role', $1, true), set_config('portcullis.tenant_id', $2, true), \
-             set_config('statement_timeout', $3, true), set_config('lock_timeout', $3, true)",
-            &[&role, &tenant, &ms],
-        )
-        .await
-        .map_err(|e| stale(operation, e))?;
+        let setup = tx
+            .prepare_cached(
+                "SELECT set_config('role', $1, true), set_config('portcullis.tenant_id', $2, true), \
+                 set_config('statement_timeout', $3, true), set_config('lock_timeout', $3, true)",
+            )
+            .await
+            .map_err(|e| stale(operation, e))?;
+        tx.execute(&setup, &[&role, &tenant, &ms])
+            .await
+            .map_err(|e| stale(operation, e))?;
         Ok(tx)
     }
 }

@@ -64,7 +64,9 @@ impl PgSecretSource {
                     .begin(&mut client, OP, APP_ROLE, Some(&self.tenant))
                     .await?;
                 tx.execute(
-                    &self.upsert,
+                    &tx.prepare_cached(&self.upsert)
+                        .await
+                        .map_err(|e| error::db(OP, e))?,
                     &[&self.tenant.as_str(), &name.as_str(), &version, &blob],
                 )
                 .await
@@ -89,7 +91,12 @@ impl SecretSource for PgSecretSource {
                     .begin(&mut client, OP, APP_ROLE, Some(&self.tenant))
                     .await?;
                 let row = tx
-                    .query_opt(&self.select, &[&self.tenant.as_str(), &name.as_str()])
+                    .query_opt(
+                        &tx.prepare_cached(&self.select)
+                            .await
+                            .map_err(|e| error::db(OP, e))?,
+                        &[&self.tenant.as_str(), &name.as_str()],
+                    )
                     .await
                     .map_err(|e| error::db(OP, e))?;
                 tx.commit().await.map_err(|e| error::db(OP, e))?;
