@@ -34,7 +34,12 @@ pub(crate) fn generate(alg: Algorithm, rng: &dyn SecureRandom) -> CliResult<Zero
     match alg {
         Algorithm::EdDsa => {
             let seed: SecretArray<32> = SecretArray::random(rng).map_err(CliError::failed)?;
-            let key = ed25519_dalek::SigningKey::from_bytes(seed.expose_secret());
+            // PKCS#8 v1 without the optional public key, as `openssl genpkey` writes it:
+            // OpenSSL-based loaders (Python `cryptography`) refuse the v2 form.
+            let key = ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: *seed.expose_secret(),
+                public_key: None,
+            };
             let pem = key
                 .to_pkcs8_pem(Default::default())
                 .map_err(|_| CliError::Failed("cannot encode the key".to_owned()))?;
