@@ -163,7 +163,28 @@ pub(crate) async fn refresh(
             ))
         }
         Err(TokenError::Backend(_)) => Err(ApiError::unavailable("session store")),
-        Err(e) => Err(ApiError::unauthorized(e.to_string())),
+        Err(e) => {
+            // Forged, foreign, expired or revoked: recorded for the tenant it claims to be
+            // for (when that tenant exists), without the token.
+            if app.config.knows_tenant(&tenant) {
+                let resource = match &e {
+                    TokenError::RefreshRevoked { family } => format!("session/{family}"),
+                    _ => "session".to_owned(),
+                };
+                let anonymous =
+                    ActorId::new("anonymous").map_err(|_| ApiError::unavailable("actor"))?;
+                app.record(
+                    &tenant,
+                    &anonymous,
+                    "auth.refresh_failed",
+                    &resource,
+                    ip,
+                    json!({ "error": e.to_string() }),
+                )
+                .await?;
+            }
+            Err(ApiError::unauthorized(e.to_string()))
+        }
     }
 }
 

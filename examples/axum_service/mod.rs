@@ -11,10 +11,12 @@
 //! | `GET /tenants/{tenant}/audit/verify` | guarded by `audit:read` (admins): verifies the tenant's hash chain, signs a C2SP checkpoint and opens it with the published key (`portcullis-audit`) |
 //!
 //! Every request that reaches a tenant is recorded in that tenant's audit log: logins
-//! (and failed ones), refreshes, reuse, document reads and writes, RBAC denials (with
-//! the reason code, in the caller's own tenant), accepted and rejected webhooks. If the
-//! audit log cannot record, the request is refused (503), as is any request whose store
-//! cannot answer: nothing fails open.
+//! and refreshes (and failed ones), reuse, document reads and writes, RBAC denials (with
+//! the reason code, in the caller's own tenant), accepted and rejected webhooks.
+//! Requests turned away before any tenant is established (no or invalid bearer token, a
+//! tenant that does not exist) get 401/404 and are not recorded. If the audit log cannot
+//! record, the request is refused (503), as is any request whose store cannot answer:
+//! nothing fails open.
 //!
 //! Denials answer `403 {"error":"forbidden","reason":"needs role editor","code":"needs_role"}`
 //! (or `cross-tenant`, ...): the reason of the [`portcullis_rbac::Decision`].

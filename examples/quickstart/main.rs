@@ -109,7 +109,7 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
     );
     let tampered = tamper_jwt(&access.token);
     match jwt.verify_access::<NoExtra>(&tampered) {
-        Ok(_) => println!("UNEXPECTED: a tampered token verified"),
+        Ok(_) => return Err(unexpected("a tampered token verified")),
         Err(e) => println!("a token with one payload byte changed is rejected: {e}"),
     }
 
@@ -127,6 +127,11 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
             .as_bytes()
             .ct_eq(second.token.expose_secret().as_bytes()),
     );
+    if !same || !tab.replay {
+        return Err(unexpected(
+            "the grace-window replay did not return the same successor",
+        ));
+    }
     println!(
         "2 s later a second browser tab presents generation 0 again (inside the 10 s grace window):"
     );
@@ -136,11 +141,11 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
     );
     clock.advance(Duration::from_secs(60));
     match refresh.rotate(tenant, first.expose_secret()).await {
-        Ok(_) => println!("UNEXPECTED: a stale refresh token was accepted"),
+        Ok(_) => return Err(unexpected("a stale refresh token was accepted")),
         Err(e) => println!("a minute later generation 0 comes back (stolen?): {e}"),
     }
     match refresh.rotate(tenant, second.token.expose_secret()).await {
-        Ok(_) => println!("UNEXPECTED: a token of a revoked family was accepted"),
+        Ok(_) => return Err(unexpected("a token of a revoked family was accepted")),
         Err(e) => println!("even the legitimate generation 1 is now refused: {e}"),
     }
     println!(
@@ -192,11 +197,11 @@ fn keys(acme: &TenantId, globex: &TenantId) -> Res {
         String::from_utf8_lossy(opened.expose_secret())
     );
     match sealer.open(globex, b"integration:stripe", &acme_blob) {
-        Ok(_) => println!("UNEXPECTED: a blob opened for the wrong tenant"),
+        Ok(_) => return Err(unexpected("a blob opened for the wrong tenant")),
         Err(e) => println!("{acme}'s blob copied into {globex}'s row does not open: {e}"),
     }
     match sealer.open(acme, b"integration:github", &acme_blob) {
-        Ok(_) => println!("UNEXPECTED: a blob opened under another context"),
+        Ok(_) => return Err(unexpected("a blob opened under another context")),
         Err(e) => println!("nor does it open as another credential of {acme}: {e}"),
     }
     Ok(())
@@ -226,14 +231,14 @@ async fn webhooks(clock: &ManualClock) -> Res {
         .map(|&b| if b == b'4' { b'9' } else { b })
         .collect::<Vec<u8>>();
     match verifier.verify(&&headers, &tampered) {
-        Ok(_) => println!("UNEXPECTED: a tampered body verified"),
+        Ok(_) => return Err(unexpected("a tampered body verified")),
         Err(e) => println!("the same headers with amount_paid changed: {e}"),
     }
     match verifier
         .verify_once(&guard, "acme/stripe", ttl, &&headers, body)
         .await
     {
-        Ok(_) => println!("UNEXPECTED: a replayed delivery was accepted twice"),
+        Ok(_) => return Err(unexpected("a replayed delivery was accepted twice")),
         Err(e) => println!("the same delivery sent again is a replay: {e}"),
     }
     Ok(())
@@ -353,7 +358,7 @@ async fn audit(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res {
     );
     let forged = signed.note.replacen("\n3\n", "\n2\n", 1);
     match Checkpoint::open(&forged, &verifier, &origin) {
-        Ok(_) => println!("UNEXPECTED: an edited checkpoint opened"),
+        Ok(_) => return Err(unexpected("an edited checkpoint opened")),
         Err(e) => println!("a checkpoint edited to claim 2 entries: {e}"),
     }
 
@@ -370,7 +375,7 @@ async fn audit(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res {
         .map(|l| Entry::from_json_line(l))
         .collect::<Result<Vec<_>, _>>()?;
     match verify_chain(tenant, &edited) {
-        Ok(_) => println!("UNEXPECTED: an edited export verified"),
+        Ok(_) => return Err(unexpected("an edited export verified")),
         Err(e) => println!("an export with seq 1's amount edited: {e}"),
     }
     Ok(())
@@ -378,4 +383,9 @@ async fn audit(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res {
 
 fn short(hex: &str) -> String {
     format!("{}…", hex.get(..16).unwrap_or(hex))
+}
+
+/// The tour stops with an error (exit code 1) if a check does not behave as described.
+fn unexpected(what: &str) -> Box<dyn Error> {
+    format!("unexpected: {what}").into()
 }

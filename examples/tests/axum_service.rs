@@ -287,6 +287,7 @@ async fn scenario(addr: SocketAddr, acme: &str, globex: &str) {
         "auth.refresh",
         "document.list",
         "auth.refresh_reuse",
+        "auth.refresh_failed",
         "webhook.accepted",
         "webhook.rejected",
         "webhook.rejected",
