@@ -92,11 +92,13 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
 
     let session = refresh.issue(tenant, alice).await?;
     let access = jwt.issue_access(tenant, alice, Some(&session.family), &NoExtra {})?;
+    let jwks = serde_json::to_string(&ring.jwks()?)?;
     println!(
-        "alice logs in to {tenant}: session {} and an EdDSA access token ({} bytes, kid published in the JWKS)",
+        "alice logs in to {tenant}: session {} and an EdDSA access token ({} bytes)",
         session.family,
         access.token.len()
     );
+    println!("resource servers verify it with the public JWKS: {jwks}");
     let verified = jwt
         .verify_access_checked::<NoExtra>(&access.token, &revocation)
         .await?;
