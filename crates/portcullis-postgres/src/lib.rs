@@ -76,7 +76,9 @@
 //!    ```sql
 //!    CREATE ROLE billing_svc LOGIN PASSWORD '...' NOINHERIT;
 //!    GRANT portcullis_app TO billing_svc;
-//!    GRANT portcullis_rotator TO billing_svc;  -- only for the re-encryption job
+//!    -- A separate login for the re-encryption job, which reads every tenant's blobs:
+//!    CREATE ROLE billing_rotate LOGIN PASSWORD '...' NOINHERIT;
+//!    GRANT portcullis_rotator TO billing_rotate;
 //!    ```
 //! 3. **Connect** as that login role: `PgPool::connect("postgres://billing_svc@db/app",
 //!    options)`. Every transaction the stores open starts with one statement that sets,
