@@ -34,9 +34,13 @@ pub(crate) enum KeysCommand {
     /// Open a base64 blob from standard input; prints the plaintext (exit 1 if it does not
     /// open).
     Open(SealArgs),
-    /// Re-encrypt base64 blobs (one per standard-input line) under the primary version;
-    /// prints one blob per line, in order. Prints nothing unless every blob opens.
-    Reencrypt(SealArgs),
+    /// Re-encrypt blobs from standard input under the primary version; prints one line
+    /// per input line, in order, and nothing at all unless every blob re-encrypts.
+    ///
+    /// A line is `<base64>` (with `--tenant` and `--context`) or
+    /// `<tenant><TAB><context><TAB><base64>`, kept as it is with the new blob. Blobs
+    /// already under the primary are passed through as they are (not opened).
+    Reencrypt(ReencryptArgs),
 }
 
 /// Arguments of `keys generate`.
@@ -67,6 +71,23 @@ pub(crate) struct SealArgs {
     /// The context the blob is bound to (e.g. `credential:42`: the row and column).
     #[arg(long)]
     context: String,
+    /// The key-derivation purpose label.
+    #[arg(long, default_value = "credentials")]
+    purpose: String,
+}
+
+/// Arguments of `keys reencrypt`.
+#[derive(Debug, Args)]
+pub(crate) struct ReencryptArgs {
+    /// The master-key file.
+    #[arg(long, value_name = "FILE")]
+    master_key_file: PathBuf,
+    /// The tenant of lines that carry only a blob.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// The context of lines that carry only a blob.
+    #[arg(long)]
+    context: Option<String>,
     /// The key-derivation purpose label.
     #[arg(long, default_value = "credentials")]
     purpose: String,
@@ -115,14 +136,15 @@ fn status(path: &Path) -> CliResult {
     )
 }
 
+fn build_sealer(master_key_file: &Path, purpose: &str) -> CliResult<Sealer> {
+    let file = load(master_key_file)?;
+    let purpose = Purpose::new(purpose).map_err(CliError::usage)?;
+    Ok(Sealer::new(purpose, file.keyring()?, Arc::new(OsRandom)))
+}
+
 fn sealer(a: &SealArgs) -> CliResult<(Sealer, TenantId)> {
-    let file = load(&a.master_key_file)?;
-    let purpose = Purpose::new(a.purpose.as_str()).map_err(CliError::usage)?;
     let tenant: TenantId = a.tenant.parse().map_err(CliError::usage)?;
-    Ok((
-        Sealer::new(purpose, file.keyring()?, Arc::new(OsRandom)),
-        tenant,
-    ))
+    Ok((build_sealer(&a.master_key_file, &a.purpose)?, tenant))
 }
 
 /// Opening failures are verification failures (exit 1).
@@ -162,8 +184,14 @@ fn open(a: &SealArgs) -> CliResult {
     input::write_stdout(plaintext.expose_secret())
 }
 
-fn reencrypt(a: &SealArgs) -> CliResult {
-    let (sealer, tenant) = sealer(a)?;
+fn reencrypt(a: &ReencryptArgs) -> CliResult {
+    let sealer = build_sealer(&a.master_key_file, &a.purpose)?;
+    let default_tenant: Option<TenantId> = a
+        .tenant
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(CliError::usage)?;
     let text = input::read_stdin()?;
     let text = String::from_utf8(text)
         .map_err(|_| CliError::Failed("input is not UTF-8 text".to_owned()))?;
@@ -177,12 +205,46 @@ fn reencrypt(a: &SealArgs) -> CliResult {
     let mut out = String::with_capacity(text.len());
     let mut changed = 0usize;
     for (n, line) in lines {
-        let blob = decode(line).map_err(|e| CliError::Failed(format!("line {n}: {e}")))?;
+        let at = |e: CliError| CliError::Failed(format!("line {n}: {e}"));
+        let mut fields = line.split('\t');
+        let (tenant, context, b64) = match (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) {
+            (Some(b64), None, None, None) => match (&default_tenant, &a.context) {
+                (Some(t), Some(c)) => (t.clone(), c.as_str(), b64),
+                _ => {
+                    return Err(CliError::Usage(format!(
+                        "line {n} carries no tenant and context: pass `--tenant` and `--context`"
+                    )));
+                }
+            },
+            (Some(t), Some(c), Some(b64), None) => (
+                t.parse::<TenantId>().map_err(|e| at(CliError::usage(e)))?,
+                c,
+                b64,
+            ),
+            _ => {
+                return Err(at(CliError::Failed(
+                    "expected `<base64>` or `<tenant>\\t<context>\\t<base64>`".to_owned(),
+                )));
+            }
+        };
+        let blob = decode(b64).map_err(at)?;
         let moved = sealer
-            .reencrypt(&tenant, None, a.context.as_bytes(), &blob)
-            .map_err(|e| CliError::Failed(format!("line {n}: {}", keys_err(e))))?;
+            .reencrypt(&tenant, None, context.as_bytes(), &blob)
+            .map_err(|e| at(keys_err(e)))?;
         if moved.changed {
             changed += 1;
+        }
+        if let Some(prefix) = line
+            .len()
+            .checked_sub(b64.len())
+            .and_then(|k| line.get(..k))
+        {
+            out.push_str(prefix);
         }
         out.push_str(&STANDARD.encode(&moved.blob));
         out.push('\n');

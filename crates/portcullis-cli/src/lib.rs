@@ -10,6 +10,25 @@
 //! [`run`]. Use the concern crates (`portcullis-webhooks`, `-audit`, `-keys`, `-tokens`,
 //! `-rbac`) from Rust code.
 //!
+//! ```
+//! // What `main` does; a test harness can call it too. Usage errors return 2, `--help` 0.
+//! let code = portcullis_cli::run(["portcullis", "webhook", "verify", "--help"]);
+//! assert_eq!(format!("{code:?}"), format!("{:?}", std::process::ExitCode::SUCCESS));
+//! let code = portcullis_cli::run(["portcullis", "webhook", "verify", "--scheme", "paypal"]);
+//! assert_eq!(format!("{code:?}"), format!("{:?}", std::process::ExitCode::from(2)));
+//! ```
+//!
+//! From a shell:
+//!
+//! ```text
+//! $ printf '{"id":"evt_1"}' > event.json
+//! $ portcullis webhook sign --scheme github --secret-file hook.secret --body-file event.json
+//! x-hub-signature-256: sha256=…
+//! $ portcullis webhook verify --scheme github --secret-file hook.secret \
+//!     --header 'X-Hub-Signature-256: sha256=…' --body-file event.json
+//! valid
+//! ```
+//!
 //! # When not to use it
 //!
 //! - Inside a service's request path: link the crates instead of spawning the tool.
@@ -27,7 +46,8 @@
 //! | `audit checkpoint --log FILE --tenant T --signing-key FILE [--log-name N]` | prints a signed checkpoint note |
 //! | `audit keygen --name NAME --out PREFIX [--force]` | writes `PREFIX.key` and `PREFIX.pub` |
 //! | `keys generate --out FILE` / `keys rotate --master-key-file F` / `keys status --master-key-file F` | master-key files |
-//! | `keys seal\|open\|reencrypt --master-key-file F --tenant T --context C [--purpose P]` | stdin → stdout, base64 blobs |
+//! | `keys seal\|open --master-key-file F --tenant T --context C [--purpose P]` | stdin → stdout, base64 blobs |
+//! | `keys reencrypt --master-key-file F [--tenant T --context C] [--purpose P]` | lines `<base64>` or `<tenant>\t<context>\t<base64>` → same lines under the primary |
 //! | `token keygen --alg A --out FILE` / `token jwks --key-file F…` | key files and the public JWKS |
 //! | `token issue --alg A --key-file F --sub S --tenant T [--ttl SECS] [--aud A] [--iss I] [--claims JSON]` | prints a JWT |
 //! | `token verify (--jwks F \| --key-file F \| --secret S) --aud A --iss I [--type T] [--now UNIX] [TOKEN]` | prints the claims as JSON |

@@ -223,3 +223,55 @@ fn usage_errors() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn reencrypt_lines_may_carry_their_own_tenant_and_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let mk = dir.path().join("master.keys");
+    ok(&["keys", "generate", "--out", p(&mk)]);
+    let mkp = p(&mk);
+    let a = ok_stdin(&seal_args("seal", mkp, "acme", "credential:1"), b"one");
+    let b = ok_stdin(&seal_args("seal", mkp, "globex", "credential 2"), b"two");
+    ok(&["keys", "rotate", "--master-key-file", mkp]);
+    let input = format!("acme\tcredential:1\t{a}globex\tcredential 2\t{b}");
+    let out = ok_stdin(
+        &["keys", "reencrypt", "--master-key-file", mkp],
+        input.as_bytes(),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2);
+    let fields: Vec<&str> = lines[1].split('\t').collect();
+    assert_eq!(&fields[..2], &["globex", "credential 2"]);
+    assert_eq!(
+        ok_stdin(
+            &seal_args("open", mkp, "globex", "credential 2"),
+            fields[2].as_bytes()
+        ),
+        "two"
+    );
+    let first = lines[0].rsplit('\t').next().unwrap();
+    assert_eq!(
+        ok_stdin(
+            &seal_args("open", mkp, "acme", "credential:1"),
+            first.as_bytes()
+        ),
+        "one"
+    );
+    // A bare blob without --tenant/--context is a usage error.
+    portcullis()
+        .args(["keys", "reencrypt", "--master-key-file", mkp])
+        .write_stdin(a.clone())
+        .assert()
+        .code(2);
+    // An old blob under the wrong context fails and names the line.
+    portcullis()
+        .args(["keys", "reencrypt", "--master-key-file", mkp])
+        .write_stdin(format!(
+            "acme\tcredential:1\t{}globex\tcredential:1\t{}",
+            a, b
+        ))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("line 2"));
+}

@@ -65,7 +65,9 @@ fn keygen_issue_verify_for_every_algorithm() {
             if alg == "EdDSA" {
                 // PKCS#8 v1 (RFC 8410 section 7, as `openssl genpkey` writes): 48 bytes.
                 let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-                let der = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap();
                 assert_eq!(der.len(), 48);
                 assert_eq!(&der[..7], &[0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05]);
             }
