@@ -1,7 +1,8 @@
 //! Start-up errors and HTTP error responses.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -52,6 +53,8 @@ pub struct ApiError {
     pub reason: Option<String>,
     /// The RBAC reason code, for 403 answers.
     pub code: Option<&'static str>,
+    /// Seconds for the `Retry-After` header, for 429 answers.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -62,6 +65,7 @@ impl ApiError {
             error: error.into(),
             reason: None,
             code: None,
+            retry_after: None,
         }
     }
 
@@ -77,6 +81,15 @@ impl ApiError {
             error: "forbidden".to_owned(),
             reason: Some(reason),
             code: Some(code),
+            retry_after: None,
+        }
+    }
+
+    /// 429 with a `Retry-After` of `secs` (at least 1).
+    pub fn too_many_requests(secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too many login attempts")
         }
     }
 
@@ -92,6 +105,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "reason": self.reason, "code": self.code });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }

@@ -84,6 +84,8 @@ pub(crate) async fn login(
 ) -> Answer {
     let tenant = parse_tenant(&req.tenant)?;
     let actor: Option<ActorId> = req.username.parse().ok();
+    let ip = Some(peer.ip());
+    throttle_login(&app, &tenant, actor.as_ref(), peer).await?;
     let user = actor.as_ref().and_then(|a| app.config.user(&tenant, a));
     // Compare against a stand-in when the user is unknown, so both paths do the same work.
     let stand_in = SecretString::new("no such user: never matches".to_owned());
@@ -94,7 +96,6 @@ pub(crate) async fn login(
             .as_bytes()
             .ct_eq(expected.expose_secret().as_bytes()),
     ) && user.is_some();
-    let ip = Some(peer.ip());
     let Some(user) = user.filter(|_| matches) else {
         if app.config.knows_tenant(&tenant) {
             let who = match actor {
@@ -121,6 +122,55 @@ pub(crate) async fn login(
     )
     .await?;
     tokens_answer(&app, &tenant, &session)
+}
+
+/// Charges one login attempt to the client's IP and to the account; over either limit
+/// the answer is 429 with `Retry-After` (recorded when the tenant exists). A limiter that
+/// cannot answer refuses the login (503).
+async fn throttle_login(
+    app: &App,
+    tenant: &TenantId,
+    actor: Option<&ActorId>,
+    peer: SocketAddr,
+) -> Result<(), ApiError> {
+    let account = actor.map_or("-", ActorId::as_str);
+    let keys = [
+        format!("ip:{}", peer.ip()),
+        format!("account:{tenant}:{account}"),
+    ];
+    for key in keys {
+        let decision = app
+            .login_limiter
+            .check(&key, 1)
+            .await
+            .map_err(|_| ApiError::unavailable("rate limiter"))?;
+        if !decision.allowed {
+            if app.config.knows_tenant(tenant) {
+                let who = match actor {
+                    Some(a) => a.clone(),
+                    None => {
+                        ActorId::new("anonymous").map_err(|_| ApiError::unavailable("actor"))?
+                    }
+                };
+                let limit = key.split(':').next().unwrap_or("limit");
+                app.record(
+                    tenant,
+                    &who,
+                    "auth.login_throttled",
+                    "session",
+                    Some(peer.ip()),
+                    json!({ "limit": limit }),
+                )
+                .await?;
+            }
+            let wait = decision.retry_after;
+            let secs = wait
+                .as_secs()
+                .saturating_add(u64::from(wait.subsec_nanos() > 0));
+            return Err(ApiError::too_many_requests(secs));
+        }
+    }
+    Ok(())
 }
 
 /// `POST /refresh`: rotates the refresh token; a reused one revokes the session.

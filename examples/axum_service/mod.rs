@@ -3,7 +3,7 @@
 //!
 //! | route | what it shows |
 //! |---|---|
-//! | `POST /login` `{"tenant","username","password"}` | demo password checked in constant time; a refresh-token family (session) and an EdDSA access token carrying the user's roles (`portcullis-tokens`) |
+//! | `POST /login` `{"tenant","username","password"}` | at most 10 attempts a minute per client IP and per account, else 429 with `Retry-After` (`portcullis-ratelimit`); demo password checked in constant time; a refresh-token family (session) and an EdDSA access token carrying the user's roles (`portcullis-tokens`) |
 //! | `POST /refresh` `{"tenant","refresh_token"}` | rotation; a second tab inside the 10 s grace window gets the same successor; a rotated token presented again is reuse: **401** and the whole session is revoked, including its access tokens |
 //! | `GET /tenants/{tenant}/documents` | bearer auth → [`Caller`]; RBAC route guard (`documents:read`), then tenant isolation on the path's tenant (`portcullis-rbac`); bodies opened with the tenant's key (`portcullis-keys`) |
 //! | `POST /tenants/{tenant}/documents` `{"title","body"}` | guarded by `documents:write`; the body is sealed for the tenant and bound to the document id |
@@ -28,7 +28,7 @@
 //!
 //! | variable | effect |
 //! |---|---|
-//! | `PORTCULLIS_REDIS_URL` | refresh families, access-token revocations and the webhook replay guard in Redis (`portcullis-redis`, [`Stores::with_redis`]); key prefix `PORTCULLIS_REDIS_PREFIX` (default `portcullis`) |
+//! | `PORTCULLIS_REDIS_URL` | refresh families, access-token revocations, the webhook replay guard and the login rate limiter in Redis (`portcullis-redis`, [`Stores::with_redis`]); key prefix `PORTCULLIS_REDIS_PREFIX` (default `portcullis`) |
 //! | `PORTCULLIS_DATABASE_URL` | the audit log in the append-only PostgreSQL store (`portcullis-postgres`, migrated at start-up, [`Stores::with_postgres_audit`]) |
 //! | `PORTCULLIS_AUDIT_SIGNING_KEY` | the checkpoint signer (`PRIVATE+KEY+...`); set it when the log outlives the process, or checkpoints stored by an earlier run (signed by another generated key) will not open |
 //!

@@ -10,6 +10,7 @@ use portcullis_audit::{
 };
 use portcullis_core::{ActorId, Clock, OsRandom, SecretArray, SecureRandom, TenantId};
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+use portcullis_ratelimit::{MemoryRateLimiter, RateLimiter, presets};
 use portcullis_rbac::Policy;
 use portcullis_tokens::{
     Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore,
@@ -33,6 +34,8 @@ pub struct Stores {
     pub replay: Arc<dyn ReplayGuard>,
     /// The audit log.
     pub audit: Arc<dyn AuditStore>,
+    /// Login attempts (10 per minute per client IP, and per account).
+    pub login_limiter: Arc<dyn RateLimiter>,
     labels: Labels,
 }
 
@@ -43,6 +46,7 @@ struct Labels {
     revocation: &'static str,
     replay: &'static str,
     audit: &'static str,
+    limiter: &'static str,
 }
 
 impl Stores {
@@ -51,13 +55,19 @@ impl Stores {
         Self {
             refresh: Arc::new(MemoryRefreshStore::new()),
             revocation: Arc::new(MemoryRevocationStore::new()),
-            replay: Arc::new(MemoryReplayGuard::new(clock)),
+            replay: Arc::new(MemoryReplayGuard::new(clock.clone())),
             audit: Arc::new(MemoryStore::new()),
+            login_limiter: Arc::new(MemoryRateLimiter::with_clock(
+                presets::auth_per_ip(),
+                clock.clone(),
+                100_000,
+            )),
             labels: Labels {
                 refresh: "refresh families in memory",
                 revocation: "revocations in memory",
                 replay: "replay guard in memory",
                 audit: "audit log in memory",
+                limiter: "login rate limit in memory",
             },
         }
     }
@@ -77,8 +87,8 @@ impl Stores {
         Ok(self)
     }
 
-    /// Replaces the refresh-family store, the revocation store and the webhook replay
-    /// guard with their Redis implementations at `url`, every key under `prefix`
+    /// Replaces the refresh-family store, the revocation store, the webhook replay
+    /// guard and the login rate limiter with their Redis implementations at `url`, every key under `prefix`
     /// (default `portcullis`). The guard reads time from `clock`. Call inside a tokio
     /// runtime.
     ///
@@ -92,7 +102,8 @@ impl Stores {
         prefix: Option<&str>,
     ) -> Result<Self, ServiceError> {
         use portcullis_redis::{
-            RedisBackend, RedisConfig, RedisRefreshStore, RedisReplayGuard, RedisRevocationStore,
+            RedisBackend, RedisConfig, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard,
+            RedisRevocationStore, TimeSource,
         };
         let mut config = RedisConfig::new();
         if let Some(prefix) = prefix {
@@ -101,7 +112,14 @@ impl Stores {
         let backend = RedisBackend::connect_with_clock(url, config, clock).await?;
         self.refresh = Arc::new(RedisRefreshStore::new(backend.clone()));
         self.revocation = Arc::new(RedisRevocationStore::new(backend.clone()));
-        self.replay = Arc::new(RedisReplayGuard::new(backend));
+        self.replay = Arc::new(RedisReplayGuard::new(backend.clone()));
+        self.login_limiter = Arc::new(RedisRateLimiter::new(
+            backend,
+            "login",
+            presets::auth_per_ip(),
+            TimeSource::Server,
+        )?);
+        self.labels.limiter = "login rate limit in Redis";
         self.labels.refresh = "refresh families in Redis";
         self.labels.revocation = "revocations in Redis";
         self.labels.replay = "replay guard in Redis";
@@ -132,7 +150,10 @@ impl Stores {
     /// Which backend holds what, for the start-up banner.
     pub fn describe(&self) -> String {
         let l = self.labels;
-        format!("{}, {}, {}, {}", l.refresh, l.revocation, l.replay, l.audit)
+        format!(
+            "{}, {}, {}, {}, {}",
+            l.refresh, l.revocation, l.replay, l.limiter, l.audit
+        )
     }
 }
 
@@ -157,6 +178,7 @@ pub struct App {
     pub(crate) audit_verifier: NoteVerifier,
     pub(crate) stripe: Verifier,
     pub(crate) replay: Arc<dyn ReplayGuard>,
+    pub(crate) login_limiter: Arc<dyn RateLimiter>,
     pub(crate) documents: Mutex<HashMap<TenantId, Vec<Document>>>,
     pub(crate) rng: Arc<dyn SecureRandom>,
 }
@@ -223,6 +245,7 @@ impl App {
             audit_verifier,
             stripe,
             replay: stores.replay,
+            login_limiter: stores.login_limiter,
             documents: Mutex::new(HashMap::new()),
             rng,
         })

@@ -26,6 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 struct Reply {
     status: u16,
+    headers: std::collections::HashMap<String, String>,
     body: Value,
 }
 
@@ -63,12 +64,22 @@ async fn http(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("a status line");
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
     let body = if payload.is_empty() {
         Value::Null
     } else {
         serde_json::from_str(payload).unwrap_or_else(|_| Value::String(payload.to_owned()))
     };
-    Reply { status, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 async fn post_json(addr: SocketAddr, path: &str, token: Option<&str>, body: &Value) -> Reply {
@@ -329,6 +340,33 @@ async fn in_memory_service_over_http() {
     let (acme, globex) = ("acme", "globex");
     let addr = start(Stores::in_memory(Arc::new(SystemClock)), acme, globex).await;
     scenario(addr, acme, globex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_attempts_are_rate_limited() {
+    let addr = start(Stores::in_memory(Arc::new(SystemClock)), "acme", "globex").await;
+    for _ in 0..10 {
+        let r = login(addr, "acme", "victor", "guess").await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let throttled = http(
+        addr,
+        "POST",
+        "/login",
+        &[("Content-Type", "application/json")],
+        json!({ "tenant": "acme", "username": "victor", "password": "victor-demo-password" })
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        throttled.status, 429,
+        "even the right password waits: {}",
+        throttled.body
+    );
+    assert_eq!(throttled.body["error"], "too many login attempts");
+    let retry: u64 = throttled.headers["retry-after"].parse().unwrap();
+    assert!((1..=60).contains(&retry), "retry-after {retry}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
