@@ -147,15 +147,34 @@ enum Command {
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
     /// Tamper-evident audit logs: append, verify, checkpoint, keygen.
+    ///
+    /// A log is one tenant's portcullis-audit file-store JSON-lines file `<tenant>.jsonl`.
+    /// Keys are C2SP signed-note keys (`PREFIX.key` = `PRIVATE+KEY+…`, `PREFIX.pub`);
+    /// checkpoints are C2SP tlog checkpoints with origin `<key name>/<tenant>`.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Master keys and per-tenant sealed credentials.
+    ///
+    /// Master-key file (version 1), UTF-8 text: the line `portcullis-master-keys v1`, one
+    /// `primary <version>` line, and one `key <version> <64 hex digits>` line per 32-byte
+    /// master key (versions decimal, 1 or more, unique); `#` comments and empty lines are
+    /// ignored. Every listed version opens, the primary seals. Rotate: `keys rotate`, then
+    /// `keys reencrypt` every stored blob, then delete the old `key` line to retire it.
+    /// Blobs are the portcullis-keys sealed format 1, base64 on the command line.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
     /// JWTs: issue, verify, jwks, keygen.
+    ///
+    /// Key files: EdDSA and ES256 private keys are PKCS#8 PEM (`-----BEGIN PRIVATE
+    /// KEY-----`), their kid the RFC 7638 thumbprint; an HS256 key is a JSON Web Key
+    /// `{"kty":"oct","alg":"HS256","kid":"…","k":"<base64url secret>"}`, never published.
     #[command(subcommand)]
     Token(token::TokenCommand),
     /// API keys: new, check.
+    ///
+    /// Keys are `<prefix>_<id><secret><checksum>`; only a SHA-256 hash is stored. A record
+    /// is one JSON object per line of a records file: `tenant`, `id`, `owner`, `name`,
+    /// `scopes`, `hash` (hex), `created_at_ms`, `expires_at_ms`, `revoked_at_ms`.
     #[command(subcommand)]
     Apikey(apikey::ApikeyCommand),
     /// RBAC policies: check, diff.

@@ -100,3 +100,19 @@ fn version_prints() {
         .success()
         .stdout(predicate::str::starts_with("portcullis "));
 }
+
+#[test]
+fn group_help_documents_the_file_formats() {
+    for (group, text) in [
+        ("keys", "portcullis-master-keys v1"),
+        ("token", "PKCS#8 PEM"),
+        ("audit", "<tenant>.jsonl"),
+        ("apikey", "created_at_ms"),
+    ] {
+        portcullis()
+            .args([group, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(text));
+    }
+}
