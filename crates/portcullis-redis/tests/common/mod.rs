@@ -21,8 +21,14 @@ pub fn redis_url(test: &str) -> Option<String> {
     match std::env::var("PORTCULLIS_TEST_REDIS_URL") {
         Ok(url) => Some(url),
         Err(_) => {
-            eprintln!(
-                "\n*** SKIPPED {test}: PORTCULLIS_TEST_REDIS_URL is not set (CI sets it to redis://127.0.0.1:6379) ***\n"
+            // Written to the stderr handle directly: libtest captures `eprintln!` of
+            // passing tests, and a skip must be visible.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "\n*** SKIPPED {test}: PORTCULLIS_TEST_REDIS_URL is not set (CI sets it to redis://127.0.0.1:6379) ***\n"
+                )
+                .as_bytes(),
             );
             None
         }
