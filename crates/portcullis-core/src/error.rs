@@ -127,17 +127,26 @@ mod tests {
     #[test]
     fn message_names_kind_and_operation_and_keeps_source() {
         let err = BackendError::corrupt("audit.read", "bad row");
-        assert_eq!(err.to_string(), "backend returned corrupt data during `audit.read`");
+        assert_eq!(
+            err.to_string(),
+            "backend returned corrupt data during `audit.read`"
+        );
         assert_eq!(err.kind(), BackendErrorKind::Corrupt);
         assert_eq!(err.operation(), "audit.read");
-        assert_eq!(StdError::source(&err).map(|s| s.to_string()).as_deref(), Some("bad row"));
+        assert_eq!(
+            StdError::source(&err).map(|s| s.to_string()).as_deref(),
+            Some("bad row")
+        );
     }
 
     #[test]
     fn timeout_has_no_source() {
         let err = BackendError::timeout("tickets.consume");
         assert!(StdError::source(&err).is_none());
-        assert_eq!(err.to_string(), "backend timed out during `tickets.consume`");
+        assert_eq!(
+            err.to_string(),
+            "backend timed out during `tickets.consume`"
+        );
     }
 
     #[test]

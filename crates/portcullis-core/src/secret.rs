@@ -229,7 +229,12 @@ mod tests {
         let b = SecretBytes::from_slice(b"topsecret");
         let s = SecretString::from("topsecret".to_owned());
         let a = SecretArray::new(*b"topsecret-key-32-bytes-long!!!!!");
-        for out in [format!("{b:?}"), format!("{s:?}"), format!("{a:?}"), format!("{a:#?}")] {
+        for out in [
+            format!("{b:?}"),
+            format!("{s:?}"),
+            format!("{a:?}"),
+            format!("{a:#?}"),
+        ] {
             assert!(!out.contains("topsecret"), "{out}");
             assert!(out.contains("[redacted]"), "{out}");
         }

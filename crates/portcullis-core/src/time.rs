@@ -156,10 +156,21 @@ mod tests {
     #[test]
     fn saturation_and_overflow() {
         assert_eq!(UnixTime::from_secs(u64::MAX).as_millis(), u64::MAX);
-        assert_eq!(UnixTime::from_millis(u64::MAX).checked_add(Duration::from_millis(1)), None);
+        assert_eq!(
+            UnixTime::from_millis(u64::MAX).checked_add(Duration::from_millis(1)),
+            None
+        );
         assert_eq!(UnixTime::EPOCH.checked_sub(Duration::from_millis(1)), None);
-        assert_eq!(UnixTime::EPOCH.saturating_sub(Duration::from_secs(5)), UnixTime::EPOCH);
-        assert_eq!(UnixTime::from_millis(5).saturating_add(Duration::MAX).as_millis(), u64::MAX);
+        assert_eq!(
+            UnixTime::EPOCH.saturating_sub(Duration::from_secs(5)),
+            UnixTime::EPOCH
+        );
+        assert_eq!(
+            UnixTime::from_millis(5)
+                .saturating_add(Duration::MAX)
+                .as_millis(),
+            u64::MAX
+        );
     }
 
     #[test]
@@ -178,7 +189,10 @@ mod tests {
             clock.now()
         }
         assert_eq!(read(&*dynamic).as_secs(), 7);
-        assert_eq!(read(Box::new(FixedClock(UnixTime::from_secs(8)))).as_secs(), 8);
+        assert_eq!(
+            read(Box::new(FixedClock(UnixTime::from_secs(8)))).as_secs(),
+            8
+        );
     }
 
     proptest! {

@@ -14,7 +14,7 @@
 //!   test helpers; panicking is how they report);
 //! - concurrency steps spawn real tasks and check the invariant, never the timing.
 
-pub mod tokens;
-pub mod webhooks;
 pub mod audit;
 pub mod ratelimit;
+pub mod tokens;
+pub mod webhooks;

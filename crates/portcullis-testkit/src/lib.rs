@@ -75,7 +75,9 @@ impl ManualClock {
         let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         let _ = self
             .millis
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| Some(m.saturating_add(by)));
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| {
+                Some(m.saturating_add(by))
+            });
     }
 
     /// Sets the clock to `to`, forwards or backwards (to test clock skew).
@@ -132,7 +134,10 @@ mod tests {
         let t0 = c.now();
         assert_eq!(c.now(), t0);
         c.advance(Duration::from_millis(1500));
-        assert_eq!(c.now().duration_since(t0), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            c.now().duration_since(t0),
+            Some(Duration::from_millis(1500))
+        );
         c.set(UnixTime::from_secs(5));
         assert_eq!(c.now().as_secs(), 5);
         c.advance(Duration::MAX);
@@ -141,7 +146,11 @@ mod tests {
 
     #[test]
     fn seeded_random_is_deterministic_per_seed() {
-        let (a, b, c) = (SeededRandom::new(1), SeededRandom::new(1), SeededRandom::new(2));
+        let (a, b, c) = (
+            SeededRandom::new(1),
+            SeededRandom::new(1),
+            SeededRandom::new(2),
+        );
         let (mut x, mut y, mut z) = ([0u8; 32], [0u8; 32], [0u8; 32]);
         a.fill(&mut x).unwrap();
         b.fill(&mut y).unwrap();
