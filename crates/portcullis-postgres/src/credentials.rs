@@ -1,12 +1,17 @@
 //! [`PgCredentialStore`]: sealed credentials (portcullis-keys blobs) per tenant, and the
 //! [`BlobSource`]/[`BlobSink`] that let [`Sealer::reencrypt_all`](portcullis_keys::Sealer::reencrypt_all)
 //! run over the table.
+//!
+//! The store seals and opens with an AEAD context it derives from the credential id
+//! ([`credential_context`]), never with one read from the row, so a blob copied onto
+//! another credential's row (by anyone who can write the table) does not open there.
 
 use std::fmt;
+use std::sync::Arc;
 
-use portcullis_core::{BackendError, TenantId};
+use portcullis_core::{BackendError, SecretBytes, TenantId};
 use portcullis_keys::{
-    BlobId, BlobSink, BlobSource, KeyVersion, KeysError, ReplaceOutcome, StoredBlob,
+    BlobId, BlobSink, BlobSource, KeyVersion, KeysError, ReplaceOutcome, Sealer, StoredBlob,
 };
 
 use crate::error::{self, corrupt};
@@ -74,29 +79,43 @@ pub fn split_blob_id(id: &BlobId) -> Result<(TenantId, CredentialId), KeysError>
     Ok((tenant, cred))
 }
 
-/// One stored credential (ciphertext only).
+/// The AEAD context every credential blob is sealed with:
+/// `portcullis-postgres/credential:<id>` (UTF-8 bytes). The tenant is bound separately
+/// (it is part of the sealed format's associated data), so a blob opens only for the
+/// tenant and credential id it was sealed for. [`PgCredentialStore`] derives it on every
+/// seal, open and re-encryption; it is never stored or taken from the caller.
+pub fn credential_context(id: &CredentialId) -> Vec<u8> {
+    format!("portcullis-postgres/credential:{}", id.as_str()).into_bytes()
+}
+
+/// One stored credential (ciphertext only). Open it with [`PgCredentialStore::open`], or
+/// by hand with [`Sealer::open`] and [`credential_context`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCredential {
     /// Its tenant.
     pub tenant: TenantId,
     /// Its id.
     pub id: CredentialId,
-    /// The context it was sealed with.
-    pub context: Vec<u8>,
     /// The master key version named in its header.
     pub key_version: KeyVersion,
     /// The sealed blob.
     pub blob: Vec<u8>,
 }
 
-/// Sealed credentials in `sealed_credentials`: `(tenant_id, credential_id, context,
-/// key_version, blob)`, no plaintext column. Tenant-scoped operations run as
-/// `portcullis_app` under row-level security; the [`BlobSource`]/[`BlobSink`] impls,
-/// which walk every tenant for re-encryption, run as `portcullis_rotator`, which may read
-/// rows and swap `blob`/`key_version` only.
+/// Sealed credentials in `sealed_credentials`: `(tenant_id, credential_id, key_version,
+/// blob)`, no plaintext column. The store seals with its [`Sealer`] under the tenant and
+/// [`credential_context`] of the id, and opens the same way, so a blob copied from one
+/// row onto another (another id or tenant) fails to open with [`KeysError::Decrypt`].
+///
+/// Tenant-scoped operations run as `portcullis_app` under row-level security; the
+/// [`BlobSource`]/[`BlobSink`] impls, which walk every tenant for re-encryption, run as
+/// `portcullis_rotator`, which may read rows and swap `blob`/`key_version` only. Pass the
+/// same [`Sealer`] (same purpose and keyring) to
+/// [`Sealer::reencrypt_all`](portcullis_keys::Sealer::reencrypt_all).
 #[derive(Debug, Clone)]
 pub struct PgCredentialStore {
     pool: PgPool,
+    sealer: Arc<Sealer>,
     sql: Sql,
 }
 
@@ -110,23 +129,23 @@ struct Sql {
 }
 
 impl PgCredentialStore {
-    /// A store over `pool` (run [`crate::migrate`] first).
-    pub fn new(pool: PgPool) -> Self {
+    /// A store over `pool` (run [`crate::migrate`] first) that seals and opens with
+    /// `sealer`.
+    pub fn new(pool: PgPool, sealer: Arc<Sealer>) -> Self {
         let t = pool.schema().table("sealed_credentials");
         let sql = Sql {
             put: format!(
-                "INSERT INTO {t} (tenant_id, credential_id, context, key_version, blob)
-                 VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO {t} (tenant_id, credential_id, key_version, blob)
+                 VALUES ($1, $2, $3, $4)
                  ON CONFLICT (tenant_id, credential_id) DO UPDATE
-                 SET context = EXCLUDED.context, key_version = EXCLUDED.key_version,
-                     blob = EXCLUDED.blob, updated_at = now()"
+                 SET key_version = EXCLUDED.key_version, blob = EXCLUDED.blob, updated_at = now()"
             ),
             get: format!(
-                "SELECT context, key_version, blob FROM {t} WHERE tenant_id = $1 AND credential_id = $2"
+                "SELECT key_version, blob FROM {t} WHERE tenant_id = $1 AND credential_id = $2"
             ),
             delete: format!("DELETE FROM {t} WHERE tenant_id = $1 AND credential_id = $2"),
             page: format!(
-                "SELECT blob_id, context, blob FROM {t}
+                "SELECT blob_id, blob FROM {t}
                  WHERE $1::text IS NULL OR blob_id > $1::text COLLATE \"C\"
                  ORDER BY blob_id LIMIT $2"
             ),
@@ -139,25 +158,28 @@ impl PgCredentialStore {
                         EXISTS (SELECT 1 FROM {t} WHERE tenant_id = $1 AND credential_id = $2)"
             ),
         };
-        Self { pool, sql }
+        Self { pool, sealer, sql }
     }
 
-    /// Stores (or replaces) credential `id` of `tenant`: `blob` sealed by
-    /// [`Sealer::seal`](portcullis_keys::Sealer::seal) with `context`. The key version
-    /// column is read from the blob's header.
+    /// Seals `plaintext` for `tenant` under [`credential_context`]`(id)` and stores it as
+    /// credential `id` (replacing any previous value). The key version column is read
+    /// from the sealed blob's header.
     ///
     /// # Errors
     ///
-    /// [`KeysError::Truncated`]/[`KeysError::UnknownFormat`] if `blob` is not a sealed
-    /// blob; [`KeysError::Backend`] if the database fails (nothing written then).
+    /// Sealing errors of [`Sealer::seal`]; [`KeysError::Backend`] if the database fails
+    /// (nothing written then).
     pub async fn put(
         &self,
         tenant: &TenantId,
         id: &CredentialId,
-        context: &[u8],
-        blob: &[u8],
+        plaintext: &[u8],
     ) -> Result<(), KeysError> {
         const OP: &str = "postgres.credentials.put";
+        let blob = self
+            .sealer
+            .seal(tenant, &credential_context(id), plaintext)?;
+        let blob = blob.as_slice();
         let version = version_i32(OP, portcullis_keys::inspect(blob)?.key_version)?;
         self.pool
             .run(OP, || async {
@@ -170,7 +192,7 @@ impl PgCredentialStore {
                     &tx.prepare_cached(&self.sql.put)
                         .await
                         .map_err(|e| error::db(OP, e))?,
-                    &[&tenant.as_str(), &id.as_str(), &context, &version, &blob],
+                    &[&tenant.as_str(), &id.as_str(), &version, &blob],
                 )
                 .await
                 .map_err(|e| error::db(OP, e))?;
@@ -180,7 +202,29 @@ impl PgCredentialStore {
             .await
     }
 
-    /// Credential `id` of `tenant`, if stored.
+    /// Opens credential `id` of `tenant`, if stored, with the tenant and
+    /// [`credential_context`]`(id)`.
+    ///
+    /// # Errors
+    ///
+    /// [`KeysError::Decrypt`] if the stored blob was not sealed for this tenant and id (for
+    /// example copied from another row) or was altered; other opening errors of
+    /// [`Sealer::open`] (unknown key version, malformed blob); [`KeysError::Backend`] if
+    /// the database fails.
+    pub async fn open(
+        &self,
+        tenant: &TenantId,
+        id: &CredentialId,
+    ) -> Result<Option<SecretBytes>, KeysError> {
+        let Some(stored) = self.get(tenant, id).await? else {
+            return Ok(None);
+        };
+        self.sealer
+            .open(tenant, &credential_context(id), &stored.blob)
+            .map(Some)
+    }
+
+    /// Credential `id` of `tenant` as stored (ciphertext), if present.
     ///
     /// # Errors
     ///
@@ -210,13 +254,12 @@ impl PgCredentialStore {
                 tx.commit().await.map_err(|e| error::db(OP, e))?;
                 let Some(row) = row else { return Ok(None) };
                 let q = |e| KeysError::Backend(error::db(OP, e));
-                let version: i32 = row.try_get(1).map_err(q)?;
+                let version: i32 = row.try_get(0).map_err(q)?;
                 Ok(Some(StoredCredential {
                     tenant: tenant.clone(),
                     id: id.clone(),
-                    context: row.try_get(0).map_err(q)?,
                     key_version: version_of(OP, version)?,
-                    blob: row.try_get(2).map_err(q)?,
+                    blob: row.try_get(1).map_err(q)?,
                 }))
             })
             .await
@@ -281,13 +324,16 @@ impl BlobSource for PgCredentialStore {
                 for row in rows {
                     let id: String = row.try_get(0).map_err(q)?;
                     let id = BlobId::new(id).map_err(|_| corrupt(OP, "bad blob id"))?;
-                    let (tenant, _) = split_blob_id(&id).map_err(|_| corrupt(OP, "bad blob id"))?;
+                    let (tenant, cred) =
+                        split_blob_id(&id).map_err(|_| corrupt(OP, "bad blob id"))?;
                     out.push(StoredBlob {
                         id,
                         tenant,
                         salt: None,
-                        context: row.try_get(1).map_err(q)?,
-                        blob: row.try_get(2).map_err(q)?,
+                        // Derived from the row's id, as on put and open: re-encryption
+                        // opens a copied blob with its new row's context and fails.
+                        context: credential_context(&cred),
+                        blob: row.try_get(1).map_err(q)?,
                     });
                 }
                 Ok(out)

@@ -91,8 +91,8 @@
 //! | Table | `portcullis_app` | `portcullis_rotator` |
 //! | --- | --- | --- |
 //! | `audit_entries`, `audit_checkpoints` | `SELECT`, `INSERT` | none |
-//! | `audit_heads` | `SELECT`, `INSERT`, `UPDATE (size, head_hash)` (forward only) | none |
-//! | `sealed_credentials` | `SELECT`, `INSERT`, `DELETE`, `UPDATE` of blob columns | `SELECT`, `UPDATE (key_version, blob, updated_at)` |
+//! | `audit_heads` | `SELECT`, `INSERT (tenant_id)` (a genesis head), `UPDATE (size, head_hash)` (size must grow) | none |
+//! | `sealed_credentials` | `SELECT`, `INSERT`, `DELETE`, `UPDATE (key_version, blob, updated_at)` | `SELECT`, `UPDATE (key_version, blob, updated_at)` |
 //! | `sealed_secrets` | `SELECT`, `INSERT`, `DELETE`, `UPDATE` of blob columns | none |
 //!
 //! Every table has `FORCE ROW LEVEL SECURITY` with the policy `tenant_id =
@@ -106,18 +106,22 @@
 //! - `audit_entries`: one row per entry, `UNIQUE (tenant_id, seq)`; `record` holds the
 //!   entry's JSON-line form from `portcullis-audit` (the hashed binary encoding is
 //!   specified there), with `prev_hash`, `entry_hash` and the main fields as columns.
-//!   `audit_heads` holds `(size, head_hash)` per tenant, genesis = `(0, 32 zero bytes)`.
-//! - `sealed_credentials`: `(tenant_id, credential_id, context, key_version, blob)`; the
-//!   blob is the `portcullis-keys` sealed format; the re-encryption [`portcullis_keys::BlobId`]
-//!   is `<tenant>/<credential id>` ([`blob_id`]), ordered bytewise (`COLLATE "C"`).
+//!   `audit_heads` holds `(size, head_hash)` per tenant, genesis = `(0, 32 zero bytes)`
+//!   (the column defaults; the application role may insert only `tenant_id`). Every
+//!   table's `tenant_id` is checked against the tenant id pattern.
+//! - `sealed_credentials`: `(tenant_id, credential_id, key_version, blob)`; the blob is the
+//!   `portcullis-keys` sealed format, sealed for the tenant with context
+//!   `portcullis-postgres/credential:<credential id>` ([`credential_context`]), which the
+//!   store derives and never stores; the re-encryption [`portcullis_keys::BlobId`] is
+//!   `<tenant>/<credential id>` ([`blob_id`]), ordered bytewise (`COLLATE "C"`).
 //! - `sealed_secrets`: `(tenant_id, name, key_version, blob)`, sealed with context
 //!   `portcullis-postgres/secret:<name>`.
 //!
 //! # Security considerations
 //!
 //! - **Append-only**: statement-level triggers raise on `UPDATE`, `DELETE` and
-//!   `TRUNCATE` of entries and checkpoints, and on `DELETE`/`TRUNCATE` and backward moves
-//!   of heads. They are `ENABLE ALWAYS`, so `session_replication_role = replica` does not
+//!   `TRUNCATE` of entries and checkpoints, and on `DELETE`/`TRUNCATE` of heads and any
+//!   head update that does not grow its size. They are `ENABLE ALWAYS`, so `session_replication_role = replica` does not
 //!   silence them; the table owner is stopped too. A superuser or the owner can still
 //!   drop or disable a trigger: that is what signed checkpoints held by others detect.
 //! - **The application role can insert entries** (it must). A compromised application
@@ -133,8 +137,11 @@
 //!   head). Each operation has a server-side statement/lock timeout and a client-side
 //!   deadline ([`PgOptions`]).
 //! - **No plaintext** column exists; credentials and secrets are `portcullis-keys`
-//!   ciphertext bound to tenant and context, so a row copied to another tenant or id does
-//!   not open.
+//!   ciphertext bound to the tenant and to a context the store derives from the row's id
+//!   (`portcullis-postgres/credential:<id>`, `portcullis-postgres/secret:<name>`), never
+//!   one read from the row, so a blob copied to another tenant or id does not open
+//!   through the store ([`KeysError::Decrypt`](portcullis_keys::KeysError::Decrypt)).
+//!   Copying a row's own older blob back over it (a rollback) is not detected.
 //! - **No TLS** in this version: connect over a Unix socket, to a local server, or through
 //!   a TLS-terminating proxy. Database passwords in URLs are redacted from errors.
 //! - Schema names are validated (`[a-z_][a-z0-9_]*`) before being spliced into SQL; all
@@ -149,7 +156,9 @@ mod pool;
 mod secrets;
 
 pub use audit::PgAuditStore;
-pub use credentials::{CredentialId, PgCredentialStore, StoredCredential, blob_id, split_blob_id};
+pub use credentials::{
+    CredentialId, PgCredentialStore, StoredCredential, blob_id, credential_context, split_blob_id,
+};
 pub use error::PostgresError;
 pub use migrate::{MIGRATION_LOCK_KEY, MigrationReport, migrate};
 pub use pool::{APP_ROLE, PgOptions, PgPool, ROTATOR_ROLE, SchemaName};

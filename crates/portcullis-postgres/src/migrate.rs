@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "credentials",
         sql: include_str!("../migrations/0002_credentials.sql"),
     },
+    Migration {
+        version: 3,
+        name: "bindings",
+        sql: include_str!("../migrations/0003_bindings.sql"),
+    },
 ];
 
 /// The advisory-lock key every [`migrate`] call takes (`"portcull"` as a big-endian

@@ -37,6 +37,17 @@ async fn try_as(
     replica: bool,
     sql: &str,
 ) -> Result<u64, tokio_postgres::Error> {
+    try_as_raw(c, role, tenant.as_str(), replica, sql).await
+}
+
+/// [`try_as`] with any string as the tenant setting (even an invalid tenant id).
+async fn try_as_raw(
+    c: &tokio_postgres::Client,
+    role: Option<&str>,
+    tenant: &str,
+    replica: bool,
+    sql: &str,
+) -> Result<u64, tokio_postgres::Error> {
     c.batch_execute("BEGIN").await.unwrap();
     if let Some(role) = role {
         c.execute("SELECT set_config('role', $1, true)", &[&role])
@@ -45,7 +56,7 @@ async fn try_as(
     }
     c.execute(
         "SELECT set_config('portcullis.tenant_id', $1, true)",
-        &[&tenant.as_str()],
+        &[&tenant],
     )
     .await
     .unwrap();
@@ -226,5 +237,138 @@ async fn a_row_inserted_out_of_sequence_is_detected_by_verify() {
         other => panic!("append over a squatted seq must conflict: {other:?}"),
     }
     assert_eq!(store.head(&t).await.unwrap().size, 4);
+    common::drop_schema(&url, &schema).await;
+}
+
+fn code(r: Result<u64, tokio_postgres::Error>, what: &str) -> String {
+    let err = r.expect_err(&format!("{what} must fail"));
+    let db = err
+        .as_db_error()
+        .unwrap_or_else(|| panic!("{what}: not a server error: {err}"));
+    db.code().code().to_owned()
+}
+
+/// Finding: a head update that kept the size (rewriting the hash in place) passed the
+/// forward-only trigger. Now every update must grow the size, for the app role and the
+/// owner; the store's appends (which always grow it) still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_update_must_grow_the_size() {
+    let Some(url) = common::db_url("a_head_update_must_grow_the_size") else {
+        return;
+    };
+    let (store, schema, t) = setup(&url, "grow").await;
+    let c = common::admin(&url).await;
+    let heads = format!("\"{schema}\".audit_heads");
+    let same_size = format!(
+        "UPDATE {heads} SET head_hash = '\\x{}' WHERE tenant_id = '{t}'",
+        "11".repeat(32)
+    );
+    let no_op = format!("UPDATE {heads} SET size = size WHERE tenant_id = '{t}'");
+    for sql in [&same_size, &no_op] {
+        for role in [Some("portcullis_app"), None] {
+            assert_eq!(
+                code(try_as(&c, role, &t, false, sql).await, sql),
+                "42501",
+                "{sql} as {role:?}"
+            );
+        }
+    }
+    let head = store.head(&t).await.unwrap();
+    assert_eq!(head.size, 3);
+    // Appends (one entry, then a batch) still move it forward.
+    store.append(&t, vec![pending(3)]).await.unwrap();
+    store
+        .append(&t, (4..7).map(pending).collect())
+        .await
+        .unwrap();
+    let entries = store.read(&t, 0, u64::MAX).await.unwrap();
+    assert_eq!(entries.len(), 7);
+    verify_chain(&t, &entries).unwrap();
+    assert_eq!(store.head(&t).await.unwrap().size, 7);
+    common::drop_schema(&url, &schema).await;
+}
+
+/// Finding: the app role could INSERT a head at any size and hash. Now it may name only
+/// the tenant; the defaults give the genesis head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_role_inserts_only_genesis_heads() {
+    let Some(url) = common::db_url("the_app_role_inserts_only_genesis_heads") else {
+        return;
+    };
+    let (store, schema, _t) = setup(&url, "genesis").await;
+    let c = common::admin(&url).await;
+    let heads = format!("\"{schema}\".audit_heads");
+    let t2 = common::tenant("fresh");
+    for sql in [
+        format!(
+            "INSERT INTO {heads} (tenant_id, size, head_hash) VALUES ('{t2}', 5, '\\x{}')",
+            "22".repeat(32)
+        ),
+        format!("INSERT INTO {heads} (tenant_id, size) VALUES ('{t2}', 0)"),
+        format!(
+            "INSERT INTO {heads} (tenant_id, head_hash) VALUES ('{t2}', '\\x{}')",
+            "00".repeat(32)
+        ),
+    ] {
+        assert_eq!(
+            code(
+                try_as(&c, Some("portcullis_app"), &t2, false, &sql).await,
+                &sql
+            ),
+            "42501",
+            "{sql}"
+        );
+    }
+    try_as(
+        &c,
+        Some("portcullis_app"),
+        &t2,
+        false,
+        &format!("INSERT INTO {heads} (tenant_id) VALUES ('{t2}')"),
+    )
+    .await
+    .unwrap();
+    let head = store.head(&t2).await.unwrap();
+    assert_eq!(head.size, 0);
+    assert_eq!(head.hash, Hash::ZERO);
+    // The store creates heads itself on first append: still allowed.
+    let t3 = common::tenant("first");
+    store.append(&t3, vec![pending(0)]).await.unwrap();
+    assert_eq!(store.head(&t3).await.unwrap().size, 1);
+    common::drop_schema(&url, &schema).await;
+}
+
+/// Finding: entries and checkpoints did not check the tenant id pattern that the heads
+/// table checks. Now a row with an invalid tenant id is refused for every role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_and_checkpoints_check_the_tenant_id() {
+    let Some(url) = common::db_url("entries_and_checkpoints_check_the_tenant_id") else {
+        return;
+    };
+    let (_store, schema, _t) = setup(&url, "tid").await;
+    let c = common::admin(&url).await;
+    let z = Hash::ZERO.to_hex();
+    for bad in ["bad tenant", "-leading-dash", "a/b", &"x".repeat(65)] {
+        let statements = [
+            format!(
+                "INSERT INTO \"{schema}\".audit_entries
+                    (tenant_id, seq, prev_hash, entry_hash, time_ms, actor, action, resource, record)
+                 VALUES ('{bad}', 0, '\\x{z}', '\\x{z}', 1, 'm', 'a', 'r', '{{}}')"
+            ),
+            format!(
+                "INSERT INTO \"{schema}\".audit_checkpoints (tenant_id, size, note)
+                 VALUES ('{bad}', 0, 'n')"
+            ),
+        ];
+        for sql in &statements {
+            for role in [Some("portcullis_app"), None] {
+                assert_eq!(
+                    code(try_as_raw(&c, role, bad, false, sql).await, sql),
+                    "23514",
+                    "{sql} as {role:?}"
+                );
+            }
+        }
+    }
     common::drop_schema(&url, &schema).await;
 }

@@ -16,7 +16,9 @@ use portcullis_keys::{
     BlobSink, BlobSource, KeyVersion, Keyring, KeysError, MasterKey, Purpose, ReencryptOptions,
     ReplaceOutcome, Sealer, SecretName, SecretSource,
 };
-use portcullis_postgres::{CredentialId, PgCredentialStore, PgSecretSource, blob_id};
+use portcullis_postgres::{
+    CredentialId, PgCredentialStore, PgSecretSource, blob_id, credential_context,
+};
 
 fn sealer() -> Sealer {
     let rng = Arc::new(OsRandom);
@@ -38,46 +40,62 @@ async fn round_trip_and_tenant_scoping() {
     };
     let pool = common::fresh_pool(&url, "cred").await;
     let schema = pool.schema().clone();
-    let store = PgCredentialStore::new(pool);
-    let s = sealer();
+    let s = Arc::new(sealer());
+    let store = PgCredentialStore::new(pool, Arc::clone(&s));
     let (a, b) = (common::tenant("a"), common::tenant("b"));
     let id = cid("stripe:acct_42");
-    let blob = s.seal(&a, b"stripe:acct_42", b"sk_live_123").unwrap();
-    store.put(&a, &id, b"stripe:acct_42", &blob).await.unwrap();
+    assert!(store.open(&a, &id).await.unwrap().is_none());
+    store.put(&a, &id, b"sk_live_123").await.unwrap();
 
-    let got = store.get(&a, &id).await.unwrap().unwrap();
-    assert_eq!(got.blob, blob);
-    assert_eq!(got.key_version, KeyVersion::new(1).unwrap());
     assert_eq!(
-        s.open(&a, &got.context, &got.blob).unwrap().expose_secret(),
+        store.open(&a, &id).await.unwrap().unwrap().expose_secret(),
         b"sk_live_123"
+    );
+    let got = store.get(&a, &id).await.unwrap().unwrap();
+    let blob = got.blob.clone();
+    assert_eq!(got.key_version, KeyVersion::new(1).unwrap());
+    assert!(
+        !blob.windows(11).any(|w| w == b"sk_live_123"),
+        "no plaintext"
+    );
+    // The documented context opens it by hand.
+    assert_eq!(
+        s.open(&a, &credential_context(&id), &got.blob)
+            .unwrap()
+            .expose_secret(),
+        b"sk_live_123"
+    );
+    assert_eq!(
+        credential_context(&id),
+        b"portcullis-postgres/credential:stripe:acct_42"
     );
     // Another tenant sees nothing under the same id, and cannot delete it.
     assert!(store.get(&b, &id).await.unwrap().is_none());
+    assert!(store.open(&b, &id).await.unwrap().is_none());
     assert!(!store.delete(&b, &id).await.unwrap());
     assert!(store.get(&a, &id).await.unwrap().is_some());
     // The same id under b is a separate row.
-    let blob_b = s.seal(&b, b"stripe:acct_42", b"sk_live_b").unwrap();
-    store
-        .put(&b, &id, b"stripe:acct_42", &blob_b)
-        .await
-        .unwrap();
+    store.put(&b, &id, b"sk_live_b").await.unwrap();
     assert_eq!(store.get(&a, &id).await.unwrap().unwrap().blob, blob);
+    assert_eq!(
+        store.open(&b, &id).await.unwrap().unwrap().expose_secret(),
+        b"sk_live_b"
+    );
     // A moved ciphertext does not open for the other tenant.
     assert!(matches!(
-        s.open(&b, b"stripe:acct_42", &blob),
+        s.open(&b, &credential_context(&id), &blob),
         Err(KeysError::Decrypt)
     ));
     // Replace, then delete.
-    let blob2 = s.seal(&a, b"stripe:acct_42", b"sk_live_456").unwrap();
-    store.put(&a, &id, b"stripe:acct_42", &blob2).await.unwrap();
-    assert_eq!(store.get(&a, &id).await.unwrap().unwrap().blob, blob2);
+    store.put(&a, &id, b"sk_live_456").await.unwrap();
+    assert_ne!(store.get(&a, &id).await.unwrap().unwrap().blob, blob);
+    assert_eq!(
+        store.open(&a, &id).await.unwrap().unwrap().expose_secret(),
+        b"sk_live_456"
+    );
     assert!(store.delete(&a, &id).await.unwrap());
     assert!(store.get(&a, &id).await.unwrap().is_none());
     assert!(store.get(&b, &id).await.unwrap().is_some());
-    // Not a sealed blob: refused before any write.
-    assert!(store.put(&a, &id, b"x", b"plaintext!").await.is_err());
-    assert!(store.get(&a, &id).await.unwrap().is_none());
 
     // Under RLS the app role sees only the tenant in its setting.
     let c = common::admin(&url).await;
@@ -103,6 +121,87 @@ async fn round_trip_and_tenant_scoping() {
     common::drop_schema(&url, &schema).await;
 }
 
+/// Finding: the AEAD context was a column the app role could rewrite, so copying
+/// `(context, blob)` from credential A onto credential B made B open to A's secret. Now
+/// the context is derived from the row's id: a copied blob fails to open, through the
+/// store and through re-encryption, with a typed error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_copied_onto_another_row_does_not_open() {
+    let Some(url) = common::db_url("a_blob_copied_onto_another_row_does_not_open") else {
+        return;
+    };
+    let pool = common::fresh_pool(&url, "copy").await;
+    let schema = pool.schema().clone();
+    let s = Arc::new(sealer());
+    let store = PgCredentialStore::new(pool, Arc::clone(&s));
+    let t = common::tenant("copy");
+    let (a, b) = (cid("github:admin-token"), cid("github:read-token"));
+    store.put(&t, &a, b"ghp_admin").await.unwrap();
+    store.put(&t, &b, b"ghp_read").await.unwrap();
+
+    // As the table owner (the superuser here: it bypasses grants and row-level
+    // security), copy every column A has onto B.
+    let c = common::admin(&url).await;
+    let n = c
+        .execute(
+            &format!(
+                "WITH src AS (SELECT * FROM \"{schema}\".sealed_credentials
+                              WHERE tenant_id = $1 AND credential_id = $2)
+                 UPDATE \"{schema}\".sealed_credentials d
+                 SET key_version = src.key_version, blob = src.blob
+                 FROM src WHERE d.tenant_id = $1 AND d.credential_id = $3"
+            ),
+            &[&t.as_str(), &a.as_str(), &b.as_str()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the copy happened");
+    assert_eq!(
+        store.get(&t, &a).await.unwrap().unwrap().blob,
+        store.get(&t, &b).await.unwrap().unwrap().blob
+    );
+    // B no longer opens (it would have opened to A's secret); A still does.
+    assert!(matches!(store.open(&t, &b).await, Err(KeysError::Decrypt)));
+    assert_eq!(
+        store.open(&t, &a).await.unwrap().unwrap().expose_secret(),
+        b"ghp_admin"
+    );
+    // Re-encryption derives the same context, so it reports B as failed, not re-sealed
+    // under B's context.
+    s.rotate(
+        KeyVersion::new(2).unwrap(),
+        MasterKey::generate(&OsRandom).unwrap(),
+    )
+    .unwrap();
+    let report = s
+        .reencrypt_all(&store, &store, ReencryptOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.scanned, 2);
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].0, blob_id(&t, &b).unwrap(), "{report:?}");
+    assert!(matches!(store.open(&t, &b).await, Err(KeysError::Decrypt)));
+    assert_eq!(
+        store.open(&t, &a).await.unwrap().unwrap().expose_secret(),
+        b"ghp_admin"
+    );
+
+    // The app role has no caller-supplied context column to rewrite any more.
+    let cols: Vec<String> = c
+        .query(
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_schema = $1 AND table_name = 'sealed_credentials'",
+            &[&schema.as_str()],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!cols.iter().any(|c| c == "context"), "{cols:?}");
+    common::drop_schema(&url, &schema).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_and_swap_replace() {
     let Some(url) = common::db_url("compare_and_swap_replace") else {
@@ -110,13 +209,13 @@ async fn compare_and_swap_replace() {
     };
     let pool = common::fresh_pool(&url, "cas").await;
     let schema = pool.schema().clone();
-    let store = PgCredentialStore::new(pool);
-    let s = sealer();
+    let s = Arc::new(sealer());
+    let store = PgCredentialStore::new(pool, Arc::clone(&s));
     let t = common::tenant("cas");
     let id = cid("k");
-    let v1 = s.seal(&t, b"k", b"one").unwrap();
-    let v2 = s.seal(&t, b"k", b"two").unwrap();
-    store.put(&t, &id, b"k", &v1).await.unwrap();
+    store.put(&t, &id, b"one").await.unwrap();
+    let v1 = store.get(&t, &id).await.unwrap().unwrap().blob;
+    let v2 = s.seal(&t, &credential_context(&id), b"two").unwrap();
     let bid = blob_id(&t, &id).unwrap();
     assert_eq!(
         store.replace(&bid, &v2, &v1).await.unwrap(),
@@ -127,6 +226,10 @@ async fn compare_and_swap_replace() {
         ReplaceOutcome::Replaced
     );
     assert_eq!(store.get(&t, &id).await.unwrap().unwrap().blob, v2);
+    assert_eq!(
+        store.open(&t, &id).await.unwrap().unwrap().expose_secret(),
+        b"two"
+    );
     let missing = blob_id(&t, &cid("nope")).unwrap();
     assert_eq!(
         store.replace(&missing, &v1, &v2).await.unwrap(),
@@ -142,8 +245,8 @@ async fn reencrypt_all_over_1000_rows_under_rotation_loses_none() {
     };
     let pool = common::fresh_pool(&url, "rot").await;
     let schema = pool.schema().clone();
-    let store = Arc::new(PgCredentialStore::new(pool));
     let s = Arc::new(sealer());
+    let store = Arc::new(PgCredentialStore::new(pool, Arc::clone(&s)));
     // Tenant ids chosen so one is a prefix of another: page order must still be bytewise.
     let base = common::tenant("r");
     let tenants: Vec<TenantId> = ["", "-x", "_y", "0"]
@@ -153,16 +256,12 @@ async fn reencrypt_all_over_1000_rows_under_rotation_loses_none() {
     let mut expected: HashMap<(TenantId, String), Vec<u8>> = HashMap::new();
     let mut writers = Vec::new();
     for (k, t) in tenants.iter().enumerate() {
-        let (store, s, tw) = (Arc::clone(&store), Arc::clone(&s), t.clone());
+        let (store, tw) = (Arc::clone(&store), t.clone());
         writers.push(tokio::spawn(async move {
             for i in 0..250 {
                 let id = format!("cred/{i:04}");
                 let plain = format!("secret-{k}-{i}").into_bytes();
-                let blob = s.seal(&tw, id.as_bytes(), &plain).unwrap();
-                store
-                    .put(&tw, &cid(&id), id.as_bytes(), &blob)
-                    .await
-                    .unwrap();
+                store.put(&tw, &cid(&id), &plain).await.unwrap();
             }
         }));
         for i in 0..250 {
@@ -183,15 +282,12 @@ async fn reencrypt_all_over_1000_rows_under_rotation_loses_none() {
 
     // Re-encrypt while a writer keeps replacing some rows (under the new primary).
     let concurrent = {
-        let (store, s, t) = (Arc::clone(&store), Arc::clone(&s), tenants[1].clone());
+        let (store, t) = (Arc::clone(&store), tenants[1].clone());
         tokio::spawn(async move {
             for i in (0..250).step_by(5) {
                 let id = format!("cred/{i:04}");
-                let blob = s
-                    .seal(&t, id.as_bytes(), format!("new-{i}").as_bytes())
-                    .unwrap();
                 store
-                    .put(&t, &cid(&id), id.as_bytes(), &blob)
+                    .put(&t, &cid(&id), format!("new-{i}").as_bytes())
                     .await
                     .unwrap();
             }
@@ -235,8 +331,13 @@ async fn reencrypt_all_over_1000_rows_under_rotation_loses_none() {
         for b in page {
             let (t, id) = portcullis_postgres::split_blob_id(&b.id).unwrap();
             let want = expected.get(&(t.clone(), id.as_str().to_owned())).unwrap();
+            assert_eq!(b.context, credential_context(&id));
             assert_eq!(
                 s.open(&t, &b.context, &b.blob).unwrap().expose_secret(),
+                want.as_slice()
+            );
+            assert_eq!(
+                store.open(&t, &id).await.unwrap().unwrap().expose_secret(),
                 want.as_slice()
             );
             assert_eq!(

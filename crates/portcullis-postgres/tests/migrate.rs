@@ -36,11 +36,15 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
     let mut applied = Vec::new();
     for r in runs {
         let report = r.await.unwrap();
-        assert_eq!(report.version, 2);
+        assert_eq!(report.version, 3);
         applied.extend(report.applied);
     }
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2], "each migration applied exactly once");
+    assert_eq!(
+        applied,
+        vec![1, 2, 3],
+        "each migration applied exactly once"
+    );
     assert!(migrate(&pools[0]).await.unwrap().applied.is_empty());
 
     let c = common::admin(&url).await;
@@ -56,7 +60,11 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
     let got: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(
         got,
-        vec![(1, "audit".to_owned()), (2, "credentials".to_owned())]
+        vec![
+            (1, "audit".to_owned()),
+            (2, "credentials".to_owned()),
+            (3, "bindings".to_owned())
+        ]
     );
 
     // An applied migration that differs from the embedded one stops the run.
@@ -80,6 +88,57 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
     .await
     .unwrap();
     assert!(migrate(&pools[0]).await.is_err());
+    common::drop_schema(&url, &schema).await;
+}
+
+/// A schema migrated by an earlier build (migrations 1 and 2 recorded, rows present)
+/// upgrades to 3 in place instead of being refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_2_schema_with_rows_upgrades() {
+    let Some(url) = common::db_url("a_version_2_schema_with_rows_upgrades") else {
+        return;
+    };
+    let schema = common::schema("up");
+    let c = common::admin(&url).await;
+    let mut sql = format!(
+        "BEGIN; SELECT pg_advisory_xact_lock({key});
+         CREATE SCHEMA \"{schema}\"; SET LOCAL search_path TO \"{schema}\";
+         CREATE TABLE portcullis_migrations (version integer PRIMARY KEY, name text NOT NULL,
+             checksum bytea NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());",
+        key = portcullis_postgres::MIGRATION_LOCK_KEY
+    );
+    for (v, name, body) in [
+        (1, "audit", include_str!("../migrations/0001_audit.sql")),
+        (
+            2,
+            "credentials",
+            include_str!("../migrations/0002_credentials.sql"),
+        ),
+    ] {
+        sql.push_str(body);
+        sql.push_str(&format!(
+            "\n;INSERT INTO portcullis_migrations (version, name, checksum) VALUES ({v}, '{name}', '\\x{}');",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body))
+        ));
+    }
+    sql.push_str(
+        "INSERT INTO audit_heads (tenant_id) VALUES ('old-tenant');
+         INSERT INTO audit_checkpoints (tenant_id, size, note) VALUES ('old-tenant', 0, 'n');
+         COMMIT;",
+    );
+    c.batch_execute(&sql).await.unwrap();
+    let pool = PgPool::connect(
+        &url,
+        PgOptions {
+            schema: schema.clone(),
+            ..PgOptions::default()
+        },
+    )
+    .unwrap();
+    let report = migrate(&pool).await.unwrap();
+    assert_eq!(report.applied, vec![3]);
+    assert_eq!(report.version, 3);
+    assert!(migrate(&pool).await.unwrap().applied.is_empty());
     common::drop_schema(&url, &schema).await;
 }
 
