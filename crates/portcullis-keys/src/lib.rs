@@ -234,7 +234,9 @@
 //!   keeps the old value until the new one is written, and leaves unopenable blobs alone.
 //! - **Fail closed**: KMS, secret-source and blob-store errors are [`KeysError::Backend`];
 //!   the resolver serves stale values only if configured to, for a bounded time, and reads
-//!   the environment only for names registered as bootstrap secrets.
+//!   the environment only for names registered as bootstrap secrets and only when the
+//!   source answers "no value" (never on a source error; environment values are not
+//!   cached).
 //! - **Not covered**: a compromised process (it holds the keys), side channels of the
 //!   CPU's AES implementation, or replay of an older valid blob for the same tenant and
 //!   context (include a version or timestamp in the context if that matters).

@@ -75,8 +75,12 @@ pub trait SecretSource: Send + Sync + fmt::Debug {
 
 type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// Environment fallback for bootstrap secrets (those needed before the source works, such
-/// as the database password). Only names registered here ever read the environment.
+/// Environment fallback for bootstrap secrets (for example a database password that is
+/// not stored in the database). Only names registered here ever read the environment, and
+/// only when the source answers that it holds no value (`Ok(None)`): a source error never
+/// reads the environment, and environment values are not cached (see
+/// [`SecretResolver::get`]). A secret needed to reach the source itself must therefore be
+/// read by the caller directly, not through a resolver over that same source.
 #[derive(Clone)]
 pub struct EnvFallback {
     vars: HashMap<SecretName, String>,
@@ -243,13 +247,19 @@ impl SecretResolver {
     }
 
     /// The value of `name`: from the cache if fresh, else from the source (one fetch even
-    /// when many tasks miss at once), else from the environment if `name` is a bootstrap
-    /// secret.
+    /// when many tasks miss at once), else, only when the source answers that it has no
+    /// value (`Ok(None)`), from the environment if `name` is a bootstrap secret.
+    ///
+    /// Only source values are cached. An environment value is never cached: every call
+    /// that misses the cache asks the source again, so a value later stored at the source
+    /// takes over at once. A source error never falls back to the environment (a secret
+    /// deleted at the source would otherwise reappear during an outage); it fails closed
+    /// unless serve-stale applies to a previously fetched source value.
     ///
     /// # Errors
-    /// [`KeysError::SecretNotFound`] if neither source nor environment holds it;
-    /// the source's [`KeysError::Backend`] error if it fails and neither the environment
-    /// nor serve-stale applies.
+    /// [`KeysError::SecretNotFound`] if the source has no value and the environment holds
+    /// none either; the source's [`KeysError::Backend`] error if it fails and serve-stale
+    /// does not apply (even for bootstrap names).
     pub async fn get(&self, name: &SecretName) -> Result<SecretString, KeysError> {
         if let Some(v) = self.cached(name, Duration::ZERO) {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -270,13 +280,15 @@ impl SecretResolver {
                 self.store(name, &value);
                 Ok(value)
             }
+            // The source is authoritative: the environment answers only when the source
+            // positively says it has no value, and that answer is not cached, so a value
+            // added at the source takes over on the next call.
             Ok(None) => self
                 .env_value(name)
                 .ok_or_else(|| KeysError::SecretNotFound(name.as_str().to_owned())),
+            // Never the environment on an error: a secret deleted at the source must not
+            // reappear from a stale variable while the source is down.
             Err(error) => {
-                if let Some(v) = self.env_value(name) {
-                    return Ok(v);
-                }
                 if let Some(extra) = self.config.serve_stale_for {
                     if let Some(v) = self.cached(name, extra) {
                         self.stale_served.fetch_add(1, Ordering::Relaxed);
@@ -291,7 +303,6 @@ impl SecretResolver {
     fn env_value(&self, name: &SecretName) -> Option<SecretString> {
         let value = self.env.get(name)?;
         self.env_fallbacks.fetch_add(1, Ordering::Relaxed);
-        self.store(name, &value);
         Some(value)
     }
 

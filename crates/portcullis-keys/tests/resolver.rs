@@ -167,19 +167,31 @@ async fn environment_is_only_a_fallback_for_bootstrap_secrets() {
     assert!(
         matches!(r.get(&name("other")).await, Err(KeysError::SecretNotFound(n)) if n == "other")
     );
-    // DB down: bootstrap still resolves from env, others fail closed.
+    assert_eq!(r.stats().env_fallbacks, 1);
+    // The environment value is not cached: a value stored at the source takes over on
+    // the next call, within what would have been the TTL.
+    db.values
+        .lock()
+        .unwrap()
+        .insert("db.password".into(), "from-db".into());
+    assert_eq!(
+        r.get(&name("db.password")).await.unwrap().expose_secret(),
+        "from-db"
+    );
+    // DB down: the environment is never read on a source error; bootstrap names fail
+    // closed like any other.
     let db2 = Arc::new(Db::default());
     db2.down.store(true, Ordering::SeqCst);
     let (r2, _c) = setup(db2.clone(), ResolverConfig::default());
-    assert_eq!(
-        r2.get(&name("db.password")).await.unwrap().expose_secret(),
-        "from-env"
-    );
+    assert!(matches!(
+        r2.get(&name("db.password")).await,
+        Err(KeysError::Backend(_))
+    ));
     assert!(matches!(
         r2.get(&name("api.key")).await,
         Err(KeysError::Backend(_))
     ));
-    assert_eq!(r2.stats().env_fallbacks, 1);
+    assert_eq!(r2.stats().env_fallbacks, 0);
     // The DB wins when it has a value.
     let db3 = Arc::new(Db::default());
     db3.values
@@ -192,6 +204,66 @@ async fn environment_is_only_a_fallback_for_bootstrap_secrets() {
         "from-db"
     );
     assert!(!format!("{r3:?}").contains("from-db"));
+}
+
+#[tokio::test]
+async fn secret_deleted_at_the_source_does_not_reappear_from_the_environment() {
+    // Served from the environment while the source has no value, then the source fails:
+    // the error must surface, not the environment value (nothing was cached from it).
+    let db = Arc::new(Db::default());
+    let (r, clock) = setup(db.clone(), ResolverConfig::default());
+    assert_eq!(
+        r.get(&name("db.password")).await.unwrap().expose_secret(),
+        "from-env"
+    );
+    db.down.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        r.get(&name("db.password")).await,
+        Err(KeysError::Backend(_))
+    ));
+    // A source value that was deleted, with the source then down past the TTL and no
+    // serve-stale: error, not the environment.
+    db.down.store(false, Ordering::SeqCst);
+    db.values
+        .lock()
+        .unwrap()
+        .insert("db.password".into(), "from-db".into());
+    assert_eq!(
+        r.get(&name("db.password")).await.unwrap().expose_secret(),
+        "from-db"
+    );
+    db.values.lock().unwrap().remove("db.password");
+    db.down.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(301));
+    assert!(matches!(
+        r.get(&name("db.password")).await,
+        Err(KeysError::Backend(_))
+    ));
+    // With serve-stale on, an outage serves the last source value (bounded), never the
+    // environment value.
+    let db2 = Arc::new(Db::default());
+    db2.values
+        .lock()
+        .unwrap()
+        .insert("db.password".into(), "from-db".into());
+    let config = ResolverConfig {
+        serve_stale_for: Some(Duration::from_secs(60)),
+        ..ResolverConfig::default()
+    };
+    let (r2, clock2) = setup(db2.clone(), config);
+    r2.get(&name("db.password")).await.unwrap();
+    db2.down.store(true, Ordering::SeqCst);
+    clock2.advance(Duration::from_secs(330));
+    assert_eq!(
+        r2.get(&name("db.password")).await.unwrap().expose_secret(),
+        "from-db"
+    );
+    clock2.advance(Duration::from_secs(60));
+    assert!(matches!(
+        r2.get(&name("db.password")).await,
+        Err(KeysError::Backend(_))
+    ));
+    assert_eq!(r2.stats().env_fallbacks, 0);
 }
 
 #[test]
