@@ -1,6 +1,7 @@
 //! Per-tenant hash chain verification.
 
 use portcullis_core::TenantId;
+use subtle::ConstantTimeEq;
 
 use crate::checkpoint::Checkpoint;
 use crate::entry::Entry;
@@ -93,10 +94,10 @@ impl ChainVerifier {
             return Err(self.fail(ChainFault::Reorder { found }));
         }
         let computed = entry.compute_hash(&mut self.scratch);
-        if &computed != entry.hash() {
+        if !bool::from(computed.ct_eq(entry.hash())) {
             return Err(self.fail(ChainFault::HashMismatch));
         }
-        if entry.prev() != &self.head.hash {
+        if !bool::from(entry.prev().ct_eq(&self.head.hash)) {
             return Err(self.fail(ChainFault::BrokenLink));
         }
         if let Some(tree) = self.tree.as_mut() {
@@ -134,7 +135,7 @@ impl ChainVerifier {
             });
         }
         let root = tree.root_at(checkpoint.size())?;
-        if &root != checkpoint.root() {
+        if !bool::from(root.ct_eq(checkpoint.root())) {
             return Err(AuditError::RootMismatch {
                 size: checkpoint.size(),
             });

@@ -328,7 +328,7 @@ pub fn verify_consistency<T: AsRef<[u8]>>(
         if !proof.is_empty() {
             return Err(bad("proof between equal sizes must be empty"));
         }
-        return if root1 == root2 {
+        return if bool::from(subtle::ConstantTimeEq::ct_eq(&root1, &root2)) {
             Ok(())
         } else {
             Err(AuditError::ProofMismatch)

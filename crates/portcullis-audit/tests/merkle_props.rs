@@ -123,3 +123,28 @@ fn huge_sizes_are_handled() {
     assert!(merkle::verify_consistency(u64::MAX - 1, u64::MAX, &h, &h, &proof).is_err());
     assert!(merkle::verify_consistency(1, u64::MAX, &h, &h, &proof).is_err());
 }
+
+/// Roots and hashes compare through `subtle::ConstantTimeEq` (the verifiers use it, so the
+/// "constant time" claim in the docs holds); equality agrees with the bytes.
+#[test]
+fn hashes_compare_in_constant_time_and_agree_with_bytes() {
+    use subtle::ConstantTimeEq;
+    let a = Hash([7u8; 32]);
+    assert!(bool::from(a.ct_eq(&Hash([7u8; 32]))));
+    for i in 0..32 {
+        let mut b = a;
+        b.0[i] ^= 1;
+        assert!(!bool::from(a.ct_eq(&b)), "byte {i}");
+    }
+    // Equal sizes: equal roots verify, a root differing in any byte is a mismatch.
+    let none: [&[u8]; 0] = [];
+    assert!(merkle::verify_consistency(3, 3, a.as_bytes(), a.as_bytes(), &none).is_ok());
+    for i in [0usize, 17, 31] {
+        let mut c = a;
+        c.0[i] ^= 0x80;
+        assert!(matches!(
+            merkle::verify_consistency(3, 3, a.as_bytes(), c.as_bytes(), &none),
+            Err(portcullis_audit::AuditError::ProofMismatch)
+        ));
+    }
+}
