@@ -1,15 +1,17 @@
 //! [`ApiKeyStore`] on Redis.
 
 use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
-use portcullis_tokens::{ApiKeyRecord, ApiKeyStore, TokenError};
+use portcullis_tokens::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER, TokenError};
 
 use crate::backend::RedisBackend;
-use crate::error::corrupt;
+use crate::error::{BadReply, corrupt};
 use crate::keys::escape;
 
 /// API-key records in Redis: one hash per `(tenant, id)` (found by id without scanning)
 /// and one list of ids per owner. Records never expire: revoked and expired keys stay
-/// listed, as the trait requires.
+/// listed, as the trait requires, so the insert script refuses a record beyond
+/// [`MAX_API_KEYS_PER_OWNER`] per owner and tenant ([`TokenError::TooManyApiKeys`]),
+/// which bounds the owner list and `list`.
 #[derive(Debug, Clone)]
 pub struct RedisApiKeyStore {
     backend: RedisBackend,
@@ -101,12 +103,17 @@ impl ApiKeyStore for RedisApiKeyStore {
             .arg(record.created_at.as_millis())
             .arg(opt_time(record.expires_at))
             .arg(opt_time(record.revoked_at))
-            .arg(escape(&record.id));
+            .arg(escape(&record.id))
+            .arg(MAX_API_KEYS_PER_OWNER);
         let inserted: i64 = self.backend.run(OP, &inv).await?;
-        if inserted == 1 {
-            Ok(())
-        } else {
-            Err(BackendError::new(BackendErrorKind::Conflict, OP, Exists).into())
+        match inserted {
+            1 => Ok(()),
+            0 => Err(BackendError::new(BackendErrorKind::Conflict, OP, Exists).into()),
+            -1 => Err(TokenError::TooManyApiKeys {
+                owner: record.owner,
+                max: MAX_API_KEYS_PER_OWNER,
+            }),
+            _ => Err(BackendError::corrupt(OP, BadReply).into()),
         }
     }
 

@@ -52,7 +52,8 @@
 //! # Setup
 //!
 //! - **Server**: Redis ≥ 6.2 or Valkey ≥ 7.2 (scripts use `EVALSHA`/`SCRIPT LOAD`,
-//!   variadic `HSET`, `PEXPIRE`, `PTTL`, `SET ... PX`, `TIME`; effect replication of
+//!   variadic `HSET`, `PEXPIRE`, `PTTL`, `SET ... PX`, `TIME`, sorted sets (`ZADD`, `ZREM`,
+//!   `ZREMRANGEBYSCORE`, `ZRANGE`), `LLEN`; effect replication of
 //!   scripts, the default since Redis 5, is required for the `TIME`-reading rate-limit
 //!   script). Tested with Redis 7.0.
 //! - **Connect**: [`RedisBackend::connect`] with a [`RedisConfig`] (key prefix, command
@@ -72,14 +73,14 @@
 //!
 //! | key | type | content | expires |
 //! |---|---|---|---|
-//! | `<p>:{t:<t>}:rf:<family>` | hash | `sub`, `exp`, `rev` (0/1), `cg`, `ch` (hex SHA-256), `iu`, `pg`, `ph`, `ps`, `gu` | at the family's absolute end |
-//! | `<p>:{t:<t>}:rf-sub:<subject>` | set | family ids of the subject | with its longest family |
+//! | `<p>:{t:<t>}:rf:<family>` | hash | `sub`, `exp`, `rev` (0/1), `cg`, `ch` (hex SHA-256), `iu`, `pg`, `ph`, `ps`, `gu`, `sk` (its subject-index key), `id` | at the family's absolute end |
+//! | `<p>:{t:<t>}:rf-sub:<subject>` | sorted set | live family ids of the subject, scored by `exp` (removed on revoke and reuse detection, pruned past `exp` on each create, deleted by `revoke_subject`) | with its longest family |
 //! | `<p>:{t:<t>}:jti:<jti>` | hash | `e` = 0, `k` = keep_until | at keep_until |
 //! | `<p>:{t:<t>}:sub-epoch:<subject>` | hash | `e` = not-before epoch, `k` = keep_until | at keep_until |
 //! | `<p>:{t:<t>}:epoch` | hash | `e` = tenant not-before epoch, `k` | at keep_until |
 //! | `<p>:{t:<t>}:ticket:<jti>` | string | keep_until | at keep_until |
 //! | `<p>:{t:<t>}:ak:<id>` | hash | `id`, `owner`, `name`, `scopes` (JSON array), `hash` (hex), `created`, `expires`, `revoked` ('' = none) | never |
-//! | `<p>:{t:<t>}:ak-own:<owner>` | list | escaped key ids, oldest first | never |
+//! | `<p>:{t:<t>}:ak-own:<owner>` | list | escaped key ids, oldest first, at most `MAX_API_KEYS_PER_OWNER` (1000) | never |
 //! | `<p>:{wh:<scope>}:<id>` | string | expiry time | after the TTL |
 //! | `<p>:{rl:<name>:<key>}` | string | GCRA theoretical arrival time (µs) | when the bucket is full again (+1 s) |
 //!
@@ -121,6 +122,11 @@
 //!   service verified the token's HMAC tag, so an attacker cannot probe it byte by byte.
 //! - **Injection.** Untrusted strings (jti, webhook ids, rate-limit keys, subjects) are
 //!   escaped into key names and passed as script arguments, never spliced into Lua.
+//! - **Bounded scripts.** No script loops over a collection that grows without bound:
+//!   `revoke_subject` walks only the subject's live refresh families (see the key
+//!   layout), and API-key `list` walks at most `MAX_API_KEYS_PER_OWNER` (1000) ids per
+//!   owner, because `insert` refuses more with `TokenError::TooManyApiKeys` (revoked keys
+//!   count: they stay listed).
 //! - **Tenant isolation.** Every token key includes the tenant; a store method never reads
 //!   another tenant's keys.
 //! - **Durability and eviction** are the operator's: see Setup.

@@ -9,8 +9,10 @@ use crate::backend::{RedisBackend, ttl_ms};
 use crate::error::{BadReply, corrupt};
 
 /// Refresh-token families in Redis: one hash per family (expiring at the family's
-/// absolute end) and one set of family ids per subject. Every method is one script or
-/// one read, atomic per family.
+/// absolute end) and one index of live family ids per subject (a sorted set scored by the
+/// family's end: ids leave it when revoked, on reuse detection, and once past their end at
+/// the subject's next create, so `revoke_subject` touches at most the subject's live
+/// families). Every method is one script or one read, atomic per family.
 #[derive(Debug, Clone)]
 pub struct RedisRefreshStore {
     backend: RedisBackend,
@@ -52,7 +54,8 @@ impl RefreshStore for RedisRefreshStore {
             .arg(hex::encode(family.current.hash.0))
             .arg(idle.as_millis())
             .arg(ttl_ms(family.expires_at, family.created_at))
-            .arg(family.family.to_string());
+            .arg(family.family.to_string())
+            .arg(family.created_at.as_millis());
         let created: i64 = self.backend.run(OP, &inv).await?;
         if created == 1 {
             Ok(())

@@ -7,15 +7,19 @@
 
 use redis::Script;
 
-/// Refresh family creation. KEYS: family hash, subject set. ARGV: subject, expires_at,
-/// generation, hash (hex), idle_until, ttl_ms, family id. Returns 1, or 0 if the family
-/// exists.
+/// Refresh family creation. KEYS: family hash, subject index (sorted set: family id
+/// scored by its absolute end). ARGV: subject, expires_at, generation, hash (hex),
+/// idle_until, ttl_ms, family id, created_at. First drops from the index every id whose
+/// family ended at or before created_at, so the index holds only live families (revoked
+/// ones are removed when revoked). The family hash records the index key (`sk`) so a
+/// revocation can remove its id (`id`). Returns 1, or 0 if the family exists.
 const REFRESH_CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'exp', ARGV[2], 'rev', '0',
-  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5])
+  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5], 'sk', KEYS[2], 'id', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('SADD', KEYS[2], ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[8])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[7])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[6]) then
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
@@ -26,9 +30,10 @@ return 1
 /// hash. ARGV: presented generation, presented hash (hex), successor hash (hex), now,
 /// grace_until, idle_until, next generation ('' if it would overflow). Returns
 /// {code, subject, expires_at}: 0 not found, 1 revoked, 2 expired, 3 rotated, 4 replay,
-/// 5 reuse detected.
+/// 5 reuse detected (the family is revoked and its id leaves the subject index).
 const REFRESH_ROTATE: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'pg', 'ph', 'ps', 'gu')
+local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'pg', 'ph', 'ps', 'gu',
+  'sk', 'id')
 if not f[1] then return {0, '', '0'} end
 if f[3] ~= '0' then return {1, '', '0'} end
 local now = tonumber(ARGV[4])
@@ -48,32 +53,38 @@ if f[7] and ARGV[1] == f[7] and ARGV[2] == f[8] and ARGV[3] == f[9]
   return {4, f[1], f[2]}
 end
 redis.call('HSET', KEYS[1], 'rev', '1')
+if f[11] and f[12] then redis.call('ZREM', f[11], f[12]) end
 return {5, f[1], f[2]}
 ";
 
-/// Revokes one family. KEYS: family hash. Returns 1 if it was active.
+/// Revokes one family and removes its id from the subject index. KEYS: family hash.
+/// Returns 1 if it was active.
 const REFRESH_REVOKE_FAMILY: &str = r"
-if redis.call('HGET', KEYS[1], 'rev') == '0' then
+local f = redis.call('HMGET', KEYS[1], 'rev', 'sk', 'id')
+if f[1] == '0' then
   redis.call('HSET', KEYS[1], 'rev', '1')
+  if f[2] and f[3] then redis.call('ZREM', f[2], f[3]) end
   return 1
 end
 return 0
 ";
 
-/// Revokes every family of a subject. KEYS: subject set. ARGV: family key prefix (same
-/// hash tag), subject. Drops ids whose family hash expired. Returns the count revoked.
+/// Revokes every family of a subject. KEYS: subject index. ARGV: family key prefix
+/// (same hash tag), subject. The index holds only live families (ids leave it on revoke,
+/// reuse detection and, at the next create, once past their end), so the loop is bounded
+/// by the subject's concurrent sessions; afterwards every listed family is revoked or
+/// gone, so the index is deleted. Returns the count revoked.
 const REFRESH_REVOKE_SUBJECT: &str = r"
 local n = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local k = ARGV[1] .. id
   local f = redis.call('HMGET', k, 'rev', 'sub')
-  if not f[1] then
-    redis.call('SREM', KEYS[1], id)
-  elseif f[1] == '0' and f[2] == ARGV[2] then
+  if f[1] == '0' and f[2] == ARGV[2] then
     redis.call('HSET', k, 'rev', '1')
     n = n + 1
   end
 end
+redis.call('DEL', KEYS[1])
 return n
 ";
 
@@ -115,9 +126,12 @@ return 1
 ";
 
 /// API-key insert. KEYS: key hash, owner list. ARGV: id, owner, name, scopes (JSON),
-/// hash (hex), created_at, expires_at or '', revoked_at or '', escaped id.
+/// hash (hex), created_at, expires_at or '', revoked_at or '', escaped id, per-owner cap.
+/// Returns 1, 0 if the id exists, -1 if the owner list already holds the cap (nothing
+/// written either way).
 const API_KEY_INSERT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[10]) then return -1 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'name', ARGV[3],
   'scopes', ARGV[4], 'hash', ARGV[5], 'created', ARGV[6], 'expires', ARGV[7],
   'revoked', ARGV[8])
@@ -136,7 +150,9 @@ end
 return 1
 ";
 
-/// API-key list. KEYS: owner list. ARGV: key-hash prefix (same hash tag), owner.
+/// API-key list. KEYS: owner list. ARGV: key-hash prefix (same hash tag), owner. The list
+/// holds at most `MAX_API_KEYS_PER_OWNER` ids (enforced by the insert script), which
+/// bounds this loop.
 const API_KEY_LIST: &str = r"
 local out = {}
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do

@@ -141,6 +141,15 @@ pub enum TokenError {
     /// The API key was revoked.
     #[error("api key revoked")]
     ApiKeyRevoked,
+    /// The owner already has [`MAX_API_KEYS_PER_OWNER`](crate::MAX_API_KEYS_PER_OWNER)
+    /// API keys in the tenant (revoked and expired ones count); nothing was stored.
+    #[error("owner `{owner}` already has {max} api keys, the maximum")]
+    TooManyApiKeys {
+        /// The owner.
+        owner: ActorId,
+        /// The cap.
+        max: usize,
+    },
     /// A key or key-ring operation was refused.
     #[error("key ring: {reason}")]
     KeyRing {

@@ -103,7 +103,9 @@
 //!   token can compute successors).
 //! - API keys are compared by SHA-256 hash in constant time; the checksum rejects typos
 //!   before any store access; status (revoked, expired) is revealed only to holders of
-//!   the secret.
+//!   the secret. Each owner may hold at most [`MAX_API_KEYS_PER_OWNER`] (1000) keys per
+//!   tenant, revoked ones included, so `list` and backend work per owner stay bounded;
+//!   the next insert is refused with [`TokenError::TooManyApiKeys`].
 //! - Every store error is [`TokenError::Backend`] and is never turned into success.
 //! - Revocation of access tokens takes effect only where [`TokenService::verify_access_checked`]
 //!   (or [`TokenService::verify_scoped`]) is used; [`TokenService::verify_access`] alone
@@ -122,7 +124,7 @@ pub mod refresh;
 pub mod revocation;
 pub mod tickets;
 
-pub use apikey::{ApiKeyRecord, ApiKeyStore, ApiKeys, NewApiKey};
+pub use apikey::{ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEYS_PER_OWNER, NewApiKey};
 pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
 pub use error::TokenError;

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
 
-use crate::apikey::{ApiKeyRecord, ApiKeyStore};
+use crate::apikey::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER};
 use crate::error::TokenError;
 use crate::refresh::{
     FamilyId, FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenHash,
@@ -377,6 +377,16 @@ impl ApiKeyStore for MemoryApiKeyStore {
                 "apikeys.insert",
                 "api key id already exists",
             )));
+        }
+        let owned = keys
+            .iter()
+            .filter(|k| k.tenant == record.tenant && k.owner == record.owner)
+            .count();
+        if owned >= MAX_API_KEYS_PER_OWNER {
+            return Err(TokenError::TooManyApiKeys {
+                owner: record.owner,
+                max: MAX_API_KEYS_PER_OWNER,
+            });
         }
         keys.push(record);
         Ok(())

@@ -31,10 +31,10 @@ use portcullis_core::{
     ActorId, BackendErrorKind, Clock, KeyId, SecretArray, SecretBytes, TenantId, UnixTime,
 };
 use portcullis_tokens::{
-    ApiKeyRecord, ApiKeyStore, FamilyStatus, IssuedRefresh, KeyRing, MemoryApiKeyStore,
-    MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore, RefreshPolicy, RefreshStore,
-    RefreshTokens, RevocationReason, RevocationStatus, RevocationStore, TicketStore, TokenConfig,
-    TokenError, TokenService,
+    ApiKeyRecord, ApiKeyStore, FamilyStatus, IssuedRefresh, KeyRing, MAX_API_KEYS_PER_OWNER,
+    MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore, RefreshPolicy,
+    RefreshStore, RefreshTokens, RevocationReason, RevocationStatus, RevocationStore, TicketStore,
+    TokenConfig, TokenError, TokenService,
 };
 
 use crate::{ManualClock, SeededRandom};
@@ -632,6 +632,48 @@ pub async fn api_key_records(stores: &TokenStores) {
     assert_eq!(listed.len(), 2, "{step}: list");
 }
 
+/// Each owner may hold at most [`MAX_API_KEYS_PER_OWNER`] records per tenant, revoked ones
+/// included: the next insert is refused with [`TokenError::TooManyApiKeys`] and writes
+/// nothing, while other owners and the same owner in another tenant are unaffected.
+pub async fn api_key_owner_cap(stores: &TokenStores) {
+    let step = "api_key_owner_cap";
+    let s = &*stores.api_keys;
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let now = UnixTime::from_secs(1_700_000_100);
+    for i in 0..MAX_API_KEYS_PER_OWNER {
+        s.insert(record(&a, &format!("cap{i:013}"), "kim"))
+            .await
+            .unwrap();
+    }
+    // Revoking does not free a slot: revoked keys stay listed.
+    assert!(
+        s.revoke(&a, "cap0000000000000", now).await.unwrap(),
+        "{step}"
+    );
+    match s.insert(record(&a, "capover000000000", "kim")).await {
+        Err(TokenError::TooManyApiKeys { owner, max }) => {
+            assert_eq!(owner, actor("kim"), "{step}");
+            assert_eq!(max, MAX_API_KEYS_PER_OWNER, "{step}");
+        }
+        other => panic!("{step}: expected TooManyApiKeys, got {other:?}"),
+    }
+    assert!(
+        s.get(&a, "capover000000000").await.unwrap().is_none(),
+        "{step}: nothing written"
+    );
+    assert_eq!(
+        s.list(&a, &actor("kim")).await.unwrap().len(),
+        MAX_API_KEYS_PER_OWNER,
+        "{step}: list bounded"
+    );
+    s.insert(record(&a, "capother00000000", "lee"))
+        .await
+        .unwrap();
+    s.insert(record(&b, "capover000000000", "kim"))
+        .await
+        .unwrap();
+}
+
 /// Runs every step, each on fresh stores.
 pub async fn run_all<F, Fut, S>(factory: F, spawn: S)
 where
@@ -651,4 +693,5 @@ where
     tickets_are_single_use(&factory().await, &spawn).await;
     revocation_rules(&factory().await).await;
     api_key_records(&factory().await).await;
+    api_key_owner_cap(&factory().await).await;
 }

@@ -10,4 +10,4 @@ mod service;
 mod store;
 
 pub use service::{ApiKeys, NewApiKey};
-pub use store::{ApiKeyRecord, ApiKeyStore};
+pub use store::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER};

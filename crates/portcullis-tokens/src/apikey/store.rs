@@ -44,6 +44,12 @@ impl fmt::Debug for ApiKeyRecord {
     }
 }
 
+/// The most API-key records one owner may have in one tenant, revoked and expired ones
+/// included (they stay listed, see [`ApiKeyStore::list`]). Every store refuses the insert
+/// beyond it with [`TokenError::TooManyApiKeys`], which bounds `list` and the work a
+/// backend does per owner.
+pub const MAX_API_KEYS_PER_OWNER: usize = 1000;
+
 /// Storage of API-key records, keyed by `(tenant, id)`. Each method is one atomic
 /// operation.
 #[async_trait::async_trait]
@@ -52,7 +58,10 @@ pub trait ApiKeyStore: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     ///
-    /// [`TokenError::Backend`] with kind `Conflict` if `(tenant, id)` exists.
+    /// [`TokenError::Backend`] with kind `Conflict` if `(tenant, id)` exists;
+    /// [`TokenError::TooManyApiKeys`] if the owner already has
+    /// [`MAX_API_KEYS_PER_OWNER`] records in the tenant (checked in the same atomic
+    /// operation; nothing is written).
     async fn insert(&self, record: ApiKeyRecord) -> Result<(), TokenError>;
 
     /// The record for `(tenant, id)`, if any.
