@@ -97,13 +97,26 @@
 //!
 //! ## Time
 //!
-//! Token stores decide with the `now` the caller passes (the service's injected clock)
-//! and store absolute deadlines; Redis expiry (`PX`, relative) only garbage-collects, so
-//! the application and the server need not agree on the wall clock. Operations without a
-//! `now` argument (revocation retention, the replay guard) read the backend's clock
+//! The refresh, ticket and replay operations decide with a time they are given or read
+//! (the `now` the caller passes, or the backend's clock) and compare it with absolute
+//! deadlines stored in the key; for them Redis expiry (`PX`, relative) only
+//! garbage-collects, so the application and the server need not agree on the wall clock.
+//!
+//! The revocation store is different: [`RevocationStore::check`] takes no `now`, so a
+//! `jti` counts as revoked exactly while its key exists, and subject and tenant epochs
+//! apply while theirs exist. Each revocation write sets the key's expiry to
+//! `keep_until` minus the backend's clock at write time (at least one second), and Redis
+//! then removes it on its own clock. So retention ends when Redis expires the key, not
+//! when a caller's `now` passes `keep_until`: with a manual or skewed backend clock the
+//! entry lives for the relative TTL computed at write time, a clock that runs behind
+//! keeps it longer (fail closed), and an operator who shortens the key's TTL or lets it
+//! be evicted ends the revocation early (see Memory policy). Operations without a `now`
+//! argument (revocation retention, the replay guard) read the backend's clock
 //! ([`RedisBackend::connect_with_clock`], default the system clock). The rate limiter
 //! reads the server's `TIME` by default ([`TimeSource::Server`]) or the backend's clock
 //! ([`TimeSource::Backend`], used by the conformance suite with a manual clock).
+//!
+//! [`RevocationStore::check`]: portcullis_tokens::RevocationStore::check
 //!
 //! # Features
 //!
