@@ -138,6 +138,21 @@ pub enum WebhookError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A message id contains the character that delimits it in the signed content (`.`
+    /// for Standard Webhooks; for a [`Custom`](crate::Custom) scheme, the character of the
+    /// template's literal text that touches `{id}`). Such content could be split into a
+    /// different id, timestamp and body under the same MAC, so the id is refused before any
+    /// MAC is computed or checked, both when verifying and when signing.
+    #[error(
+        "message id in `{name}` contains `{}`, which delimits it in the signed content",
+        .delimiter.escape_default()
+    )]
+    IdContainsDelimiter {
+        /// The id header when verifying, `id` when signing.
+        name: String,
+        /// The refused character.
+        delimiter: char,
+    },
     /// The replay guard's backend could not answer; the caller must reject the delivery.
     #[error(transparent)]
     Backend(#[from] BackendError),

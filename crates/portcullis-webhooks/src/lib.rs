@@ -100,6 +100,13 @@
 //! - Duplicate signature, timestamp or id headers are refused (an intermediary that
 //!   joins or splits them could otherwise make us verify one value and the application
 //!   act on another); use a [`HeaderLookup`] that reports duplicates.
+//! - Message ids are delimited in the signed content: a Standard Webhooks id containing
+//!   `.`, or a [`Custom`] id containing the character of the template text touching
+//!   `{id}`, is refused ([`WebhookError::IdContainsDelimiter`]) before any MAC, when
+//!   verifying and when signing, so a captured delivery cannot be re-split into another
+//!   id (a new replay id) and body under the same MAC. `{id}` must be separated from other
+//!   placeholders by literal text. Ids from the official libraries and Svix (`msg_` +
+//!   base62) and from [`new_message_id`] never contain `.`.
 //! - Errors name the header and the problem, never the header's value, a MAC or a secret;
 //!   a failed check is only "no signature matched".
 //! - Schemes without a signed timestamp (GitHub, Shopify, most custom ones) accept a

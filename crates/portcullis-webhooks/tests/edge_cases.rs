@@ -1,4 +1,5 @@
-//! Edge cases from the issue: raw bytes, timestamp boundaries and syntax, ids with dots,
+//! Edge cases from the issue: raw bytes, timestamp boundaries and syntax, ids with dots
+//! (refused),
 //! duplicate headers, caps, secret hints, errors that do not leak.
 #![allow(
     clippy::unwrap_used,
@@ -165,21 +166,67 @@ fn leading_zero_timestamp_is_signed_as_written() {
 }
 
 #[test]
-fn ids_with_dots_and_id_swaps() {
+fn ids_with_dots_are_refused_before_any_mac() {
+    // The content is `id.ts.body`. A delivery signed as id `msg_1`, body `<TS>.x` has the
+    // same content as id `msg_1.<TS>`, body `x`: accepting ids with `.` would let anyone
+    // re-frame a captured delivery under a new replay id. Both framings carry a valid MAC;
+    // the one whose id contains `.` must be refused, with a typed error.
     let s = secret_for("standard");
-    let h = sign("standard", s, "msg.a.b", TS, b"c");
-    let ok = verify("standard", &[s], TS, &h, b"c").unwrap();
-    assert_eq!(ok.id.as_deref(), Some("msg.a.b"));
-    assert_eq!(ok.replay_id(), "id:msg.a.b");
-    // Moving the dot between id and body must not verify: "msg.a" + ".b.c"? Content is id.ts.body,
-    // so shifting text between id and body changes the timestamp position.
-    let mut moved = h.clone();
-    set(&mut moved, "webhook-id", "msg.a");
-    assert!(verify("standard", &[s], TS, &moved, b"b.c").is_err());
+    let body = format!("{TS}.x");
+    let h = sign("standard", s, "msg_1", TS, body.as_bytes());
+    let ok = verify("standard", &[s], TS, &h, body.as_bytes()).unwrap();
+    assert_eq!(ok.replay_id(), "id:msg_1");
+    let mut reframed = h.clone();
+    set(&mut reframed, "webhook-id", &format!("msg_1.{TS}"));
+    match verify("standard", &[s], TS, &reframed, b"x") {
+        Err(WebhookError::IdContainsDelimiter { name, delimiter }) => {
+            assert_eq!((name.as_str(), delimiter), ("webhook-id", '.'));
+        }
+        other => panic!("re-framed delivery: {other:?}"),
+    }
+    // Refused before any MAC: a garbage signature gives the same error, not NoMatch.
+    let mut garbage = reframed.clone();
+    set(&mut garbage, "webhook-signature", "v1,AAAA");
+    assert!(matches!(
+        verify("standard", &[s], TS, &garbage, b"x"),
+        Err(WebhookError::IdContainsDelimiter { .. })
+    ));
+    // The svix-* aliases too.
+    let svix: Vec<(String, String)> = reframed
+        .iter()
+        .map(|(n, v)| (n.replace("webhook-", "svix-"), v.clone()))
+        .collect();
+    assert!(matches!(
+        verify("standard", &[s], TS, &svix, b"x"),
+        Err(WebhookError::IdContainsDelimiter { name, .. }) if name == "svix-id"
+    ));
+    // Signing refuses such ids as well.
+    let key = portcullis_webhooks::Scheme::parse_secret(&StandardWebhooks::new(), s).unwrap();
+    assert!(matches!(
+        portcullis_webhooks::Scheme::sign(
+            &StandardWebhooks::new(),
+            &key,
+            &portcullis_webhooks::Delivery {
+                id: "msg.a.b",
+                timestamp: TS,
+                body: b"c",
+            },
+        ),
+        Err(WebhookError::IdContainsDelimiter { name, delimiter: '.' }) if name == "id"
+    ));
+    // Ids as the official libraries and Svix produce them still verify.
+    for id in [
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+        "msg_a-b_c",
+    ] {
+        let h = sign("standard", s, id, TS, b"c");
+        assert!(verify("standard", &[s], TS, &h, b"c").is_ok(), "{id}");
+    }
     let mut empty = h.clone();
     set(&mut empty, "webhook-id", "");
     assert!(matches!(
-        verify("standard", &[s], TS, &empty, b"c"),
+        verify("standard", &[s], TS, &empty, body.as_bytes()),
         Err(WebhookError::MalformedHeader { .. })
     ));
 }
@@ -523,6 +570,94 @@ fn custom_schemes() {
         h[0].1,
         format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
     );
+
+    // An id containing the literal character touching `{id}` (`|` here) is refused before
+    // any MAC: id `evt`, body `<TS>|x` and id `evt|<TS>`, body `x` share one content.
+    let reframe = portcullis_webhooks::Scheme::sign(
+        &scheme,
+        &key,
+        &portcullis_webhooks::Delivery {
+            id: "evt",
+            timestamp: TS,
+            body: format!("{TS}|x").as_bytes(),
+        },
+    )
+    .unwrap();
+    assert!(v.verify(&&reframe, format!("{TS}|x").as_bytes()).is_ok());
+    let mut reframed = reframe.clone();
+    set(&mut reframed, "x-id", &format!("evt|{TS}"));
+    match v.verify(&&reframed, b"x") {
+        Err(WebhookError::IdContainsDelimiter { name, delimiter }) => {
+            assert_eq!((name.as_str(), delimiter), ("x-id", '|'));
+        }
+        other => panic!("re-framed custom delivery: {other:?}"),
+    }
+    assert!(matches!(
+        portcullis_webhooks::Scheme::sign(
+            &scheme,
+            &key,
+            &portcullis_webhooks::Delivery {
+                id: "a|b",
+                timestamp: TS,
+                body: b"{}",
+            },
+        ),
+        Err(WebhookError::IdContainsDelimiter { delimiter: '|', .. })
+    ));
+    // Both edges count: the last character of the literal before `{id}`, the first of the
+    // one after; a self-overlapping literal (`aa`) is covered by refusing its character.
+    let edges = Custom::builder("x-s")
+        .id_header("x-i")
+        .template("<{id}aa{body}")
+        .build()
+        .unwrap();
+    let ek = portcullis_webhooks::Scheme::parse_secret(&edges, "k").unwrap();
+    for (id, bad) in [("x<y", '<'), ("xa", 'a'), ("ab", 'a')] {
+        assert!(
+            matches!(
+                portcullis_webhooks::Scheme::sign(
+                    &edges,
+                    &ek,
+                    &portcullis_webhooks::Delivery {
+                        id,
+                        timestamp: TS,
+                        body: b"b",
+                    },
+                ),
+                Err(WebhookError::IdContainsDelimiter { delimiter, .. }) if delimiter == bad
+            ),
+            "{id}"
+        );
+    }
+    assert!(
+        portcullis_webhooks::Scheme::sign(
+            &edges,
+            &ek,
+            &portcullis_webhooks::Delivery {
+                id: "x.y-z",
+                timestamp: TS,
+                body: b"b",
+            },
+        )
+        .is_ok()
+    );
+    // `{id}` directly next to another placeholder is refused when the scheme is built.
+    for bad in [
+        "{id}{timestamp}|{body}",
+        "{timestamp}{id}|{body}",
+        "{body}{id}",
+        "{id}{body}",
+        "{id}{id}|{body}",
+    ] {
+        let mut b = Custom::builder("x").id_header("i").template(bad);
+        if bad.contains("{timestamp}") {
+            b = b.timestamp_header("t");
+        }
+        assert!(
+            matches!(b.build(), Err(WebhookError::InvalidConfig(m)) if m.contains("separated")),
+            "{bad}"
+        );
+    }
 
     let b64 = Custom::builder("x-sig")
         .encoding(Encoding::Base64)

@@ -58,7 +58,9 @@ fn case() -> impl Strategy<Value = (&'static str, String, String, u64, Vec<u8>)>
         (
             Just(scheme),
             secret_strategy(scheme),
-            "[A-Za-z0-9_.:-]{1,40}",
+            // No `.`: Standard Webhooks refuses ids containing its content delimiter (an
+            // edge-case test covers that refusal).
+            "[A-Za-z0-9_:-]{1,40}",
             (NOW - 300)..=(NOW + 300),
             proptest::collection::vec(any::<u8>(), 0..300),
         )

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let key = scheme.parse_secret(&secret).unwrap();
     let ts = 1_700_000_000 + u64::from(head[2]);
-    let headers = scheme.sign(&key, &Delivery { id: "msg_fuzz.1", timestamp: ts, body }).unwrap();
+    let headers = scheme.sign(&key, &Delivery { id: "msg_fuzz_1", timestamp: ts, body }).unwrap();
     let verifier = Verifier::from_dyn(
         scheme.into(),
         [secret.as_str()],

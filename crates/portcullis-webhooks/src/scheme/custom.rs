@@ -14,6 +14,15 @@
 //! | Slack | `x-slack-signature` | `v0=` | hex | `x-slack-request-timestamp` | `v0:{timestamp}:{body}` |
 //! | Zoom | `x-zm-signature` | `v0=` | hex | `x-zm-request-timestamp` | `v0:{timestamp}:{body}` |
 //!
+//! `{id}` must be separated from every other placeholder by literal text, and an id may
+//! not contain the character of that text touching it (the first character of the literal
+//! after `{id}`, the last of the literal before it): with template `{id}|{timestamp}|{body}`
+//! an id containing `|` is refused with [`WebhookError::IdContainsDelimiter`] before any
+//! MAC, when verifying and when signing. Then the id's end (or start) in the signed content
+//! is the first (or last) occurrence of that character, so the content cannot be re-split
+//! into another id under the same MAC. (Refusing only ids that contain the whole literal
+//! would not be enough for a literal such as `aa`: id `xa` + `aa` = id `x` + `aa` + `a`.)
+//!
 //! Schemes without a timestamp cannot reject stale deliveries by themselves: put a
 //! [`crate::ReplayGuard`] behind them.
 
@@ -53,6 +62,8 @@ pub struct Custom {
     timestamp_header: Option<String>,
     id_header: Option<String>,
     template: Vec<Piece>,
+    /// Characters an id may not contain: the literal text touching each `{id}`.
+    id_delimiters: Vec<char>,
 }
 
 /// Builder for [`Custom`].
@@ -111,7 +122,9 @@ impl CustomBuilder {
     /// [`WebhookError::InvalidConfig`] if the header name is empty, the template does not
     /// contain `{body}` exactly once, uses an unknown placeholder or unbalanced brace, uses
     /// `{timestamp}`/`{id}` without the matching header, or has more than
-    /// [`MAX_PARTS`] pieces; or if a timestamp or id header is set but not signed.
+    /// [`MAX_PARTS`] pieces; if a timestamp or id header is set but not signed; or if
+    /// `{id}` touches another placeholder without literal text between them (the id's
+    /// boundary would be ambiguous).
     pub fn build(self) -> Result<Custom, WebhookError> {
         if self.header.is_empty() {
             return Err(WebhookError::InvalidConfig(
@@ -146,6 +159,7 @@ impl CustomBuilder {
         if template.len() > MAX_PARTS {
             return Err(WebhookError::InvalidConfig("template has too many pieces"));
         }
+        let id_delimiters = id_delimiters(&template)?;
         Ok(Custom {
             name: self.name,
             header: self.header,
@@ -154,8 +168,54 @@ impl CustomBuilder {
             timestamp_header: self.timestamp_header,
             id_header: self.id_header,
             template,
+            id_delimiters,
         })
     }
+}
+
+/// The characters an id may not contain: for each `{id}`, the first character of the
+/// literal after it and the last character of the literal before it.
+///
+/// # Errors
+///
+/// [`WebhookError::InvalidConfig`] if `{id}` is directly next to another placeholder.
+fn id_delimiters(template: &[Piece]) -> Result<Vec<char>, WebhookError> {
+    let mut out = Vec::new();
+    for (i, piece) in template.iter().enumerate() {
+        if *piece != Piece::Id {
+            continue;
+        }
+        let before = i.checked_sub(1).and_then(|j| template.get(j));
+        let after = template.get(i + 1);
+        for (neighbour, edge) in [(before, Edge::Last), (after, Edge::First)] {
+            match neighbour {
+                None => {}
+                Some(Piece::Literal(l)) => {
+                    let c = match edge {
+                        Edge::First => l.chars().next(),
+                        Edge::Last => l.chars().next_back(),
+                    };
+                    if let Some(c) = c {
+                        if !out.contains(&c) {
+                            out.push(c);
+                        }
+                    }
+                }
+                Some(_) => {
+                    return Err(WebhookError::InvalidConfig(
+                        "`{id}` must be separated from other placeholders by literal text",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy)]
+enum Edge {
+    First,
+    Last,
 }
 
 fn parse_template(t: &str) -> Result<Vec<Piece>, WebhookError> {
@@ -228,6 +288,17 @@ impl Custom {
         Content::new(parts.get(..self.template.len()).unwrap_or(&[]))
     }
 
+    /// Refuses an id containing a character that delimits it in the signed content.
+    fn check_id(&self, name: &str, id: &str) -> Result<(), WebhookError> {
+        match id.chars().find(|c| self.id_delimiters.contains(c)) {
+            Some(delimiter) => Err(WebhookError::IdContainsDelimiter {
+                name: name.to_owned(),
+                delimiter,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn decode(&self, text: &str) -> Option<[u8; 32]> {
         match self.encoding {
             Encoding::Hex => decode_lower_hex(text),
@@ -280,6 +351,7 @@ impl Scheme for Custom {
                 if text.is_empty() {
                     return Err(WebhookError::malformed(name, "message id is empty"));
                 }
+                self.check_id(name, text)?;
                 Some(text)
             }
             None => None,
@@ -297,6 +369,15 @@ impl Scheme for Custom {
         key: &Key,
         delivery: &Delivery<'_>,
     ) -> Result<Vec<(String, String)>, WebhookError> {
+        if self.id_header.is_some() {
+            if delivery.id.is_empty() {
+                return Err(WebhookError::InvalidInput {
+                    field: "id",
+                    reason: "message id is empty",
+                });
+            }
+            self.check_id("id", delivery.id)?;
+        }
         let ts = delivery.timestamp.to_string();
         let content = self.content(delivery.id, &ts)?;
         let tag = hmac_sha256(hmac_key(key)?, &content, delivery.body)?;
@@ -309,12 +390,6 @@ impl Scheme for Custom {
             out.push((name.clone(), ts));
         }
         if let Some(name) = &self.id_header {
-            if delivery.id.is_empty() {
-                return Err(WebhookError::InvalidInput {
-                    field: "id",
-                    reason: "message id is empty",
-                });
-            }
             out.push((name.clone(), delivery.id.to_owned()));
         }
         Ok(out)
@@ -341,6 +416,7 @@ macro_rules! provider {
                     timestamp_header: None,
                     id_header: None,
                     template: vec![Piece::Body],
+                    id_delimiters: Vec::new(),
                 }))
             }
         }

@@ -5,8 +5,13 @@
 //! its three headers is present, else the `svix-*` family; the three values always come
 //! from one family.
 //!
-//! Signed content: `<id>.<timestamp>.<body>` (id and timestamp exactly as in the headers;
-//! an id may itself contain `.`). The signature header is a space-separated list of
+//! Signed content: `<id>.<timestamp>.<body>` (id and timestamp exactly as in the headers).
+//! An id containing `.` is refused with [`WebhookError::IdContainsDelimiter`] before any
+//! MAC, when verifying and when signing: `a.b` + `.<ts>.` + body could be re-split as id
+//! `a`, and a captured delivery re-framed under another replay id. The specification says
+//! ids must not contain `.`, and the official libraries and Svix produce `msg_` followed
+//! by base62 characters (ours: `msg_` + URL-safe base64), so no interoperable id is lost.
+//! The signature header is a space-separated list of
 //! `<version>,<base64>` entries:
 //! - `v1`: base64 (standard, padded) of HMAC-SHA256 keyed by the base64-decoded `whsec_`
 //!   secret;
@@ -52,6 +57,17 @@ pub(crate) fn candidate(version: &str, b64: &str) -> Option<Candidate> {
     }
 }
 
+/// Refuses an id containing `.`, the delimiter of the signed content.
+fn check_id(name: &str, id: &str) -> Result<(), WebhookError> {
+    if id.contains('.') {
+        return Err(WebhookError::IdContainsDelimiter {
+            name: name.to_owned(),
+            delimiter: '.',
+        });
+    }
+    Ok(())
+}
+
 impl Scheme for StandardWebhooks {
     fn name(&self) -> &str {
         "standard"
@@ -76,6 +92,7 @@ impl Scheme for StandardWebhooks {
         if id.is_empty() {
             return Err(WebhookError::malformed(id_name, "message id is empty"));
         }
+        check_id(id_name, id)?;
         let ts_text = required(headers, ts_name, limits.max_header_bytes)?;
         let ts = parse_timestamp(ts_name, ts_text)?;
         let sigs = required(headers, sig_name, limits.max_header_bytes)?;
@@ -116,6 +133,7 @@ impl Scheme for StandardWebhooks {
                 reason: "message id is empty",
             });
         }
+        check_id("id", delivery.id)?;
         let ts = delivery.timestamp.to_string();
         let content = Content::new(&[
             Part::Text(delivery.id),
