@@ -9,6 +9,7 @@ use tokio_postgres::Row;
 
 use crate::error::{self, corrupt};
 use crate::pool::{APP_ROLE, PgPool};
+use crate::query::{begin_tenant, commit, fetch, single_statement};
 
 /// The audit store: `audit_heads`, `audit_entries` and `audit_checkpoints` in the pool's
 /// schema, accessed as `portcullis_app` with row-level security scoped to one tenant per
@@ -88,41 +89,15 @@ impl PgAuditStore {
     ) -> Result<Vec<AppendReceipt>, AuditError> {
         const OP: &str = "postgres.audit.append";
         let mut client = self.pool.get(OP).await?;
-        let tx = self
-            .pool
-            .begin(&mut client, OP, APP_ROLE, Some(tenant))
-            .await?;
-        let q = |e| AuditError::Backend(error::db(OP, e));
-        let row = match tx
-            .query_opt(
-                &tx.prepare_cached(&self.sql.lock_head)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[&tenant.as_str()],
-            )
-            .await
-            .map_err(q)?
-        {
-            Some(row) => row,
-            None => {
-                tx.execute(
-                    &tx.prepare_cached(&self.sql.create_head)
-                        .await
-                        .map_err(|e| error::db(OP, e))?,
-                    &[&tenant.as_str()],
-                )
-                .await
-                .map_err(q)?;
-                tx.query_one(
-                    &tx.prepare_cached(&self.sql.lock_head)
-                        .await
-                        .map_err(|e| error::db(OP, e))?,
-                    &[&tenant.as_str()],
-                )
-                .await
-                .map_err(q)?
-            }
-        };
+        let tx = begin_tenant(&self.pool, &mut client, OP, tenant).await?;
+        let row =
+            match fetch::<Option<Row>>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()]).await? {
+                Some(row) => row,
+                None => {
+                    fetch::<u64>(&tx, OP, &self.sql.create_head, &[&tenant.as_str()]).await?;
+                    fetch::<Row>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()]).await?
+                }
+            };
         let head = head_of(OP, &row)?;
         let entries = seal_batch(tenant, head, batch)?;
         let n = entries.len();
@@ -155,29 +130,27 @@ impl PgAuditStore {
         let new_size = to_i64(OP, last.seq().saturating_add(1))?;
         let old_size = to_i64(OP, head.size)?;
         let count = to_i64(OP, n as u64)?;
-        let updated = tx
-            .execute(
-                &tx.prepare_cached(&self.sql.append)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[
-                    &tenant.as_str(),
-                    &seqs,
-                    &prevs,
-                    &hashes,
-                    &times,
-                    &actors,
-                    &actions,
-                    &resources,
-                    &records,
-                    &new_size,
-                    &last.hash().as_bytes().as_slice(),
-                    &old_size,
-                    &count,
-                ],
-            )
-            .await
-            .map_err(q)?;
+        let updated: u64 = fetch(
+            &tx,
+            OP,
+            &self.sql.append,
+            &[
+                &tenant.as_str(),
+                &seqs,
+                &prevs,
+                &hashes,
+                &times,
+                &actors,
+                &actions,
+                &resources,
+                &records,
+                &new_size,
+                &last.hash().as_bytes().as_slice(),
+                &old_size,
+                &count,
+            ],
+        )
+        .await?;
         if updated != 1 {
             // The head moved under a lock we hold: something outside this store wrote.
             // Dropping the transaction rolls the inserts back.
@@ -188,7 +161,7 @@ impl PgAuditStore {
             )
             .into());
         }
-        tx.commit().await.map_err(q)?;
+        commit(tx, OP).await?;
         Ok(receipts)
     }
 
@@ -200,38 +173,22 @@ impl PgAuditStore {
     ) -> Result<Vec<Entry>, AuditError> {
         const OP: &str = "postgres.audit.read";
         let mut client = self.pool.get(OP).await?;
-        let tx = self
-            .pool
-            .begin(&mut client, OP, APP_ROLE, Some(tenant))
-            .await?;
-        let q = |e| AuditError::Backend(error::db(OP, e));
-        let size = match tx
-            .query_opt(
-                &tx.prepare_cached(&self.sql.read_head)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[&tenant.as_str()],
-            )
-            .await
-            .map_err(q)?
-        {
-            Some(row) => head_of(OP, &row)?.size,
-            None => 0,
-        };
+        let tx = begin_tenant(&self.pool, &mut client, OP, tenant).await?;
+        let row: Option<Row> = fetch(&tx, OP, &self.sql.read_head, &[&tenant.as_str()]).await?;
+        let size = head_or_genesis(OP, row.as_ref())?.size;
         if start > size || start > end {
             return Err(AuditError::OutOfRange { start, end, size });
         }
         let end_c = end.min(size);
-        let rows = tx
-            .query(
-                &tx.prepare_cached(&self.sql.read)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[&tenant.as_str(), &to_i64(OP, start)?, &to_i64(OP, end_c)?],
-            )
-            .await
-            .map_err(q)?;
-        tx.commit().await.map_err(q)?;
+        let rows: Vec<Row> = fetch(
+            &tx,
+            OP,
+            &self.sql.read,
+            &[&tenant.as_str(), &to_i64(OP, start)?, &to_i64(OP, end_c)?],
+        )
+        .await?;
+        commit(tx, OP).await?;
+        let q = |e| AuditError::Backend(error::db(OP, e));
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let record: String = row.try_get(0).map_err(q)?;
@@ -245,26 +202,16 @@ impl PgAuditStore {
 
     async fn head_inner(&self, tenant: &TenantId) -> Result<ChainHead, AuditError> {
         const OP: &str = "postgres.audit.head";
-        let mut client = self.pool.get(OP).await?;
-        let tx = self
-            .pool
-            .begin(&mut client, OP, APP_ROLE, Some(tenant))
-            .await?;
-        let q = |e| AuditError::Backend(error::db(OP, e));
-        let row = tx
-            .query_opt(
-                &tx.prepare_cached(&self.sql.read_head)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[&tenant.as_str()],
-            )
-            .await
-            .map_err(q)?;
-        tx.commit().await.map_err(q)?;
-        match row {
-            Some(row) => head_of(OP, &row),
-            None => Ok(ChainHead::GENESIS),
-        }
+        let row: Option<Row> = single_statement(
+            &self.pool,
+            OP,
+            APP_ROLE,
+            Some(tenant),
+            &self.sql.read_head,
+            &[&tenant.as_str()],
+        )
+        .await?;
+        head_or_genesis(OP, row.as_ref())
     }
 
     async fn store_checkpoint_inner(
@@ -275,26 +222,11 @@ impl PgAuditStore {
     ) -> Result<(), AuditError> {
         const OP: &str = "postgres.audit.store_checkpoint";
         let mut client = self.pool.get(OP).await?;
-        let tx = self
-            .pool
-            .begin(&mut client, OP, APP_ROLE, Some(tenant))
-            .await?;
-        let q = |e| AuditError::Backend(error::db(OP, e));
+        let tx = begin_tenant(&self.pool, &mut client, OP, tenant).await?;
         // Locking the head serializes checkpoint writers of the tenant (and appends), so
         // the regression check below cannot race.
-        let log_size = match tx
-            .query_opt(
-                &tx.prepare_cached(&self.sql.lock_head)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[&tenant.as_str()],
-            )
-            .await
-            .map_err(q)?
-        {
-            Some(row) => head_of(OP, &row)?.size,
-            None => 0,
-        };
+        let row: Option<Row> = fetch(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()]).await?;
+        let log_size = head_or_genesis(OP, row.as_ref())?.size;
         if size > log_size {
             return Err(AuditError::OutOfRange {
                 start: size,
@@ -302,30 +234,22 @@ impl PgAuditStore {
                 size: log_size,
             });
         }
-        if let Some(row) = tx
-            .query_opt(
-                &tx.prepare_cached(&self.sql.latest_checkpoint)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[&tenant.as_str()],
-            )
-            .await
-            .map_err(q)?
+        if let Some(row) =
+            fetch::<Option<Row>>(&tx, OP, &self.sql.latest_checkpoint, &[&tenant.as_str()]).await?
         {
-            let stored = from_i64(OP, row.try_get(0).map_err(q)?)?;
+            let stored = from_i64(OP, row.try_get(0).map_err(|e| error::db(OP, e))?)?;
             if size < stored {
                 return Err(AuditError::CheckpointRegression { stored, new: size });
             }
         }
-        tx.execute(
-            &tx.prepare_cached(&self.sql.insert_checkpoint)
-                .await
-                .map_err(|e| error::db(OP, e))?,
+        fetch::<u64>(
+            &tx,
+            OP,
+            &self.sql.insert_checkpoint,
             &[&tenant.as_str(), &to_i64(OP, size)?, &note],
         )
-        .await
-        .map_err(q)?;
-        tx.commit().await.map_err(q)?;
+        .await?;
+        commit(tx, OP).await?;
         Ok(())
     }
 
@@ -334,22 +258,16 @@ impl PgAuditStore {
         tenant: &TenantId,
     ) -> Result<Option<StoredCheckpoint>, AuditError> {
         const OP: &str = "postgres.audit.latest_checkpoint";
-        let mut client = self.pool.get(OP).await?;
-        let tx = self
-            .pool
-            .begin(&mut client, OP, APP_ROLE, Some(tenant))
-            .await?;
+        let row: Option<Row> = single_statement(
+            &self.pool,
+            OP,
+            APP_ROLE,
+            Some(tenant),
+            &self.sql.latest_checkpoint,
+            &[&tenant.as_str()],
+        )
+        .await?;
         let q = |e| AuditError::Backend(error::db(OP, e));
-        let row = tx
-            .query_opt(
-                &tx.prepare_cached(&self.sql.latest_checkpoint)
-                    .await
-                    .map_err(|e| error::db(OP, e))?,
-                &[&tenant.as_str()],
-            )
-            .await
-            .map_err(q)?;
-        tx.commit().await.map_err(q)?;
         match row {
             None => Ok(None),
             Some(row) => Ok(Some(StoredCheckpoint {
@@ -419,6 +337,14 @@ impl AuditStore for PgAuditStore {
                 self.latest_checkpoint_inner(tenant)
             })
             .await
+    }
+}
+
+/// The head in `row`, or the genesis head (size 0) if the tenant has no head row yet.
+fn head_or_genesis(op: &'static str, row: Option<&Row>) -> Result<ChainHead, AuditError> {
+    match row {
+        Some(row) => head_of(op, row),
+        None => Ok(ChainHead::GENESIS),
     }
 }
 

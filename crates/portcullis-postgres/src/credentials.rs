@@ -13,9 +13,11 @@ use portcullis_core::{BackendError, SecretBytes, TenantId};
 use portcullis_keys::{
     BlobId, BlobSink, BlobSource, KeyVersion, KeysError, ReplaceOutcome, Sealer, StoredBlob,
 };
+use tokio_postgres::Row;
 
 use crate::error::{self, corrupt};
 use crate::pool::{APP_ROLE, PgPool, ROTATOR_ROLE};
+use crate::query::single_statement;
 
 /// The id of a credential within its tenant: 1-256 bytes of printable ASCII other than
 /// space (for example `stripe:acct_42` or `integration/7/refresh-token`).
@@ -183,20 +185,15 @@ impl PgCredentialStore {
         let version = version_i32(OP, portcullis_keys::inspect(blob)?.key_version)?;
         self.pool
             .run(OP, || async {
-                let mut client = self.pool.get(OP).await?;
-                let tx = self
-                    .pool
-                    .begin(&mut client, OP, APP_ROLE, Some(tenant))
-                    .await?;
-                tx.execute(
-                    &tx.prepare_cached(&self.sql.put)
-                        .await
-                        .map_err(|e| error::db(OP, e))?,
+                let _: u64 = single_statement(
+                    &self.pool,
+                    OP,
+                    APP_ROLE,
+                    Some(tenant),
+                    &self.sql.put,
                     &[&tenant.as_str(), &id.as_str(), &version, &blob],
                 )
-                .await
-                .map_err(|e| error::db(OP, e))?;
-                tx.commit().await.map_err(|e| error::db(OP, e))?;
+                .await?;
                 Ok(())
             })
             .await
@@ -237,21 +234,15 @@ impl PgCredentialStore {
         const OP: &str = "postgres.credentials.get";
         self.pool
             .run(OP, || async {
-                let mut client = self.pool.get(OP).await?;
-                let tx = self
-                    .pool
-                    .begin(&mut client, OP, APP_ROLE, Some(tenant))
-                    .await?;
-                let row = tx
-                    .query_opt(
-                        &tx.prepare_cached(&self.sql.get)
-                            .await
-                            .map_err(|e| error::db(OP, e))?,
-                        &[&tenant.as_str(), &id.as_str()],
-                    )
-                    .await
-                    .map_err(|e| error::db(OP, e))?;
-                tx.commit().await.map_err(|e| error::db(OP, e))?;
+                let row: Option<Row> = single_statement(
+                    &self.pool,
+                    OP,
+                    APP_ROLE,
+                    Some(tenant),
+                    &self.sql.get,
+                    &[&tenant.as_str(), &id.as_str()],
+                )
+                .await?;
                 let Some(row) = row else { return Ok(None) };
                 let q = |e| KeysError::Backend(error::db(OP, e));
                 let version: i32 = row.try_get(0).map_err(q)?;
@@ -274,21 +265,15 @@ impl PgCredentialStore {
         const OP: &str = "postgres.credentials.delete";
         self.pool
             .run(OP, || async {
-                let mut client = self.pool.get(OP).await?;
-                let tx = self
-                    .pool
-                    .begin(&mut client, OP, APP_ROLE, Some(tenant))
-                    .await?;
-                let n = tx
-                    .execute(
-                        &tx.prepare_cached(&self.sql.delete)
-                            .await
-                            .map_err(|e| error::db(OP, e))?,
-                        &[&tenant.as_str(), &id.as_str()],
-                    )
-                    .await
-                    .map_err(|e| error::db(OP, e))?;
-                tx.commit().await.map_err(|e| error::db(OP, e))?;
+                let n: u64 = single_statement(
+                    &self.pool,
+                    OP,
+                    APP_ROLE,
+                    Some(tenant),
+                    &self.sql.delete,
+                    &[&tenant.as_str(), &id.as_str()],
+                )
+                .await?;
                 Ok(n > 0)
             })
             .await
@@ -307,18 +292,15 @@ impl BlobSource for PgCredentialStore {
         let after = after.map(BlobId::as_str);
         self.pool
             .run(OP, || async {
-                let mut client = self.pool.get(OP).await?;
-                let tx = self.pool.begin(&mut client, OP, ROTATOR_ROLE, None).await?;
-                let rows = tx
-                    .query(
-                        &tx.prepare_cached(&self.sql.page)
-                            .await
-                            .map_err(|e| error::db(OP, e))?,
-                        &[&after, &limit],
-                    )
-                    .await
-                    .map_err(|e| error::db(OP, e))?;
-                tx.commit().await.map_err(|e| error::db(OP, e))?;
+                let rows: Vec<Row> = single_statement(
+                    &self.pool,
+                    OP,
+                    ROTATOR_ROLE,
+                    None,
+                    &self.sql.page,
+                    &[&after, &limit],
+                )
+                .await?;
                 let q = |e| KeysError::Backend(error::db(OP, e));
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
@@ -355,18 +337,15 @@ impl BlobSink for PgCredentialStore {
         let version = version_i32(OP, portcullis_keys::inspect(new)?.key_version)?;
         self.pool
             .run(OP, || async {
-                let mut client = self.pool.get(OP).await?;
-                let tx = self.pool.begin(&mut client, OP, ROTATOR_ROLE, None).await?;
-                let row = tx
-                    .query_one(
-                        &tx.prepare_cached(&self.sql.replace)
-                            .await
-                            .map_err(|e| error::db(OP, e))?,
-                        &[&tenant.as_str(), &cred.as_str(), &new, &version, &expected],
-                    )
-                    .await
-                    .map_err(|e| error::db(OP, e))?;
-                tx.commit().await.map_err(|e| error::db(OP, e))?;
+                let row: Row = single_statement(
+                    &self.pool,
+                    OP,
+                    ROTATOR_ROLE,
+                    None,
+                    &self.sql.replace,
+                    &[&tenant.as_str(), &cred.as_str(), &new, &version, &expected],
+                )
+                .await?;
                 let q = |e| KeysError::Backend(error::db(OP, e));
                 let updated: i64 = row.try_get(0).map_err(q)?;
                 let exists: bool = row.try_get(1).map_err(q)?;

@@ -153,6 +153,7 @@ mod credentials;
 mod error;
 mod migrate;
 mod pool;
+mod query;
 mod secrets;
 
 pub use audit::PgAuditStore;
