@@ -6,11 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use portcullis_core::{SecretArray, SecureRandom};
 use serde::{Deserialize, Serialize};
 
 use crate::KeysError;
-use crate::aead::KEY_LEN;
+use crate::secret_key::secret_key_type;
 
 /// The version number of a master key. Versions start at 1 and only grow.
 ///
@@ -65,48 +64,28 @@ impl fmt::Display for KeyVersion {
     }
 }
 
-/// A 256-bit master key. Zeroized on drop; `Debug` prints `MasterKey([redacted])`; no
-/// `Display`, no `Serialize`.
-#[derive(Clone)]
-pub struct MasterKey(SecretArray<KEY_LEN>);
+secret_key_type! {
+    /// A 256-bit master key. Zeroized on drop; `Debug` prints `MasterKey([redacted])`; no
+    /// `Display`, no `Serialize`.
+    pub struct MasterKey;
 
-impl fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MasterKey([redacted])")
-    }
-}
-
-impl MasterKey {
     /// Wraps 32 bytes of key material.
-    pub fn new(bytes: [u8; KEY_LEN]) -> Self {
-        Self(SecretArray::new(bytes))
-    }
+    fn new;
 
     /// Copies key material from a slice.
     ///
     /// # Errors
     /// [`KeysError::KeyLength`] unless the slice is exactly 32 bytes.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, KeysError> {
-        SecretArray::try_from_slice(bytes)
-            .map(Self)
-            .ok_or(KeysError::KeyLength {
-                expected: KEY_LEN,
-                actual: bytes.len(),
-            })
-    }
+    fn from_slice;
 
     /// Generates a fresh key from `rng`.
     ///
     /// # Errors
     /// [`KeysError::Random`] if the generator fails.
-    pub fn generate(rng: &dyn SecureRandom) -> Result<Self, KeysError> {
-        Ok(Self(SecretArray::random(rng)?))
-    }
+    fn generate;
 
     /// The raw key material, for persisting it wrapped under a KMS.
-    pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
-        self.0.expose_secret()
-    }
+    fn expose_secret;
 }
 
 /// One version in the ring: its key and how many seals it has performed.

@@ -5,54 +5,35 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use portcullis_core::{KeyId, SecretArray, SecureRandom};
+use portcullis_core::{KeyId, SecureRandom};
 
 use crate::KeysError;
 use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, nonce_from_slice};
 use crate::derive::put_lp;
 use crate::keyring::{KeyVersion, MasterKey};
+use crate::secret_key::secret_key_type;
 
-/// A 256-bit data key in plaintext. Zeroized on drop, `Debug` redacted.
-#[derive(Clone)]
-pub struct DataKey(SecretArray<KEY_LEN>);
+secret_key_type! {
+    /// A 256-bit data key in plaintext. Zeroized on drop, `Debug` redacted.
+    pub struct DataKey;
 
-impl fmt::Debug for DataKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DataKey([redacted])")
-    }
-}
-
-impl DataKey {
     /// Wraps 32 bytes.
-    pub fn new(bytes: [u8; KEY_LEN]) -> Self {
-        Self(SecretArray::new(bytes))
-    }
+    fn new;
 
     /// Copies 32 bytes from a slice (for KMS implementations).
     ///
     /// # Errors
     /// [`KeysError::KeyLength`] unless exactly 32 bytes.
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, KeysError> {
-        SecretArray::try_from_slice(bytes)
-            .map(Self)
-            .ok_or(KeysError::KeyLength {
-                expected: KEY_LEN,
-                actual: bytes.len(),
-            })
-    }
+    fn from_slice;
 
     /// Generates a random data key.
     ///
     /// # Errors
     /// [`KeysError::Random`] if the generator fails.
-    pub fn generate(rng: &dyn SecureRandom) -> Result<Self, KeysError> {
-        Ok(Self(SecretArray::random(rng)?))
-    }
+    fn generate;
 
     /// The key bytes.
-    pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
-        self.0.expose_secret()
-    }
+    fn expose_secret;
 }
 
 /// A data key encrypted by a KMS: opaque bytes, safe to store and print.

@@ -253,6 +253,7 @@ pub mod kms;
 pub mod resolver;
 pub mod rotation;
 mod sealer;
+mod secret_key;
 mod usage;
 
 pub use cache::CacheStats;
