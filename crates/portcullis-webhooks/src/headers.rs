@@ -83,12 +83,45 @@ where
 #[cfg(feature = "http")]
 impl<'h> HeaderLookup<'h> for &'h http::HeaderMap {
     fn lookup(&self, name: &str) -> Header<'h> {
-        let mut values = self.get_all(name).iter();
+        // The names this crate reads are pre-parsed, so a lookup only hashes and compares;
+        // any other name (custom schemes) is parsed by `http` as usual.
+        let values = match known::name(name) {
+            Some(known) => self.get_all(known),
+            None => self.get_all(name),
+        };
+        let mut values = values.iter();
         match (values.next(), values.next()) {
             (None, _) => Header::Missing,
             (Some(_), Some(_)) => Header::Duplicate,
             (Some(v), None) => v.to_str().map_or(Header::NotText, Header::One),
         }
+    }
+}
+
+/// Pre-parsed `http` names of the headers the built-in schemes read.
+#[cfg(feature = "http")]
+mod known {
+    use http::HeaderName;
+
+    static NAMES: [HeaderName; 13] = [
+        HeaderName::from_static("webhook-id"),
+        HeaderName::from_static("webhook-timestamp"),
+        HeaderName::from_static("webhook-signature"),
+        HeaderName::from_static("svix-id"),
+        HeaderName::from_static("svix-timestamp"),
+        HeaderName::from_static("svix-signature"),
+        HeaderName::from_static("stripe-signature"),
+        HeaderName::from_static("x-hub-signature-256"),
+        HeaderName::from_static("x-shopify-hmac-sha256"),
+        HeaderName::from_static("x-slack-signature"),
+        HeaderName::from_static("x-slack-request-timestamp"),
+        HeaderName::from_static("x-zm-signature"),
+        HeaderName::from_static("x-zm-request-timestamp"),
+    ];
+
+    /// The pre-parsed name equal to `name` (given in lowercase by this crate), if any.
+    pub(super) fn name(name: &str) -> Option<&'static HeaderName> {
+        NAMES.iter().find(|known| known.as_str() == name)
     }
 }
 

@@ -132,13 +132,12 @@ pub(crate) fn hmac_key(key: &Key) -> Result<&[u8], WebhookError> {
 /// Decodes exactly 64 lowercase hex digits (the providers emit lowercase and compare
 /// strings, so an uppercase digit is a different signature).
 pub(crate) fn decode_lower_hex(text: &str) -> Option<[u8; 32]> {
-    if !text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    // `base16ct::lower` accepts only `0-9a-f` (in constant time); the length check makes
+    // it exactly 64 digits.
+    if text.len() != 64 {
         return None;
     }
     let mut tag = [0u8; 32];
-    hex::decode_to_slice(text, &mut tag).ok()?;
+    base16ct::lower::decode(text, &mut tag).ok()?;
     Some(tag)
 }

@@ -25,7 +25,7 @@ use base64::Engine as _;
 use ed25519_dalek::Signer as _;
 
 use crate::error::WebhookError;
-use crate::headers::{Header, HeaderLookup, required};
+use crate::headers::{Header, HeaderLookup, answer, required};
 use crate::key::{B64, Key, KeyInner};
 use crate::message::{Candidate, Content, Message, Part, Signatures, parse_timestamp};
 use crate::scheme::{Delivery, Scheme, hmac_sha256};
@@ -82,13 +82,22 @@ impl Scheme for StandardWebhooks {
         headers: &dyn HeaderLookup<'h>,
         limits: &Limits,
     ) -> Result<Message<'s>, WebhookError> {
-        let family = if WEBHOOK.iter().any(|n| headers.lookup(n) != Header::Missing) {
-            WEBHOOK
+        // The `webhook-*` family if any of its headers is present, else `svix-*`. The
+        // family's id header is looked up once and its answer reused for the id.
+        let webhook_id = headers.lookup(WEBHOOK[0]);
+        let (family, id_found) = if webhook_id != Header::Missing
+            || WEBHOOK
+                .iter()
+                .skip(1)
+                .any(|n| headers.lookup(n) != Header::Missing)
+        {
+            (WEBHOOK, webhook_id)
         } else {
-            SVIX
+            (SVIX, headers.lookup(SVIX[0]))
         };
         let [id_name, ts_name, sig_name] = family;
-        let id = required(headers, id_name, limits.max_header_bytes)?;
+        let id = answer(id_found, id_name, limits.max_header_bytes)?
+            .ok_or_else(|| WebhookError::MissingHeader(id_name.to_owned()))?;
         if id.is_empty() {
             return Err(WebhookError::malformed(id_name, "message id is empty"));
         }
