@@ -103,25 +103,39 @@ impl<'h> HeaderLookup<'h> for &'h http::HeaderMap {
 mod known {
     use http::HeaderName;
 
-    static NAMES: [HeaderName; 13] = [
-        HeaderName::from_static("webhook-id"),
-        HeaderName::from_static("webhook-timestamp"),
-        HeaderName::from_static("webhook-signature"),
-        HeaderName::from_static("svix-id"),
-        HeaderName::from_static("svix-timestamp"),
-        HeaderName::from_static("svix-signature"),
-        HeaderName::from_static("stripe-signature"),
-        HeaderName::from_static("x-hub-signature-256"),
-        HeaderName::from_static("x-shopify-hmac-sha256"),
-        HeaderName::from_static("x-slack-signature"),
-        HeaderName::from_static("x-slack-request-timestamp"),
-        HeaderName::from_static("x-zm-signature"),
-        HeaderName::from_static("x-zm-request-timestamp"),
-    ];
+    static WEBHOOK_ID: HeaderName = HeaderName::from_static("webhook-id");
+    static WEBHOOK_TIMESTAMP: HeaderName = HeaderName::from_static("webhook-timestamp");
+    static WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signature");
+    static SVIX_ID: HeaderName = HeaderName::from_static("svix-id");
+    static SVIX_TIMESTAMP: HeaderName = HeaderName::from_static("svix-timestamp");
+    static SVIX_SIGNATURE: HeaderName = HeaderName::from_static("svix-signature");
+    static STRIPE_SIGNATURE: HeaderName = HeaderName::from_static("stripe-signature");
+    static X_HUB_SIGNATURE_256: HeaderName = HeaderName::from_static("x-hub-signature-256");
+    static X_SHOPIFY_HMAC_SHA256: HeaderName = HeaderName::from_static("x-shopify-hmac-sha256");
+    static X_SLACK_SIGNATURE: HeaderName = HeaderName::from_static("x-slack-signature");
+    static X_SLACK_REQUEST_TIMESTAMP: HeaderName =
+        HeaderName::from_static("x-slack-request-timestamp");
+    static X_ZM_SIGNATURE: HeaderName = HeaderName::from_static("x-zm-signature");
+    static X_ZM_REQUEST_TIMESTAMP: HeaderName = HeaderName::from_static("x-zm-request-timestamp");
 
     /// The pre-parsed name equal to `name` (given in lowercase by this crate), if any.
     pub(super) fn name(name: &str) -> Option<&'static HeaderName> {
-        NAMES.iter().find(|known| known.as_str() == name)
+        Some(match name {
+            "webhook-id" => &WEBHOOK_ID,
+            "webhook-timestamp" => &WEBHOOK_TIMESTAMP,
+            "webhook-signature" => &WEBHOOK_SIGNATURE,
+            "svix-id" => &SVIX_ID,
+            "svix-timestamp" => &SVIX_TIMESTAMP,
+            "svix-signature" => &SVIX_SIGNATURE,
+            "stripe-signature" => &STRIPE_SIGNATURE,
+            "x-hub-signature-256" => &X_HUB_SIGNATURE_256,
+            "x-shopify-hmac-sha256" => &X_SHOPIFY_HMAC_SHA256,
+            "x-slack-signature" => &X_SLACK_SIGNATURE,
+            "x-slack-request-timestamp" => &X_SLACK_REQUEST_TIMESTAMP,
+            "x-zm-signature" => &X_ZM_SIGNATURE,
+            "x-zm-request-timestamp" => &X_ZM_REQUEST_TIMESTAMP,
+            _ => return None,
+        })
     }
 }
 

@@ -95,29 +95,38 @@ pub enum Signatures<'a> {
 impl Signatures<'_> {
     /// The candidates in header order.
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + '_ {
-        let (standard, stripe, one, list) = match self {
-            Self::StandardList(v) => (Some(*v), None, None, None),
-            Self::StripeHeader(v) => (None, Some(*v), None, None),
-            Self::One(c) => (None, None, Some(*c), None),
-            Self::List(l) => (None, None, None, Some(l)),
-        };
-        let standard = standard.into_iter().flat_map(|v| {
-            v.split(' ').filter_map(|entry| {
-                entry
-                    .split_once(',')
-                    .and_then(|(version, b64)| crate::scheme::standard_candidate(version, b64))
-            })
-        });
-        let stripe = stripe.into_iter().flat_map(|v| {
-            v.split(',').filter_map(|item| match item.split_once('=') {
-                Some(("v1", hex)) => {
-                    crate::scheme::decode_lower_hex(hex).map(Candidate::HmacSha256)
-                }
-                _ => None,
-            })
-        });
-        let list = list.into_iter().flat_map(|l| l.iter().copied());
-        standard.chain(stripe).chain(one).chain(list)
+        match self {
+            Self::StandardList(v) => CandidateIter::Standard(v.split(' ')),
+            Self::StripeHeader(v) => CandidateIter::Stripe(v.split(',')),
+            Self::One(c) => CandidateIter::One(Some(*c)),
+            Self::List(l) => CandidateIter::List(l.iter()),
+        }
+    }
+}
+
+/// The iterator behind [`Signatures::iter`]: one state per format, no chaining.
+enum CandidateIter<'a> {
+    Standard(std::str::Split<'a, char>),
+    Stripe(std::str::Split<'a, char>),
+    One(Option<Candidate>),
+    List(std::slice::Iter<'a, Candidate>),
+}
+
+impl Iterator for CandidateIter<'_> {
+    type Item = Candidate;
+
+    fn next(&mut self) -> Option<Candidate> {
+        match self {
+            Self::Standard(entries) => entries.find_map(crate::scheme::standard_candidate),
+            // An item is a `v1` exactly when the text before its first `=` is `v1`.
+            Self::Stripe(items) => items.find_map(|item| {
+                item.strip_prefix("v1=")
+                    .and_then(crate::scheme::decode_lower_hex)
+                    .map(Candidate::HmacSha256)
+            }),
+            Self::One(one) => one.take(),
+            Self::List(list) => list.next().copied(),
+        }
     }
 }
 
@@ -151,6 +160,9 @@ pub fn parse_timestamp(header: &str, value: &str) -> Result<u64, WebhookError> {
         ));
     }
     value
-        .parse::<u64>()
-        .map_err(|_| WebhookError::malformed(header, "timestamp is out of range"))
+        .bytes()
+        .try_fold(0u64, |n, digit| {
+            n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        })
+        .ok_or_else(|| WebhookError::malformed(header, "timestamp is out of range"))
 }

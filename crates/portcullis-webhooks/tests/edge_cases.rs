@@ -765,3 +765,61 @@ fn by_name_and_key_kinds() {
         Err(WebhookError::NoMatch { .. })
     ));
 }
+
+/// Pins the Stripe header grammar and the Standard Webhooks family choice, which the
+/// verifier parses with prefix tests and one reused lookup.
+#[test]
+fn stripe_items_and_standard_family_are_parsed_exactly() {
+    let s = secret_for("stripe");
+    let h = sign("stripe", s, "", TS, b"{}");
+    let value = &h[0].1;
+    let (t, v1) = value.split_once(",v1=").unwrap();
+    let stripe = |v: String| verify("stripe", &[s], TS, &[(h[0].0.clone(), v)], b"{}");
+    let malformed = |r: Result<_, WebhookError>, why: &str| match r {
+        Err(e @ WebhookError::MalformedHeader { .. }) => assert!(e.to_string().contains(why)),
+        other => panic!("{why}: {other:?}"),
+    };
+    assert!(stripe(value.clone()).is_ok());
+    assert!(stripe(format!("v0=ab,{value},x=1")).is_ok());
+    malformed(stripe(format!("{value},")), "without `=`");
+    malformed(stripe(format!("{value},=x")), "empty item");
+    malformed(stripe(format!("{value},{t}")), "repeated");
+    malformed(stripe(format!("v1={v1}")), "no timestamp");
+    // `v1` only as the whole key; a `v1x=` or `v10=` item is some other scheme.
+    assert!(matches!(
+        stripe(format!("{t},v1x={v1}")),
+        Err(WebhookError::NoSignatures(_))
+    ));
+    for bad in [v1.to_uppercase(), format!("{v1}0"), v1[..62].to_owned()] {
+        assert!(matches!(
+            stripe(format!("{t},v1={bad}")),
+            Err(WebhookError::NoMatch { candidates: 0, .. })
+        ));
+    }
+
+    // Standard Webhooks: a webhook-* header other than the id selects that family.
+    let s = secret_for("standard");
+    let h = sign("standard", s, "msg_1", TS, b"{}");
+    let no_id: Vec<_> = h
+        .iter()
+        .filter(|(n, _)| n != "webhook-id")
+        .cloned()
+        .collect();
+    let mut with_svix_id = no_id.clone();
+    with_svix_id.push(("svix-id".into(), "msg_1".into()));
+    assert!(matches!(
+        verify("standard", &[s], TS, &with_svix_id, b"{}"),
+        Err(WebhookError::MissingHeader(n)) if n == "webhook-id"
+    ));
+    // Mixed-case names through an http::HeaderMap and through a direct lookup.
+    let mut map = http::HeaderMap::new();
+    for (n, v) in &h {
+        map.insert(
+            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    assert_eq!((&map).lookup("Webhook-Id"), Header::One("msg_1"));
+    assert_eq!((&map).lookup("webhook-id"), Header::One("msg_1"));
+    assert_eq!((&map).lookup("svix-id"), Header::Missing);
+}

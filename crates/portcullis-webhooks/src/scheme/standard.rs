@@ -45,15 +45,18 @@ impl StandardWebhooks {
     }
 }
 
-/// Decodes one `v1`/`v1a` entry's base64 into a candidate, or `None` if it cannot match.
-pub(crate) fn candidate(version: &str, b64: &str) -> Option<Candidate> {
+/// Decodes one `<version>,<base64>` entry into a candidate, or `None` if it cannot match
+/// (another version, no comma, or base64 that does not decode to the version's length).
+pub(crate) fn candidate(entry: &str) -> Option<Candidate> {
     let mut buf = [0u8; 66];
-    let n = B64.decode_slice(b64, &mut buf).ok()?;
-    let bytes = buf.get(..n)?;
-    match version {
-        "v1" => bytes.try_into().ok().map(Candidate::HmacSha256),
-        "v1a" => bytes.try_into().ok().map(Candidate::Ed25519),
-        _ => None,
+    if let Some(b64) = entry.strip_prefix("v1,") {
+        let n = B64.decode_slice(b64, &mut buf).ok()?;
+        buf.get(..n)?.try_into().ok().map(Candidate::HmacSha256)
+    } else if let Some(b64) = entry.strip_prefix("v1a,") {
+        let n = B64.decode_slice(b64, &mut buf).ok()?;
+        buf.get(..n)?.try_into().ok().map(Candidate::Ed25519)
+    } else {
+        None
     }
 }
 

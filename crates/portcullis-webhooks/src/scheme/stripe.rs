@@ -45,26 +45,27 @@ impl Scheme for Stripe {
         let mut timestamp: Option<&'h str> = None;
         let mut v1_seen = 0usize;
         for item in value.split(',') {
-            let (k, v) = item
-                .split_once('=')
-                .ok_or_else(|| WebhookError::malformed(HEADER, "item without `=`"))?;
-            match k {
-                "t" if timestamp.replace(v).is_some() => {
+            // The key is the text before the item's first `=`: `t` and `v1` are recognised
+            // by their prefix, everything else is split to check its shape.
+            if let Some(v) = item.strip_prefix("t=") {
+                if timestamp.replace(v).is_some() {
                     return Err(WebhookError::malformed(HEADER, "timestamp `t` repeated"));
                 }
-                "t" => {}
-                "v1" => {
-                    v1_seen += 1;
-                    if v1_seen > limits.max_signatures {
-                        return Err(WebhookError::TooManySignatures {
-                            name: HEADER.to_owned(),
-                            limit: limits.max_signatures,
-                        });
-                    }
-                    // Decoded lazily; a `v1` that is not 64 lowercase hex digits never matches.
+            } else if item.starts_with("v1=") {
+                v1_seen += 1;
+                if v1_seen > limits.max_signatures {
+                    return Err(WebhookError::TooManySignatures {
+                        name: HEADER.to_owned(),
+                        limit: limits.max_signatures,
+                    });
                 }
-                "" => return Err(WebhookError::malformed(HEADER, "empty item")),
-                _ => {}
+                // Decoded lazily; a `v1` that is not 64 lowercase hex digits never matches.
+            } else {
+                match item.split_once('=') {
+                    None => return Err(WebhookError::malformed(HEADER, "item without `=`")),
+                    Some(("", _)) => return Err(WebhookError::malformed(HEADER, "empty item")),
+                    Some(_) => {}
+                }
             }
         }
         let ts_text =
