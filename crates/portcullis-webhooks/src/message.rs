@@ -153,16 +153,28 @@ pub fn parse_timestamp(header: &str, value: &str) -> Result<u64, WebhookError> {
     if value.is_empty() {
         return Err(WebhookError::malformed(header, "timestamp is empty"));
     }
-    if !value.bytes().all(|b| b.is_ascii_digit()) {
+    // One pass: accumulate with checked arithmetic and note any non-digit; a non-digit
+    // anywhere is reported before an overflow.
+    let (mut n, mut digits_only, mut overflow) = (0u64, true, false);
+    for byte in value.bytes() {
+        let digit = byte.wrapping_sub(b'0');
+        digits_only &= digit < 10;
+        match n
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(u64::from(digit)))
+        {
+            Some(m) => n = m,
+            None => overflow = true,
+        }
+    }
+    if !digits_only {
         return Err(WebhookError::malformed(
             header,
             "timestamp must be decimal digits only",
         ));
     }
-    value
-        .bytes()
-        .try_fold(0u64, |n, digit| {
-            n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
-        })
-        .ok_or_else(|| WebhookError::malformed(header, "timestamp is out of range"))
+    if overflow {
+        return Err(WebhookError::malformed(header, "timestamp is out of range"));
+    }
+    Ok(n)
 }

@@ -823,3 +823,43 @@ fn stripe_items_and_standard_family_are_parsed_exactly() {
     assert_eq!((&map).lookup("webhook-id"), Header::One("msg_1"));
     assert_eq!((&map).lookup("svix-id"), Header::Missing);
 }
+
+/// A `v1` entry matches only as the canonical padded base64 of the tag: no unpadded form,
+/// no stray trailing bits, no other spelling of the same bytes.
+#[test]
+fn standard_v1_matches_only_canonical_base64() {
+    let s = secret_for("standard");
+    let h = sign("standard", s, "msg_1", TS, b"{}");
+    let sig = h
+        .iter()
+        .find(|(n, _)| n == "webhook-signature")
+        .unwrap()
+        .1
+        .clone();
+    let b64 = sig.strip_prefix("v1,").unwrap().to_owned();
+    assert_eq!(b64.len(), 44);
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let last = b64.as_bytes()[42] as char;
+    let pos = alphabet.find(last).unwrap();
+    let stray = alphabet.as_bytes()[pos ^ 1] as char; // flips a trailing (unused) bit
+    let mut with_stray = b64.clone();
+    with_stray.replace_range(42..43, &stray.to_string());
+    let run = |value: String| {
+        let mut hh = h.clone();
+        set(&mut hh, "webhook-signature", &value);
+        verify("standard", &[s], TS, &hh, b"{}")
+    };
+    assert!(run(format!("v2,{b64} v1,{b64}")).is_ok());
+    for bad in [
+        format!("v1,{}", b64.trim_end_matches('=')),
+        format!("v1,{with_stray}"),
+        format!("v1,{b64}="),
+        format!("v1a,{b64}"),
+        format!("V1,{b64}"),
+    ] {
+        assert!(
+            matches!(run(bad.clone()), Err(WebhookError::NoMatch { .. })),
+            "{bad}"
+        );
+    }
+}
