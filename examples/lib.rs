@@ -12,23 +12,23 @@
 //! ```
 //! use std::sync::Arc;
 //! use portcullis_audit::{AuditLog, MemoryStore, NewEntry};
-//! use portcullis_core::{ActorId, OsRandom, SecretArray, SystemClock, TenantId};
+//! use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
 //! use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 //! use portcullis_rbac::{PermissionSpec, PolicyBuilder, Principal, Resource, RoleSpec};
 //! use portcullis_tokens::{Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore,
 //!     MemoryRevocationStore, NoExtra, RefreshPolicy, RefreshTokens, TokenConfig, TokenService};
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
-//! let (clock, rng) = (Arc::new(SystemClock), Arc::new(OsRandom));
+//! let provider = Provider::system(); // the one source of time and randomness
 //! let ring = Arc::new(KeyRing::new());
-//! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &OsRandom)?, KeyState::Active)?;
-//! let jwt = TokenService::new(ring, TokenConfig::new("https://auth.example", "api")?, clock.clone(), rng.clone());
+//! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &provider)?, KeyState::Active)?;
+//! let jwt = TokenService::new(ring, TokenConfig::new("https://auth.example", "api")?, provider.clone());
 //! let sessions = RefreshTokens::new(Arc::new(MemoryRefreshStore::new()),
-//!     SecretArray::random(&OsRandom)?, RefreshPolicy::default(), clock.clone(), rng.clone())?;
+//!     SecretArray::random(&provider)?, RefreshPolicy::default(), provider.clone())?;
 //! let policy = PolicyBuilder::new(1).permission("docs:write", PermissionSpec::write())
 //!     .role("editor", RoleSpec::new().grant("docs:write")).build()?;
 //! let sealer = Sealer::new(Purpose::new("docs")?,
-//!     Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&OsRandom)?), rng);
-//! let audit = AuditLog::new(Arc::new(MemoryStore::new()), clock);
+//!     Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&provider)?), provider.clone());
+//! let audit = AuditLog::new(Arc::new(MemoryStore::new()), provider);
 //!
 //! let (acme, alice): (TenantId, ActorId) = ("acme".parse()?, "alice".parse()?);
 //! let session = sessions.issue(&acme, &alice).await?;                      // login

@@ -18,7 +18,7 @@ use portcullis_audit::merkle::{self, MerkleTree};
 use portcullis_audit::{
     AuditLog, AuditStore, Entry, Hash, MemoryStore, Metadata, NewEntry, PendingEntry, verify_chain,
 };
-use portcullis_core::{ActorId, FixedClock, TenantId, UnixTime};
+use portcullis_core::{ActorId, FixedClock, Provider, TenantId, UnixTime};
 use sha2::{Digest, Sha256};
 
 fn body(i: u64) -> NewEntry {
@@ -54,7 +54,7 @@ fn append(c: &mut Criterion) {
             || {
                 let log = AuditLog::new(
                     Arc::new(MemoryStore::new()),
-                    Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000))),
+                    Provider::with_clock(Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000)))),
                 );
                 (log, bodies.clone())
             },

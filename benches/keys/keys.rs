@@ -11,11 +11,10 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use portcullis_core::{OsRandom, SecureRandom, TenantId};
+use portcullis_core::{OsRandom, Provider, SecureRandom, TenantId};
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer, SealerConfig};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
@@ -26,7 +25,7 @@ fn sealer(capacity: usize) -> Sealer {
     Sealer::with_config(
         Purpose::new("credentials").unwrap(),
         Keyring::new(KeyVersion::new(1).unwrap(), MasterKey::new([7; 32])),
-        Arc::new(OsRandom),
+        Provider::system(),
         SealerConfig {
             cache_capacity: capacity,
             ..SealerConfig::default()

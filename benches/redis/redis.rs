@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use portcullis_core::{ActorId, OsRandom, SecretArray, SystemClock, TenantId, random_array};
+use portcullis_core::{ActorId, OsRandom, Provider, SecretArray, TenantId, random_array};
 use portcullis_ratelimit::{MemoryRateLimiter, Quota, RateLimiter};
 use portcullis_redis::{
     RedisBackend, RedisConfig, RedisRateLimiter, RedisRefreshStore, TimeSource,
@@ -46,8 +46,7 @@ fn service(store: Arc<dyn RefreshStore>) -> Arc<RefreshTokens> {
                 idle: Duration::from_secs(3600),
                 grace: Duration::from_secs(10),
             },
-            Arc::new(SystemClock),
-            Arc::new(OsRandom),
+            Provider::system(),
         )
         .unwrap(),
     )
@@ -186,14 +185,17 @@ fn main() {
     let quota = Quota::per_second(1_000_000).unwrap();
     let mut stores: Vec<(&str, Arc<dyn RefreshStore>)> =
         vec![("memory", Arc::new(MemoryRefreshStore::new()))];
-    let mut limiters: Vec<(&str, Arc<dyn RateLimiter>)> =
-        vec![("memory", Arc::new(MemoryRateLimiter::new(quota)))];
+    let mut limiters: Vec<(&str, Arc<dyn RateLimiter>)> = vec![(
+        "memory",
+        Arc::new(MemoryRateLimiter::new(quota, Provider::system())),
+    )];
     match std::env::var(ENV) {
         Ok(url) => {
             let backend = rt
                 .block_on(RedisBackend::connect(
                     &url,
                     RedisConfig::new().prefix(prefix()),
+                    Provider::system(),
                 ))
                 .unwrap_or_else(|e| panic!("{ENV} is set but Redis is unreachable: {e}"));
             stores.push(("redis", Arc::new(RedisRefreshStore::new(backend.clone()))));

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
-use portcullis_core::{ActorId, KeyId, OsRandom, SecretArray, SecretBytes, SystemClock, TenantId};
+use portcullis_core::{ActorId, KeyId, Provider, SecretArray, SecretBytes, TenantId};
 use portcullis_tokens::{
     Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, TokenConfig, TokenService,
 };
@@ -78,8 +78,7 @@ fn setup(alg: Algorithm) -> (TokenService, String, DecodingKey) {
     let svc = TokenService::new(
         Arc::new(ring),
         TokenConfig::new(ISSUER, AUDIENCE).unwrap(),
-        Arc::new(SystemClock),
-        Arc::new(OsRandom),
+        Provider::system(),
     );
     let tenant: TenantId = "acme".parse().unwrap();
     let subject: ActorId = "alice@example.com".parse().unwrap();

@@ -17,7 +17,7 @@ use std::hint::black_box;
 use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
-use portcullis_core::{Clock, SystemClock};
+use portcullis_core::{Clock, Provider, SystemClock};
 use portcullis_webhooks::{StandardWebhooks, Stripe, Verifier};
 use sha2::Sha256;
 
@@ -58,8 +58,8 @@ fn verify_1k(c: &mut Criterion) {
     let mut stripe_map = http::HeaderMap::new();
     stripe_map.insert("stripe-signature", stripe_headers[0].1.parse().unwrap());
 
-    let ours_std = Verifier::new(StandardWebhooks::new(), [SECRET], SystemClock).unwrap();
-    let ours_stripe = Verifier::new(Stripe::new(), [SECRET], SystemClock).unwrap();
+    let ours_std = Verifier::new(StandardWebhooks::new(), [SECRET], Provider::system()).unwrap();
+    let ours_stripe = Verifier::new(Stripe::new(), [SECRET], Provider::system()).unwrap();
     let svix = svix::webhooks::Webhook::new(SECRET).unwrap();
     assert!(ours_std.verify(&&map, &body).is_ok());
     assert!(ours_stripe.verify(&&stripe_map, &body).is_ok());

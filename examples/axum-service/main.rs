@@ -20,7 +20,7 @@
 use std::error::Error;
 use std::sync::Arc;
 
-use portcullis_core::{Clock, SecretString, SystemClock};
+use portcullis_core::{Provider, SecretString};
 use portcullis_examples::axum_service::{App, ServiceConfig, Stores, serve};
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -32,13 +32,13 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 async fn run() -> Result<(), Box<dyn Error>> {
     let addr = std::env::var("PORTCULLIS_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let stores = Stores::from_env(clock.clone()).await?;
+    let provider = Provider::system();
+    let stores = Stores::from_env(provider.clone()).await?;
     let mut config = ServiceConfig::demo()?;
     if let Ok(key) = std::env::var("PORTCULLIS_AUDIT_SIGNING_KEY") {
         config.audit_signer_key = Some(SecretString::new(key));
     }
-    let app = Arc::new(App::new(config, stores.clone(), clock)?);
+    let app = Arc::new(App::new(config, stores.clone(), provider)?);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
         "portcullis axum example listening on http://{}",

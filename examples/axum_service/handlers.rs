@@ -296,7 +296,7 @@ pub(crate) async fn create_document(
         ));
     }
     let id_bytes: [u8; 8] =
-        random_array(app.rng.as_ref()).map_err(|_| ApiError::unavailable("random generator"))?;
+        random_array(&app.provider).map_err(|_| ApiError::unavailable("random generator"))?;
     let id: String = id_bytes.iter().map(|b| format!("{b:02x}")).collect();
     let id = format!("doc-{id}");
     let sealed_body = app

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use portcullis_audit::{
     AuditLog, AuditStore, MemoryStore, Metadata, NewEntry, NoteSigner, NoteVerifier,
 };
-use portcullis_core::{ActorId, Clock, OsRandom, SecretArray, SecureRandom, TenantId};
+use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 use portcullis_ratelimit::{MemoryRateLimiter, RateLimiter, presets};
 use portcullis_rbac::Policy;
@@ -51,15 +51,15 @@ struct Labels {
 
 impl Stores {
     /// Every store in memory (the default; state is lost on restart).
-    pub fn in_memory(clock: Arc<dyn Clock>) -> Self {
+    pub fn in_memory(provider: Provider) -> Self {
         Self {
             refresh: Arc::new(MemoryRefreshStore::new()),
             revocation: Arc::new(MemoryRevocationStore::new()),
-            replay: Arc::new(MemoryReplayGuard::new(clock.clone())),
+            replay: Arc::new(MemoryReplayGuard::new(provider.clone())),
             audit: Arc::new(MemoryStore::new()),
-            login_limiter: Arc::new(MemoryRateLimiter::with_clock(
+            login_limiter: Arc::new(MemoryRateLimiter::with_capacity(
                 presets::auth_per_ip(),
-                clock.clone(),
+                provider.clone(),
                 100_000,
             )),
             labels: Labels {
@@ -89,7 +89,7 @@ impl Stores {
 
     /// Replaces the refresh-family store, the revocation store, the webhook replay
     /// guard and the login rate limiter with their Redis implementations at `url`, every key under `prefix`
-    /// (default `portcullis`). The guard reads time from `clock`. Call inside a tokio
+    /// (default `portcullis`). The backend reads time from `provider`. Call inside a tokio
     /// runtime.
     ///
     /// # Errors
@@ -97,7 +97,7 @@ impl Stores {
     /// [`ServiceError::Redis`] for a bad URL or prefix, or a server that cannot be reached.
     pub async fn with_redis(
         mut self,
-        clock: Arc<dyn Clock>,
+        provider: Provider,
         url: &str,
         prefix: Option<&str>,
     ) -> Result<Self, ServiceError> {
@@ -109,7 +109,7 @@ impl Stores {
         if let Some(prefix) = prefix {
             config = config.prefix(prefix);
         }
-        let backend = RedisBackend::connect_with_clock(url, config, clock).await?;
+        let backend = RedisBackend::connect(url, config, provider).await?;
         self.refresh = Arc::new(RedisRefreshStore::new(backend.clone()));
         self.revocation = Arc::new(RedisRevocationStore::new(backend.clone()));
         self.replay = Arc::new(RedisReplayGuard::new(backend.clone()));
@@ -134,12 +134,12 @@ impl Stores {
     /// # Errors
     ///
     /// As [`Stores::with_redis`] and [`Stores::with_postgres_audit`].
-    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, ServiceError> {
+    pub async fn from_env(provider: Provider) -> Result<Self, ServiceError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let mut stores = Self::in_memory(clock.clone());
+        let mut stores = Self::in_memory(provider.clone());
         if let Some(url) = var("PORTCULLIS_REDIS_URL") {
             let prefix = var("PORTCULLIS_REDIS_PREFIX");
-            stores = stores.with_redis(clock, &url, prefix.as_deref()).await?;
+            stores = stores.with_redis(provider, &url, prefix.as_deref()).await?;
         }
         if let Some(url) = var("PORTCULLIS_DATABASE_URL") {
             stores = stores.with_postgres_audit(&url).await?;
@@ -180,7 +180,7 @@ pub struct App {
     pub(crate) replay: Arc<dyn ReplayGuard>,
     pub(crate) login_limiter: Arc<dyn RateLimiter>,
     pub(crate) documents: Mutex<HashMap<TenantId, Vec<Document>>>,
-    pub(crate) rng: Arc<dyn SecureRandom>,
+    pub(crate) provider: Provider,
 }
 
 impl App {
@@ -194,45 +194,43 @@ impl App {
     pub fn new(
         config: ServiceConfig,
         stores: Stores,
-        clock: Arc<dyn Clock>,
+        provider: Provider,
     ) -> Result<Self, ServiceError> {
-        let rng: Arc<dyn SecureRandom> = Arc::new(OsRandom);
+        let rng = &provider;
         let ring = Arc::new(KeyRing::new());
         ring.insert(
-            KeyMaterial::generate(Algorithm::EdDsa, rng.as_ref())?,
+            KeyMaterial::generate(Algorithm::EdDsa, rng)?,
             KeyState::Active,
         )?;
         let tokens = TokenService::new(
             ring,
             TokenConfig::new(config.issuer.clone(), config.audience.clone())?,
-            clock.clone(),
-            rng.clone(),
+            provider.clone(),
         );
         let refresh = RefreshTokens::new(
             stores.refresh,
-            SecretArray::random(rng.as_ref())?,
+            SecretArray::random(rng)?,
             RefreshPolicy::default(),
-            clock.clone(),
-            rng.clone(),
+            provider.clone(),
         )?;
         let sealer = Sealer::new(
             Purpose::new("documents")?,
-            Keyring::new(KeyVersion::new(1)?, MasterKey::generate(rng.as_ref())?),
-            rng.clone(),
+            Keyring::new(KeyVersion::new(1)?, MasterKey::generate(rng)?),
+            provider.clone(),
         );
         let signer = match &config.audit_signer_key {
             Some(key) => NoteSigner::parse(key.expose_secret())?,
-            None => NoteSigner::generate("audit.portcullis.example", rng.as_ref())?,
+            None => NoteSigner::generate("audit.portcullis.example", rng)?,
         };
         let audit_verifier = signer.verifier();
-        let audit = AuditLog::new(stores.audit, clock.clone()).with_signer(signer);
+        let audit = AuditLog::new(stores.audit, provider.clone()).with_signer(signer);
         let stripe = Verifier::new(
             Stripe::new(),
             config
                 .stripe_secrets
                 .iter()
                 .map(|s| s.expose_secret().to_owned()),
-            clock,
+            provider.clone(),
         )?;
         Ok(Self {
             config,
@@ -247,7 +245,7 @@ impl App {
             replay: stores.replay,
             login_limiter: stores.login_limiter,
             documents: Mutex::new(HashMap::new()),
-            rng,
+            provider,
         })
     }
 

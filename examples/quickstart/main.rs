@@ -29,7 +29,7 @@ use std::time::Duration;
 use portcullis_audit::{
     AuditLog, Checkpoint, Entry, MemoryStore, Metadata, NewEntry, NoteSigner, verify_chain,
 };
-use portcullis_core::{ActorId, OsRandom, SecretArray, TenantId, UnixTime};
+use portcullis_core::{ActorId, OsRandom, Provider, SecretArray, TenantId, UnixTime};
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 use portcullis_rbac::{PermissionSpec, Policy, PolicyBuilder, Principal, Resource, RoleSpec};
 use portcullis_testkit::ManualClock;
@@ -69,7 +69,8 @@ async fn tour() -> Res {
 
 async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res {
     println!("\n-- 1. tokens: access JWTs and refresh-token rotation --");
-    let rng = Arc::new(OsRandom);
+    // Production passes Provider::system(); the tour's clock is a manual one.
+    let provider = Provider::with_clock(Arc::new(clock.clone()));
     let ring = Arc::new(KeyRing::new());
     ring.insert(
         KeyMaterial::generate(Algorithm::EdDsa, &OsRandom)?,
@@ -78,15 +79,13 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
     let jwt = TokenService::new(
         ring.clone(),
         TokenConfig::new("https://auth.acme.example", "api")?,
-        Arc::new(clock.clone()),
-        rng.clone(),
+        provider.clone(),
     );
     let refresh = RefreshTokens::new(
         Arc::new(MemoryRefreshStore::new()),
         SecretArray::random(&OsRandom)?,
         RefreshPolicy::default(), // grace window 10 s
-        Arc::new(clock.clone()),
-        rng,
+        provider,
     )?;
     let revocation = MemoryRevocationStore::new();
 
@@ -179,7 +178,7 @@ fn tamper_jwt(token: &str) -> String {
 fn keys(acme: &TenantId, globex: &TenantId) -> Res {
     println!("\n-- 2. keys: credentials sealed per tenant --");
     let ring = Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&OsRandom)?);
-    let sealer = Sealer::new(Purpose::new("credentials")?, ring, Arc::new(OsRandom));
+    let sealer = Sealer::new(Purpose::new("credentials")?, ring, Provider::system());
     let acme_blob = sealer.seal(acme, b"integration:stripe", b"sk_live_acme_123")?;
     let globex_blob = sealer.seal(globex, b"integration:stripe", b"sk_live_globex_456")?;
     println!(
@@ -217,8 +216,12 @@ async fn webhooks(clock: &ManualClock) -> Res {
     for (name, value) in &headers {
         println!("Stripe would send  {name}: {value}");
     }
-    let verifier = Verifier::new(Stripe::new(), [secret], clock.clone())?;
-    let guard = MemoryReplayGuard::new(clock.clone());
+    let verifier = Verifier::new(
+        Stripe::new(),
+        [secret],
+        Provider::with_clock(std::sync::Arc::new(clock.clone())),
+    )?;
+    let guard = MemoryReplayGuard::new(Provider::with_clock(std::sync::Arc::new(clock.clone())));
     let ttl = Tolerance::default().replay_ttl();
     let verified = verifier
         .verify_once(&guard, "acme/stripe", ttl, &&headers, body)
@@ -320,8 +323,11 @@ async fn audit(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res {
     let signer = NoteSigner::generate("audit.acme.example", &OsRandom)?;
     let verifier = signer.verifier();
     println!("the operator publishes its verifier key: {verifier}");
-    let log =
-        AuditLog::new(Arc::new(MemoryStore::new()), Arc::new(clock.clone())).with_signer(signer);
+    let log = AuditLog::new(
+        Arc::new(MemoryStore::new()),
+        Provider::with_clock(Arc::new(clock.clone())),
+    )
+    .with_signer(signer);
     let actions = [
         ("user.login", "app", r#"{"method":"password"}"#),
         ("invoice.create", "invoices/42", r#"{"amount_cents":4200}"#),

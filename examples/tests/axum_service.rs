@@ -18,7 +18,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use portcullis_core::{Clock, OsRandom, SystemClock, random_array};
+use portcullis_core::{Clock, OsRandom, Provider, SystemClock, random_array};
 use portcullis_examples::axum_service::{App, DEMO_STRIPE_SECRET, ServiceConfig, Stores, serve};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -116,7 +116,7 @@ fn unique(prefix: &str) -> String {
 async fn start(stores: Stores, acme: &str, globex: &str) -> SocketAddr {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let config = ServiceConfig::demo_with_tenants(acme, globex).unwrap();
-    let app = Arc::new(App::new(config, stores, clock).unwrap());
+    let app = Arc::new(App::new(config, stores, Provider::with_clock(clock)).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, app));
@@ -338,13 +338,13 @@ async fn scenario(addr: SocketAddr, acme: &str, globex: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_memory_service_over_http() {
     let (acme, globex) = ("acme", "globex");
-    let addr = start(Stores::in_memory(Arc::new(SystemClock)), acme, globex).await;
+    let addr = start(Stores::in_memory(Provider::system()), acme, globex).await;
     scenario(addr, acme, globex).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_attempts_are_rate_limited() {
-    let addr = start(Stores::in_memory(Arc::new(SystemClock)), "acme", "globex").await;
+    let addr = start(Stores::in_memory(Provider::system()), "acme", "globex").await;
     for _ in 0..10 {
         let r = login(addr, "acme", "victor", "guess").await;
         assert_eq!(r.status, 401, "{}", r.body);
@@ -377,7 +377,7 @@ async fn postgres_audit_service_over_http() {
         );
         return;
     };
-    let stores = Stores::in_memory(Arc::new(SystemClock))
+    let stores = Stores::in_memory(Provider::system())
         .with_postgres_audit(&url)
         .await
         .expect("PostgreSQL is reachable and migrates");
@@ -401,8 +401,8 @@ async fn redis_and_postgres_service_over_http() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // A unique key prefix and unique tenants: the servers are shared.
     let prefix = unique("examples-test");
-    let stores = Stores::in_memory(clock.clone())
-        .with_redis(clock, &redis, Some(&prefix))
+    let stores = Stores::in_memory(Provider::with_clock(clock.clone()))
+        .with_redis(Provider::with_clock(clock), &redis, Some(&prefix))
         .await
         .expect("Redis is reachable")
         .with_postgres_audit(&pg)

@@ -27,12 +27,12 @@
 //! ```
 //! use std::sync::Arc;
 //! use portcullis_audit::{merkle, AuditLog, MemoryStore, Metadata, NewEntry, NoteSigner, PiiRedactor};
-//! use portcullis_core::{ActorId, OsRandom, SystemClock, TenantId};
+//! use portcullis_core::{ActorId, Provider, TenantId};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
-//! let signer = NoteSigner::generate("audit.example.com", &OsRandom)?;
+//! let signer = NoteSigner::generate("audit.example.com", &Provider::system())?;
 //! let verifier = signer.verifier(); // publish `verifier.to_string()` to customers
-//! let log = AuditLog::new(Arc::new(MemoryStore::new()), Arc::new(SystemClock))
+//! let log = AuditLog::new(Arc::new(MemoryStore::new()), Provider::system())
 //!     .with_redactor(Arc::new(PiiRedactor::new()))
 //!     .with_signer(signer);
 //!

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use portcullis_core::{Clock, TenantId};
+use portcullis_core::{Provider, TenantId};
 
 use crate::chain::{ChainHead, ChainVerifier};
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -29,7 +29,7 @@ pub struct ProvenAppend {
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
-    clock: Arc<dyn Clock>,
+    provider: Provider,
     redactors: Vec<Arc<dyn Redactor>>,
     signer: Option<Arc<NoteSigner>>,
     verifier: Option<NoteVerifier>,
@@ -37,11 +37,11 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// A log over `store`, reading time from `clock`, with no redactors and no signer.
-    pub fn new(store: Arc<dyn AuditStore>, clock: Arc<dyn Clock>) -> Self {
+    /// A log over `store`, reading time from `provider`, with no redactors and no signer.
+    pub fn new(store: Arc<dyn AuditStore>, provider: Provider) -> Self {
         Self {
             store,
-            clock,
+            provider,
             redactors: Vec::new(),
             signer: None,
             verifier: None,
@@ -96,7 +96,7 @@ impl AuditLog {
             r.redact(tenant, &mut body)?;
         }
         Ok(PendingEntry {
-            time: self.clock.now(),
+            time: self.provider.now(),
             body,
         })
     }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use portcullis_core::{ActorId, BackendError, SecretArray, SecureRandom, TenantId};
+use portcullis_core::{ActorId, BackendError, Provider, SecretArray, TenantId};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -59,15 +59,15 @@ type KeyMap = HashMap<(TenantId, String), SecretArray<32>>;
 /// In-memory [`SubjectKeys`] (tests, single-process deployments).
 #[derive(Debug)]
 pub struct MemorySubjectKeys {
-    rng: Arc<dyn SecureRandom>,
+    provider: Provider,
     keys: Mutex<KeyMap>,
 }
 
 impl MemorySubjectKeys {
-    /// An empty key store drawing keys from `rng`.
-    pub fn new(rng: Arc<dyn SecureRandom>) -> Self {
+    /// An empty key store drawing keys from `provider`'s generator.
+    pub fn new(provider: Provider) -> Self {
         Self {
-            rng,
+            provider,
             keys: Mutex::new(HashMap::new()),
         }
     }
@@ -86,7 +86,7 @@ impl SubjectKeys for MemorySubjectKeys {
         if let Some(k) = keys.get(&id) {
             return Ok(k.clone());
         }
-        let k = SecretArray::<32>::random(&*self.rng)
+        let k = SecretArray::<32>::random(&self.provider)
             .map_err(|e| BackendError::other("audit.subject_keys", e))?;
         keys.insert(id, k.clone());
         Ok(k)

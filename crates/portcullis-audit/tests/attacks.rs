@@ -14,7 +14,7 @@ use portcullis_audit::{
     AuditError, AuditLog, ChainFault, Checkpoint, Entry, FileStore, Hash, Metadata, NewEntry,
     NoteSigner, RunStep, verify_chain, verify_chain_against,
 };
-use portcullis_core::{ActorId, SecretArray, TenantId, UnixTime};
+use portcullis_core::{ActorId, Provider, SecretArray, TenantId, UnixTime};
 use portcullis_testkit::ManualClock;
 use serde_json::Value;
 
@@ -368,7 +368,7 @@ async fn audit_log_detects_truncation_and_rewrite_on_disk() {
     let open = || {
         AuditLog::new(
             Arc::new(FileStore::open(dir.path()).unwrap()),
-            Arc::new(ManualClock::new()),
+            Provider::with_clock(Arc::new(ManualClock::new())),
         )
         .with_signer(signer())
     };

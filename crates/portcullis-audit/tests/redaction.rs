@@ -13,7 +13,7 @@ use portcullis_audit::{
     AuditLog, MemoryStore, MemorySubjectKeys, Metadata, NewEntry, PiiRedactor, Pseudonymizer,
     Redactor, SubjectKeys, verify_chain,
 };
-use portcullis_core::{ActorId, TenantId};
+use portcullis_core::{ActorId, Provider, TenantId};
 use portcullis_testkit::{ManualClock, SeededRandom};
 
 fn t() -> TenantId {
@@ -78,8 +78,11 @@ fn builtin_walks_metadata_strings_only() {
 #[tokio::test]
 async fn redaction_happens_before_hashing_and_the_chain_verifies() {
     let store = Arc::new(MemoryStore::new());
-    let log = AuditLog::new(store.clone(), Arc::new(ManualClock::new()))
-        .with_redactor(Arc::new(PiiRedactor::new()));
+    let log = AuditLog::new(
+        store.clone(),
+        Provider::with_clock(Arc::new(ManualClock::new())),
+    )
+    .with_redactor(Arc::new(PiiRedactor::new()));
     let e = NewEntry::new(
         ActorId::new("alice").unwrap(),
         "support.note",
@@ -95,13 +98,18 @@ async fn redaction_happens_before_hashing_and_the_chain_verifies() {
 
 #[tokio::test]
 async fn pseudonyms_are_keyed_per_subject_and_erasable() {
-    let keys: Arc<MemorySubjectKeys> =
-        Arc::new(MemorySubjectKeys::new(Arc::new(SeededRandom::new(1))));
+    let keys: Arc<MemorySubjectKeys> = Arc::new(MemorySubjectKeys::new(Provider::from_parts(
+        std::sync::Arc::new(portcullis_core::SystemClock),
+        Arc::new(SeededRandom::new(1)),
+    )));
     let p = Pseudonymizer::new(keys.clone())
         .actor(true)
         .metadata_fields(["subject"]);
-    let log = AuditLog::new(Arc::new(MemoryStore::new()), Arc::new(ManualClock::new()))
-        .with_redactor(Arc::new(p.clone()));
+    let log = AuditLog::new(
+        Arc::new(MemoryStore::new()),
+        Provider::with_clock(Arc::new(ManualClock::new())),
+    )
+    .with_redactor(Arc::new(p.clone()));
     let bob = || {
         NewEntry::new(
             ActorId::new("bob@example.com").unwrap(),

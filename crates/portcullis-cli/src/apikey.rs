@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use portcullis_core::{ActorId, FixedClock, OsRandom, SystemClock, TenantId, UnixTime};
+use portcullis_core::{ActorId, Provider, TenantId, UnixTime};
 use portcullis_tokens::{ApiKeyRecord, ApiKeyStore, ApiKeys, MemoryApiKeyStore, TokenError};
 use serde::{Deserialize, Serialize};
 
@@ -141,8 +141,7 @@ fn new(a: &NewArgs) -> CliResult {
     let keys = ApiKeys::new(
         Arc::new(MemoryApiKeyStore::new()),
         &a.prefix,
-        Arc::new(SystemClock),
-        Arc::new(OsRandom),
+        Provider::system(),
     )
     .map_err(CliError::usage)?;
     let scopes: Vec<&str> = a.scopes.iter().map(String::as_str).collect();
@@ -186,11 +185,7 @@ fn check(a: &CheckArgs) -> CliResult {
         futures::executor::block_on(store.insert(record))
             .map_err(|e| CliError::Usage(format!("records file, line {}: {e}", n + 1)))?;
     }
-    let clock: Arc<dyn portcullis_core::Clock> = match a.now {
-        Some(now) => Arc::new(FixedClock(UnixTime::from_secs(now))),
-        None => Arc::new(SystemClock),
-    };
-    let keys = ApiKeys::new(Arc::new(store), &a.prefix, clock, Arc::new(OsRandom))
+    let keys = ApiKeys::new(Arc::new(store), &a.prefix, crate::input::provider_at(a.now))
         .map_err(CliError::usage)?;
     match futures::executor::block_on(keys.verify(&tenant, key.expose_secret())) {
         Ok(record) => {

@@ -3,10 +3,21 @@
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use portcullis_core::SecretString;
+use std::sync::Arc;
+
+use portcullis_core::{FixedClock, Provider, SecretString, UnixTime};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
+
+/// The provider a command runs with: the system's, or one whose clock stands at `now`
+/// (Unix seconds, from `--now`) with the operating system's generator.
+pub(crate) fn provider_at(now: Option<u64>) -> Provider {
+    match now {
+        Some(now) => Provider::with_clock(Arc::new(FixedClock(UnixTime::from_secs(now)))),
+        None => Provider::system(),
+    }
+}
 
 /// Where a secret may come from, in order of precedence: `--secret` values, then
 /// `--secret-file` files, then the named environment variable.

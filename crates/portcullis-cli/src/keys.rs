@@ -1,12 +1,11 @@
 //! `portcullis keys generate|rotate|status|seal|open|reencrypt`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use clap::{Args, Subcommand};
-use portcullis_core::{OsRandom, TenantId};
+use portcullis_core::{OsRandom, Provider, TenantId};
 use portcullis_keys::{KeysError, Purpose, Sealer};
 use zeroize::Zeroizing;
 
@@ -139,7 +138,7 @@ fn status(path: &Path) -> CliResult {
 fn build_sealer(master_key_file: &Path, purpose: &str) -> CliResult<Sealer> {
     let file = load(master_key_file)?;
     let purpose = Purpose::new(purpose).map_err(CliError::usage)?;
-    Ok(Sealer::new(purpose, file.keyring()?, Arc::new(OsRandom)))
+    Ok(Sealer::new(purpose, file.keyring()?, Provider::system()))
 }
 
 fn sealer(a: &SealArgs) -> CliResult<(Sealer, TenantId)> {

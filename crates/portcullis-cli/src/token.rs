@@ -7,9 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Args, Subcommand, ValueEnum};
-use portcullis_core::{
-    ActorId, Clock, FixedClock, KeyId, OsRandom, SecretBytes, SystemClock, TenantId, UnixTime,
-};
+use portcullis_core::{ActorId, KeyId, OsRandom, Provider, SecretBytes, TenantId};
 use portcullis_tokens::{
     Algorithm, Claims, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenError, TokenService,
     TokenType,
@@ -178,7 +176,7 @@ fn issue(a: &IssueArgs) -> CliResult {
     let config = config(&a.iss, &a.aud)?
         .with_access_ttl(Duration::from_secs(a.ttl))
         .map_err(CliError::usage)?;
-    let svc = TokenService::new(ring, config, Arc::new(SystemClock), Arc::new(OsRandom));
+    let svc = TokenService::new(ring, config, Provider::system());
     let tenant: TenantId = a.tenant.parse().map_err(CliError::usage)?;
     let sub: ActorId = a.sub.parse().map_err(CliError::usage)?;
     let extra: Map<String, Value> = match &a.claims {
@@ -241,11 +239,11 @@ fn verify(a: &VerifyArgs) -> CliResult {
             "no key: pass `--jwks`, `--key-file`, `--secret`, `--secret-file` or set `{SECRET_ENV}`"
         )));
     }
-    let clock: Arc<dyn Clock> = match a.now {
-        Some(now) => Arc::new(FixedClock(UnixTime::from_secs(now))),
-        None => Arc::new(SystemClock),
-    };
-    let svc = TokenService::new(ring, config(&a.iss, &a.aud)?, clock, Arc::new(OsRandom));
+    let svc = TokenService::new(
+        ring,
+        config(&a.iss, &a.aud)?,
+        crate::input::provider_at(a.now),
+    );
     let kind = match a.kind {
         Kind::Access => TokenType::Access,
         Kind::Scoped => TokenType::Scoped,

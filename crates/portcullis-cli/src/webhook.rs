@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use portcullis_core::{Clock, FixedClock, OsRandom, SystemClock, UnixTime};
+use portcullis_core::{Clock, OsRandom, SystemClock};
 use portcullis_webhooks::{Tolerance, Verifier, WebhookError};
 
 use crate::error::{CliError, CliResult};
@@ -163,14 +163,10 @@ fn verify(a: &VerifyArgs) -> CliResult {
         .collect::<CliResult<Vec<_>>>()?;
     let body = input::body(a.body_file.as_deref())?;
     let scheme = portcullis_webhooks::by_name(a.scheme.as_str()).map_err(CliError::usage)?;
-    let clock: Arc<dyn Clock> = match a.now {
-        Some(now) => Arc::new(FixedClock(UnixTime::from_secs(now))),
-        None => Arc::new(SystemClock),
-    };
     let verifier = Verifier::from_dyn(
         Arc::from(scheme),
         secrets.iter().map(|s| s.expose_secret()),
-        clock,
+        crate::input::provider_at(a.now),
     )
     .map_err(CliError::usage)?
     .tolerance(Tolerance::symmetric(Duration::from_secs(a.tolerance)));

@@ -2,7 +2,8 @@
 //!
 //! `portcullis-core` holds the small set of types every Portcullis crate speaks, and
 //! nothing else: validated identifiers ([`TenantId`], [`ActorId`], [`KeyId`]), time
-//! ([`UnixTime`] and the injected [`Clock`]), randomness ([`SecureRandom`]), secret
+//! ([`UnixTime`] and the injected [`Clock`]), randomness ([`SecureRandom`]), the
+//! [`Provider`] that carries one clock and one generator into every service, secret
 //! containers ([`SecretBytes`], [`SecretString`], [`SecretArray`]) and the
 //! [`BackendError`] that wraps every store or key-service failure.
 //!
@@ -62,12 +63,14 @@
 
 mod error;
 pub mod id;
+mod provider;
 pub mod random;
 pub mod secret;
 pub mod time;
 
 pub use error::{BackendError, BackendErrorKind};
 pub use id::{ActorId, IdError, KeyId, TenantId};
+pub use provider::Provider;
 pub use random::{OsRandom, RandomError, SecureRandom, random_array};
 pub use secret::{SecretArray, SecretBytes, SecretString};
 pub use time::{Clock, FixedClock, SystemClock, UnixTime};

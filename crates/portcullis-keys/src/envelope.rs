@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use portcullis_core::{Clock, KeyId, SecretBytes, SecureRandom, TenantId, UnixTime};
+use portcullis_core::{KeyId, Provider, SecretBytes, TenantId, UnixTime};
 use serde::{Deserialize, Serialize};
 
 use crate::KeysError;
@@ -76,8 +76,7 @@ struct OpenKey {
 pub struct Envelope {
     kms: Arc<dyn Kms>,
     kek: KeyId,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom>,
+    provider: Provider,
     config: EnvelopeConfig,
     sealing: Mutex<HashMap<String, SealKey>>,
     opening: Mutex<HashMap<(String, Vec<u8>), OpenKey>>,
@@ -92,18 +91,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Envelope {
     /// Envelope encryption with the KEK `kek` of `kms`.
-    pub fn new(
-        kms: Arc<dyn Kms>,
-        kek: KeyId,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn SecureRandom>,
-        config: EnvelopeConfig,
-    ) -> Self {
+    pub fn new(kms: Arc<dyn Kms>, kek: KeyId, provider: Provider, config: EnvelopeConfig) -> Self {
         Self {
             kms,
             kek,
-            clock,
-            rng,
+            provider,
             config,
             sealing: Mutex::new(HashMap::new()),
             opening: Mutex::new(HashMap::new()),
@@ -127,7 +119,7 @@ impl Envelope {
     }
 
     fn cached_seal_key(&self, tenant: &TenantId) -> Option<(Arc<AeadKey>, Arc<WrappedKey>)> {
-        let now = self.clock.now();
+        let now = self.provider.now();
         let mut map = lock(&self.sealing);
         let entry = map.get_mut(tenant.as_str())?;
         if !self.fresh(entry.created, now) || entry.uses >= self.config.max_uses {
@@ -146,7 +138,7 @@ impl Envelope {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(found);
         }
-        let data = DataKey::generate(self.rng.as_ref())?;
+        let data = DataKey::generate(&self.provider)?;
         self.wraps.fetch_add(1, Ordering::Relaxed);
         let wrapped = Arc::new(
             self.kms
@@ -159,7 +151,7 @@ impl Envelope {
             SealKey {
                 key: Arc::clone(&key),
                 wrapped: Arc::clone(&wrapped),
-                created: self.clock.now(),
+                created: self.provider.now(),
                 uses: 1,
             },
         );
@@ -192,7 +184,7 @@ impl Envelope {
         out.extend_from_slice(kek);
         out.extend_from_slice(&wrapped_len.to_be_bytes());
         out.extend_from_slice(wrapped.as_bytes());
-        key.seal_random_nonce_into(self.rng.as_ref(), &aad, plaintext, &mut out)?;
+        key.seal_random_nonce_into(&self.provider, &aad, plaintext, &mut out)?;
         Ok(out)
     }
 
@@ -219,7 +211,7 @@ impl Envelope {
     }
 
     async fn open_key(&self, tenant: &TenantId, wrapped: &[u8]) -> Result<Arc<AeadKey>, KeysError> {
-        let now = self.clock.now();
+        let now = self.provider.now();
         let cache_key = (tenant.as_str().to_owned(), wrapped.to_vec());
         {
             let mut map = lock(&self.opening);

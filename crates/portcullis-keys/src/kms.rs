@@ -2,10 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use portcullis_core::{KeyId, SecureRandom};
+use portcullis_core::{KeyId, Provider};
 
 use crate::KeysError;
 use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN, nonce_from_slice};
@@ -133,15 +132,15 @@ const LOCAL_KMS_LABEL: &[u8] = b"portcullis-keys/local-kms/v1";
 #[derive(Debug)]
 pub struct LocalKms {
     keks: HashMap<KeyId, AeadKey>,
-    rng: Arc<dyn SecureRandom>,
+    provider: Provider,
 }
 
 impl LocalKms {
     /// An empty local KMS.
-    pub fn new(rng: Arc<dyn SecureRandom>) -> Self {
+    pub fn new(provider: Provider) -> Self {
         Self {
             keks: HashMap::new(),
-            rng,
+            provider,
         }
     }
 
@@ -188,7 +187,7 @@ impl Kms for LocalKms {
         let mut out = Vec::with_capacity(1 + NONCE_LEN + KEY_LEN + 16);
         out.push(LOCAL_KMS_FORMAT);
         key.seal_random_nonce_into(
-            self.rng.as_ref(),
+            &self.provider,
             &Self::aad(kek, context),
             data_key.expose_secret(),
             &mut out,

@@ -23,13 +23,13 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use portcullis_core::{OsRandom, TenantId};
+//! use portcullis_core::{Provider, TenantId};
 //! use portcullis_keys::{KeyVersion, Keyring, KeysError, MasterKey, Purpose, Sealer};
 //!
-//! let rng = Arc::new(OsRandom);
+//! let provider = Provider::system();
 //! // In production the master key comes from a KMS or a secret store, never from code.
-//! let ring = Keyring::new(KeyVersion::new(1)?, MasterKey::generate(rng.as_ref())?);
-//! let sealer = Sealer::new(Purpose::new("credentials")?, ring, rng.clone());
+//! let ring = Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&provider)?);
+//! let sealer = Sealer::new(Purpose::new("credentials")?, ring, provider.clone());
 //!
 //! let acme: TenantId = "acme".parse()?;
 //! let blob = sealer.seal(&acme, b"credential:42", b"sk_live_...")?;
@@ -41,7 +41,7 @@
 //! assert!(matches!(sealer.open(&acme, b"credential:43", &blob), Err(KeysError::Decrypt)));
 //!
 //! // Rotation: new blobs use version 2, old ones still open until re-encrypted.
-//! sealer.rotate(KeyVersion::new(2)?, MasterKey::generate(rng.as_ref())?)?;
+//! sealer.rotate(KeyVersion::new(2)?, MasterKey::generate(&provider)?)?;
 //! let moved = sealer.reencrypt(&acme, None, b"credential:42", &blob)?;
 //! assert!(moved.changed);
 //! assert_eq!(portcullis_keys::inspect(&moved.blob)?.key_version, KeyVersion::new(2)?);
@@ -130,7 +130,7 @@
 //!
 //! ```
 //! # use std::sync::{Arc, Mutex};
-//! # use portcullis_core::{RandomError, SecureRandom, TenantId};
+//! # use portcullis_core::{Provider, RandomError, SecureRandom, SystemClock, TenantId};
 //! # use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 //! # #[derive(Debug)] struct Fixed(Mutex<Vec<u8>>);
 //! # impl SecureRandom for Fixed {
@@ -144,7 +144,8 @@
 //! let sealer = Sealer::new(
 //!     Purpose::new("credentials")?,
 //!     Keyring::new(KeyVersion::new(3)?, MasterKey::new(master)),
-//!     Arc::new(Fixed(Mutex::new(nonce))), // test-only generator
+//!     // A test-only generator that hands out the nonce above: never do this outside a test.
+//!     Provider::from_parts(Arc::new(SystemClock), Arc::new(Fixed(Mutex::new(nonce)))),
 //! );
 //! let blob = sealer.seal(&"acme-corp".parse::<TenantId>()?, b"credential:42", b"sk_live_portcullis_example")?;
 //! let hex: String = blob.iter().map(|b| format!("{b:02x}")).collect();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::lock::Mutex as AsyncMutex;
-use portcullis_core::{Clock, SecretString, UnixTime};
+use portcullis_core::{Provider, SecretString, UnixTime};
 use serde::{Deserialize, Serialize};
 
 use crate::KeysError;
@@ -173,7 +173,7 @@ struct Cached {
 pub struct SecretResolver {
     source: Arc<dyn SecretSource>,
     env: EnvFallback,
-    clock: Arc<dyn Clock>,
+    provider: Provider,
     config: ResolverConfig,
     cache: Mutex<HashMap<SecretName, Cached>>,
     flights: Mutex<HashMap<SecretName, Arc<AsyncMutex<()>>>>,
@@ -198,13 +198,13 @@ impl SecretResolver {
     pub fn new(
         source: Arc<dyn SecretSource>,
         env: EnvFallback,
-        clock: Arc<dyn Clock>,
+        provider: Provider,
         config: ResolverConfig,
     ) -> Self {
         Self {
             source,
             env,
-            clock,
+            provider,
             config,
             cache: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
@@ -224,7 +224,7 @@ impl SecretResolver {
     }
 
     fn cached(&self, name: &SecretName, extra: Duration) -> Option<SecretString> {
-        let now = self.clock.now();
+        let now = self.provider.now();
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache
             .get(name)
@@ -233,7 +233,7 @@ impl SecretResolver {
     }
 
     fn store(&self, name: &SecretName, value: &SecretString) {
-        let fetched = self.clock.now();
+        let fetched = self.provider.now();
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use portcullis_core::{SecretBytes, SecureRandom, TenantId};
+use portcullis_core::{Provider, SecretBytes, TenantId};
 
 use crate::KeysError;
 use crate::aead::AeadKey;
@@ -53,28 +53,28 @@ pub struct Sealer {
     purpose: Purpose,
     keyring: RwLock<Keyring>,
     cache: KeyCache,
-    rng: Arc<dyn SecureRandom>,
+    provider: Provider,
     usage: UsagePolicy,
 }
 
 impl Sealer {
     /// A sealer with the default configuration.
-    pub fn new(purpose: Purpose, keyring: Keyring, rng: Arc<dyn SecureRandom>) -> Self {
-        Self::with_config(purpose, keyring, rng, SealerConfig::default())
+    pub fn new(purpose: Purpose, keyring: Keyring, provider: Provider) -> Self {
+        Self::with_config(purpose, keyring, provider, SealerConfig::default())
     }
 
     /// A sealer with explicit configuration.
     pub fn with_config(
         purpose: Purpose,
         keyring: Keyring,
-        rng: Arc<dyn SecureRandom>,
+        provider: Provider,
         config: SealerConfig,
     ) -> Self {
         Self {
             purpose,
             keyring: RwLock::new(keyring),
             cache: KeyCache::new(config.cache_capacity),
-            rng,
+            provider,
             usage: config.usage,
         }
     }
@@ -157,7 +157,7 @@ impl Sealer {
         let aad = format::aad(version, tenant.as_str(), context);
         let mut out = Vec::with_capacity(plaintext.len().saturating_add(OVERHEAD));
         format::write_prefix(&mut out, version);
-        key.seal_random_nonce_into(self.rng.as_ref(), &aad, plaintext, &mut out)?;
+        key.seal_random_nonce_into(&self.provider, &aad, plaintext, &mut out)?;
         Ok(out)
     }
 

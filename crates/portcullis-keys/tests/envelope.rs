@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{key, tenant, v};
-use portcullis_core::{BackendError, KeyId, UnixTime};
+use portcullis_core::{BackendError, KeyId, Provider, UnixTime};
 use portcullis_keys::kms::{unwrap_master_key, wrap_master_key};
 use portcullis_keys::{
     DataKey, Envelope, EnvelopeConfig, KeysError, Kms, KmsContext, LocalKms, WrappedKey,
@@ -26,9 +26,12 @@ fn kek() -> KeyId {
 }
 
 fn local() -> LocalKms {
-    LocalKms::new(Arc::new(SeededRandom::new(9)))
-        .with_kek(kek(), &key(0x42))
-        .unwrap()
+    LocalKms::new(Provider::from_parts(
+        std::sync::Arc::new(portcullis_core::SystemClock),
+        Arc::new(SeededRandom::new(9)),
+    ))
+    .with_kek(kek(), &key(0x42))
+    .unwrap()
 }
 
 /// A KMS that can be switched off, to check fail-closed behaviour.
@@ -65,13 +68,7 @@ impl Kms for Flaky {
 }
 
 fn envelope(kms: Arc<dyn Kms>, clock: &ManualClock, config: EnvelopeConfig) -> Envelope {
-    Envelope::new(
-        kms,
-        kek(),
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(4)),
-        config,
-    )
+    Envelope::new(kms, kek(), clock.provider(4), config)
 }
 
 #[tokio::test]
@@ -112,9 +109,12 @@ async fn local_kms_wrap_unwrap_is_bound_to_kek_and_context() {
             .is_err()
     );
     // A KEK under another id cannot open it either.
-    let twin = LocalKms::new(Arc::new(SeededRandom::new(1)))
-        .with_kek(KeyId::new("kek-b").unwrap(), &key(0x42))
-        .unwrap();
+    let twin = LocalKms::new(Provider::from_parts(
+        std::sync::Arc::new(portcullis_core::SystemClock),
+        Arc::new(SeededRandom::new(1)),
+    ))
+    .with_kek(KeyId::new("kek-b").unwrap(), &key(0x42))
+    .unwrap();
     assert!(
         twin.unwrap(&KeyId::new("kek-b").unwrap(), &w, &ctx)
             .await

@@ -8,9 +8,8 @@
 )]
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use portcullis_core::{OsRandom, TenantId};
+use portcullis_core::{Provider, TenantId};
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 
 #[test]
@@ -20,7 +19,7 @@ fn one_million_seals_never_repeat_a_nonce() {
     let sealer = Sealer::new(
         Purpose::new("credentials").unwrap(),
         Keyring::new(KeyVersion::new(1).unwrap(), MasterKey::new([5; 32])),
-        Arc::new(OsRandom),
+        Provider::system(),
     );
     let tenant = TenantId::new("acme").unwrap();
     let per_thread: Vec<Vec<[u8; 12]>> = std::thread::scope(|s| {

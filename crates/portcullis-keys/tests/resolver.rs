@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use portcullis_core::{BackendError, SecretString, UnixTime};
+use portcullis_core::{BackendError, Provider, SecretString, UnixTime};
 use portcullis_keys::{
     EnvFallback, KeysError, ResolverConfig, SecretName, SecretResolver, SecretSource,
 };
@@ -60,7 +60,12 @@ fn setup(db: Arc<Db>, config: ResolverConfig) -> (SecretResolver, ManualClock) {
         EnvFallback::with_lookup(|var| (var == "APP_DB_PASSWORD").then(|| "from-env".to_owned()))
             .bootstrap(name("db.password"), "APP_DB_PASSWORD");
     (
-        SecretResolver::new(db, env, Arc::new(clock.clone()), config),
+        SecretResolver::new(
+            db,
+            env,
+            Provider::with_clock(Arc::new(clock.clone())),
+            config,
+        ),
         clock,
     )
 }

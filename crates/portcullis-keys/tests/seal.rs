@@ -8,6 +8,7 @@
 
 mod common;
 
+use portcullis_core::Provider;
 use std::sync::Arc;
 
 use common::{key, sealer, sealer_with, tenant, v};
@@ -52,7 +53,10 @@ fn wrong_tenant_context_or_purpose_fails_opaquely() {
     let other = Sealer::new(
         Purpose::new("oauth").unwrap(),
         Keyring::new(v(1), key(1)),
-        Arc::new(SeededRandom::new(1)),
+        Provider::from_parts(
+            std::sync::Arc::new(portcullis_core::SystemClock),
+            Arc::new(SeededRandom::new(1)),
+        ),
     );
     assert!(matches!(
         other.open(&tenant("acme"), CTX, &blob),
@@ -201,7 +205,10 @@ fn cache_is_bounded_and_evicts_least_recently_used() {
     let s = Sealer::with_config(
         Purpose::new("credentials").unwrap(),
         Keyring::new(v(1), key(1)),
-        Arc::new(SeededRandom::new(3)),
+        Provider::from_parts(
+            std::sync::Arc::new(portcullis_core::SystemClock),
+            Arc::new(SeededRandom::new(3)),
+        ),
         SealerConfig {
             cache_capacity: 4,
             ..SealerConfig::default()
@@ -264,7 +271,10 @@ fn usage_counters_warn_and_then_refuse() {
     let s = Sealer::with_config(
         Purpose::new("credentials").unwrap(),
         Keyring::new(v(1), key(1)),
-        Arc::new(SeededRandom::new(3)),
+        Provider::from_parts(
+            std::sync::Arc::new(portcullis_core::SystemClock),
+            Arc::new(SeededRandom::new(3)),
+        ),
         SealerConfig {
             usage: UsagePolicy {
                 warn_after: 3,
@@ -433,7 +443,10 @@ fn the_least_recently_used_key_is_the_one_evicted() {
     let s = Sealer::with_config(
         Purpose::new("credentials").unwrap(),
         Keyring::new(v(1), key(1)),
-        Arc::new(SeededRandom::new(3)),
+        Provider::from_parts(
+            std::sync::Arc::new(portcullis_core::SystemClock),
+            Arc::new(SeededRandom::new(3)),
+        ),
         SealerConfig {
             cache_capacity: 3,
             ..SealerConfig::default()

@@ -8,6 +8,7 @@
 
 mod common;
 
+use portcullis_core::Provider;
 use std::sync::Arc;
 
 use common::{FixedRandom, tenant, v};
@@ -41,7 +42,10 @@ fn check(case: &str) {
     let sealer = Sealer::new(
         Purpose::new(b["purpose"].as_str()).unwrap(),
         Keyring::new(version, master),
-        Arc::new(FixedRandom::new(&h("nonce"))),
+        Provider::from_parts(
+            std::sync::Arc::new(portcullis_core::SystemClock),
+            Arc::new(FixedRandom::new(&h("nonce"))),
+        ),
     );
     let t = tenant(&b["tenant"]);
     let ctx = b["context"].as_bytes();

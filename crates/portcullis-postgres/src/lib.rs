@@ -25,7 +25,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use portcullis_audit::{AuditLog, NewEntry};
-//! use portcullis_core::{ActorId, SystemClock, TenantId};
+//! use portcullis_core::{ActorId, Provider, TenantId};
 //! use portcullis_postgres::{migrate, PgAuditStore, PgOptions, PgPool, SchemaName};
 //!
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
@@ -37,7 +37,7 @@
 //! let pool = PgPool::connect(&url, options)?;
 //! migrate(&pool).await?; // idempotent; run at deploy time as the schema owner
 //!
-//! let log = AuditLog::new(Arc::new(PgAuditStore::new(pool)), Arc::new(SystemClock));
+//! let log = AuditLog::new(Arc::new(PgAuditStore::new(pool)), Provider::system());
 //! let tenant: TenantId = format!("doc-{}", std::process::id()).parse()?;
 //! let receipt = log.append(&tenant, NewEntry::new(ActorId::new("alice")?, "user.login", "app")?).await?;
 //! assert_eq!(log.verify(&tenant).await?.size, receipt.seq + 1);

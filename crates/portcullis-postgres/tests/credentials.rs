@@ -11,7 +11,7 @@ mod common;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use portcullis_core::{OsRandom, SecretString, TenantId};
+use portcullis_core::{OsRandom, Provider, SecretString, TenantId};
 use portcullis_keys::{
     BlobSink, BlobSource, KeyVersion, Keyring, KeysError, MasterKey, Purpose, ReencryptOptions,
     ReplaceOutcome, Sealer, SecretName, SecretSource,
@@ -26,7 +26,11 @@ fn sealer() -> Sealer {
         KeyVersion::new(1).unwrap(),
         MasterKey::generate(rng.as_ref()).unwrap(),
     );
-    Sealer::new(Purpose::new("credentials").unwrap(), ring, rng)
+    Sealer::new(
+        Purpose::new("credentials").unwrap(),
+        ring,
+        Provider::system(),
+    )
 }
 
 fn cid(s: &str) -> CredentialId {

@@ -7,7 +7,8 @@
 //!   [`presets`]: [`presets::auth_per_ip`] (10 per minute per client IP) and
 //!   [`presets::tenant_rpm`] (requests per minute per tenant).
 //! - [`MemoryRateLimiter`]: a keyed in-memory limiter on the `governor` crate, reading
-//!   time through [`portcullis_core::Clock`] (so tests drive it with a manual clock).
+//!   time through the injected [`portcullis_core::Provider`] (so tests drive it with a manual
+//!   clock).
 //! - The Redis limiter (shared by every replica of a service) lives in `portcullis-redis`
 //!   and applies the same GCRA rule in one Lua script; both pass the same conformance
 //!   suite (`portcullis_testkit::conformance::ratelimit`).
@@ -23,12 +24,13 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Duration;
-//! use portcullis_core::{FixedClock, UnixTime};
+//! use portcullis_core::{FixedClock, Provider, UnixTime};
 //! use portcullis_ratelimit::{presets, MemoryRateLimiter, RateLimiter};
 //!
 //! # futures::executor::block_on(async {
-//! let clock = Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000)));
-//! let limiter = MemoryRateLimiter::with_clock(presets::auth_per_ip(), clock, 10_000);
+//! // Provider::system() in production; a fixed clock keeps the example exact.
+//! let provider = Provider::with_clock(Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000))));
+//! let limiter = MemoryRateLimiter::with_capacity(presets::auth_per_ip(), provider, 10_000);
 //! for i in 0..10 {
 //!     let d = limiter.check("auth:ip:203.0.113.7", 1).await?;
 //!     assert!(d.allowed);
@@ -57,7 +59,7 @@
 //!   username) are fine because backends escape or hash them.
 //! - Memory: [`MemoryRateLimiter`] bounds the number of keys it tracks and refuses (fails
 //!   closed) past the bound after dropping idle keys.
-//! - Time: the limiter trusts its [`portcullis_core::Clock`]; a clock jumping backwards
+//! - Time: the limiter trusts its provider's [`portcullis_core::Clock`]; a clock jumping backwards
 //!   denies more (the stored arrival times lie in the future), one jumping forward allows a
 //!   refill early.
 

@@ -1,28 +1,27 @@
-//! The in-memory limiter, on `governor`'s keyed GCRA with our [`Clock`].
+//! The in-memory limiter, on `governor`'s keyed GCRA with our [`Provider`]'s clock.
 
 use std::fmt;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::Clock as GovernorClock;
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
-use portcullis_core::{BackendError, Clock, SystemClock};
+use portcullis_core::{BackendError, Provider};
 
 use crate::error::RateLimitError;
 use crate::limiter::{RateDecision, RateLimiter, validate_cost};
 use crate::quota::Quota;
 
-/// Adapts a Portcullis [`Clock`] to `governor`'s clock trait (time since the Unix epoch as
-/// a [`Duration`]), so tests drive the limiter with a manual clock.
+/// Adapts a Portcullis [`Provider`]'s clock to `governor`'s clock trait (time since the
+/// Unix epoch as a [`Duration`]), so tests drive the limiter with a manual clock.
 #[derive(Clone)]
-pub struct GovernorClockAdapter(Arc<dyn Clock>);
+pub struct GovernorClockAdapter(Provider);
 
 impl GovernorClockAdapter {
-    /// Wraps `clock`.
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self(clock)
+    /// Reads time from `provider`.
+    pub fn new(provider: Provider) -> Self {
+        Self(provider)
     }
 }
 
@@ -74,14 +73,14 @@ impl fmt::Debug for MemoryRateLimiter {
 }
 
 impl MemoryRateLimiter {
-    /// A limiter on the system clock holding at most 1 000 000 keys.
-    pub fn new(quota: Quota) -> Self {
-        Self::with_clock(quota, Arc::new(SystemClock), 1_000_000)
+    /// A limiter reading time from `provider`, holding at most 1 000 000 keys.
+    pub fn new(quota: Quota, provider: Provider) -> Self {
+        Self::with_capacity(quota, provider, 1_000_000)
     }
 
-    /// A limiter reading time from `clock`, holding at most `max_keys` keys.
-    pub fn with_clock(quota: Quota, clock: Arc<dyn Clock>, max_keys: usize) -> Self {
-        let clock = GovernorClockAdapter::new(clock);
+    /// A limiter reading time from `provider`, holding at most `max_keys` keys.
+    pub fn with_capacity(quota: Quota, provider: Provider, max_keys: usize) -> Self {
+        let clock = GovernorClockAdapter::new(provider);
         let gq = governor::Quota::with_period(quota.emission_interval())
             .unwrap_or_else(|| governor::Quota::per_second(NonZeroU32::MIN))
             .allow_burst(quota.burst_nonzero());

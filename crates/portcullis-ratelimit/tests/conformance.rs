@@ -6,8 +6,6 @@
 )]
 //! The in-memory limiter passes the rate-limit conformance suite.
 
-use std::sync::Arc;
-
 use portcullis_ratelimit::{MemoryRateLimiter, RateLimitError, RateLimiter};
 use portcullis_testkit::ManualClock;
 use portcullis_testkit::conformance::ratelimit::run_all;
@@ -15,7 +13,7 @@ use portcullis_testkit::conformance::ratelimit::run_all;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_limiter_conforms() {
     run_all(
-        |quota, clock| async move { MemoryRateLimiter::with_clock(quota, Arc::new(clock), 10_000) },
+        |quota, clock| async move { MemoryRateLimiter::with_capacity(quota, clock.provider(0), 10_000) },
         |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
     )
     .await;
@@ -25,7 +23,7 @@ async fn memory_limiter_conforms() {
 async fn full_key_map_fails_closed_until_keys_go_idle() {
     let clock = ManualClock::new();
     let quota = portcullis_ratelimit::presets::auth_per_ip();
-    let l = MemoryRateLimiter::with_clock(quota, Arc::new(clock.clone()), 4);
+    let l = MemoryRateLimiter::with_capacity(quota, clock.provider(0), 4);
     for i in 0..4 {
         assert!(l.check(&format!("ip{i}"), 1).await.unwrap().allowed);
     }

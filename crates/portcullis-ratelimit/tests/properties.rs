@@ -6,7 +6,6 @@
 )]
 //! Properties of the GCRA limiter over arbitrary request sequences.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
@@ -29,7 +28,7 @@ proptest! {
             Duration::from_millis(interval_ms),
             std::num::NonZeroU32::new(burst).unwrap(),
         ).unwrap();
-        let l = MemoryRateLimiter::with_clock(quota, Arc::new(clock.clone()), 16);
+        let l = MemoryRateLimiter::with_capacity(quota, clock.provider(0), 16);
         let mut admitted = 0u64;
         let mut elapsed = 0u64;
         for (advance, cost) in steps {

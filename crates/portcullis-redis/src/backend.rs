@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_core::{BackendError, Clock, SystemClock, UnixTime};
+use portcullis_core::{BackendError, Provider, UnixTime};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::error::{RedisError, backend};
@@ -77,40 +77,32 @@ pub struct RedisBackend {
     pub(crate) conn: ConnectionManager,
     pub(crate) keys: KeySpace,
     pub(crate) scripts: Arc<Scripts>,
-    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) provider: Provider,
 }
 
 impl fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisBackend")
             .field("keys", &self.keys)
-            .field("clock", &self.clock)
+            .field("provider", &self.provider)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisBackend {
     /// Connects to `url` (`redis://[user:password@]host:port[/db]`, or `rediss://` where
-    /// the `redis` crate was built with TLS) with the system clock.
+    /// the `redis` crate was built with TLS), reading time from `provider`
+    /// ([`Provider::system`] in production; see "Time" in the crate docs: the clock
+    /// computes retention and the replay guard's and limiter's "now").
     ///
     /// # Errors
     ///
     /// [`RedisError::InvalidConfig`] for a bad URL or prefix, [`RedisError::Backend`] if
     /// the server cannot be reached within the connect timeout.
-    pub async fn connect(url: &str, config: RedisConfig) -> Result<Self, RedisError> {
-        Self::connect_with_clock(url, config, Arc::new(SystemClock)).await
-    }
-
-    /// As [`RedisBackend::connect`], reading time from `clock` (see "Time" in the crate
-    /// docs: the clock computes retention and the replay guard's and limiter's "now").
-    ///
-    /// # Errors
-    ///
-    /// As [`RedisBackend::connect`].
-    pub async fn connect_with_clock(
+    pub async fn connect(
         url: &str,
         config: RedisConfig,
-        clock: Arc<dyn Clock>,
+        provider: Provider,
     ) -> Result<Self, RedisError> {
         let keys = KeySpace::new(&config.prefix)?;
         let client = redis::Client::open(url).map_err(|_| RedisError::InvalidConfig {
@@ -128,7 +120,7 @@ impl RedisBackend {
             conn,
             keys,
             scripts: Arc::new(Scripts::new()),
-            clock,
+            provider,
         })
     }
 
@@ -152,7 +144,7 @@ impl RedisBackend {
     }
 
     pub(crate) fn now(&self) -> UnixTime {
-        self.clock.now()
+        self.provider.now()
     }
 
     /// Runs a prepared script invocation (EVALSHA, then SCRIPT LOAD + EVALSHA on NOSCRIPT).

@@ -29,7 +29,7 @@
 //! use std::sync::Arc;
 //! use portcullis_redis::{RedisBackend, RedisConfig, RedisTicketStore};
 //! use portcullis_tokens::TicketStore;
-//! use portcullis_core::{TenantId, UnixTime};
+//! use portcullis_core::{Provider, TenantId, UnixTime};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,7 +38,7 @@
 //!     return Ok(());
 //! };
 //! let prefix = format!("doc-{}", std::process::id());
-//! let backend = RedisBackend::connect(&url, RedisConfig::new().prefix(prefix)).await?;
+//! let backend = RedisBackend::connect(&url, RedisConfig::new().prefix(prefix), Provider::system()).await?;
 //! let tickets = RedisTicketStore::new(backend);
 //! let tenant: TenantId = "acme".parse()?;
 //! let now = UnixTime::from_secs(1_700_000_000);
@@ -112,7 +112,7 @@
 //! keeps it longer (fail closed), and an operator who shortens the key's TTL or lets it
 //! be evicted ends the revocation early (see Memory policy). Operations without a `now`
 //! argument (revocation retention, the replay guard) read the backend's clock
-//! ([`RedisBackend::connect_with_clock`], default the system clock). The rate limiter
+//! (the [`Provider`](portcullis_core::Provider) given to [`RedisBackend::connect`]). The rate limiter
 //! reads the server's `TIME` by default ([`TimeSource::Server`]) or the backend's clock
 //! ([`TimeSource::Backend`], used by the conformance suite with a manual clock).
 //!

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use portcullis_core::{ActorId, SecretArray, TenantId};
 use portcullis_redis::RedisRefreshStore;
-use portcullis_testkit::{ManualClock, SeededRandom};
+use portcullis_testkit::ManualClock;
 use portcullis_tokens::{RefreshPolicy, RefreshTokens, TokenError};
 
 async fn int(url: &str, args: &[&str]) -> i64 {
@@ -42,8 +42,7 @@ async fn subject_index_holds_only_live_families() {
             idle: Duration::from_secs(3600),
             grace: Duration::from_secs(10),
         },
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(5)),
+        clock.provider(5),
     )
     .unwrap();
     let f1 = svc.issue(&tenant, &sam).await.unwrap();

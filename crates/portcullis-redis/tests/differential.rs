@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::{ActorId, SecureRandom, TenantId, UnixTime};
@@ -36,7 +35,7 @@ async fn gcra_matches_governor() {
     let quota = Quota::new(5, Duration::from_secs(10)).unwrap();
     for seed in 1..=4u64 {
         let clock = ManualClock::new();
-        let memory = MemoryRateLimiter::with_clock(quota, Arc::new(clock.clone()), 1000);
+        let memory = MemoryRateLimiter::with_capacity(quota, clock.provider(0), 1000);
         let b = common::backend(&url, "gcra-diff", clock.clone()).await;
         let redis = RedisRateLimiter::new(b, "diff", quota, TimeSource::Backend).unwrap();
         let rng = SeededRandom::new(seed);

@@ -23,7 +23,7 @@ use portcullis_redis::{
     RedisBackend, RedisConfig, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard,
     RedisRevocationStore, RedisTicketStore, TimeSource,
 };
-use portcullis_testkit::{ManualClock, SeededRandom};
+use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
     KeyRing, RefreshPolicy, RefreshTokens, RevocationStore, TicketStore, TokenConfig, TokenError,
     TokenService,
@@ -44,7 +44,7 @@ async fn fast_backend(
         .command_timeout(Duration::from_millis(300))
         .connect_timeout(Duration::from_millis(300))
         .reconnect_retries(1);
-    RedisBackend::connect_with_clock(url, config, Arc::new(clock.clone())).await
+    RedisBackend::connect(url, config, clock.provider(0)).await
 }
 
 struct Services {
@@ -65,8 +65,7 @@ fn services(b: &RedisBackend, clock: &ManualClock) -> Services {
             idle: Duration::from_secs(3600),
             grace: Duration::from_secs(10),
         },
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(42)),
+        clock.provider(42),
     )
     .unwrap();
     let secret = SecretBytes::from_slice(&[3u8; 32]);
@@ -74,8 +73,7 @@ fn services(b: &RedisBackend, clock: &ManualClock) -> Services {
     let tokens = TokenService::new(
         Arc::new(ring),
         TokenConfig::new("https://issuer.test", "api").unwrap(),
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(43)),
+        clock.provider(43),
     );
     Services {
         refresh: Arc::new(refresh),

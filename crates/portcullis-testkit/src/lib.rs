@@ -3,6 +3,9 @@
 //! - [`ManualClock`]: a [`Clock`] that only moves when the test says so, shared by clones.
 //! - [`SeededRandom`]: a deterministic [`SecureRandom`] (ChaCha20 from a `u64` seed) so
 //!   failures reproduce. Never use it outside tests: its output is predictable by design.
+//! - [`deterministic`]: the deterministic [`Provider`] (a [`ManualClock`] and a
+//!   [`SeededRandom`]) that test code hands to service constructors, with the clock handle
+//!   that moves its time.
 //! - [`conformance`]: the suites every implementation of a Portcullis store trait runs, so
 //!   the in-memory stores and the Redis/PostgreSQL backends are held to the same behaviour.
 //!
@@ -27,6 +30,11 @@
 //! a.fill(&mut x)?;
 //! b.fill(&mut y)?;
 //! assert_eq!(x, y);
+//!
+//! // What services are built with in tests: one provider, and the clock that drives it.
+//! let (provider, clock) = portcullis_testkit::deterministic(7);
+//! clock.advance(Duration::from_secs(5));
+//! assert_eq!(provider.now().as_secs(), 1_700_000_005);
 //! # Ok::<(), portcullis_core::RandomError>(())
 //! ```
 //!
@@ -45,7 +53,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis_core::{Clock, RandomError, SecureRandom, UnixTime};
+use portcullis_core::{Clock, Provider, RandomError, SecureRandom, UnixTime};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -78,6 +86,12 @@ impl ManualClock {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |m| {
                 Some(m.saturating_add(by))
             });
+    }
+
+    /// A deterministic [`Provider`] reading this clock (clones share its time) with a
+    /// [`SeededRandom`] from `seed`. For tests only: see [`deterministic`].
+    pub fn provider(&self, seed: u64) -> Provider {
+        Provider::from_parts(Arc::new(self.clone()), Arc::new(SeededRandom::new(seed)))
     }
 
     /// Sets the clock to `to`, forwards or backwards (to test clock skew).
@@ -124,6 +138,22 @@ impl SecureRandom for SeededRandom {
     }
 }
 
+/// A deterministic [`Provider`] for tests: a [`ManualClock`] reading 1 700 000 000 s and a
+/// [`SeededRandom`] from `seed`, with the clock handle that moves the provider's time.
+///
+/// Every nonce, token and key drawn from it is predictable, and two providers from the
+/// same seed draw the same bytes (two sealers given them would reuse nonces). Build one
+/// provider per test and hand clones of it to every service: clones share one generator.
+pub fn deterministic(seed: u64) -> (Provider, ManualClock) {
+    deterministic_at(seed, UnixTime::from_secs(1_700_000_000))
+}
+
+/// [`deterministic`] with the clock starting at `start`.
+pub fn deterministic_at(seed: u64, start: UnixTime) -> (Provider, ManualClock) {
+    let clock = ManualClock::at(start);
+    (clock.provider(seed), clock)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +190,20 @@ mod tests {
         let mut x2 = [0u8; 32];
         a.fill(&mut x2).unwrap();
         assert_ne!(x, x2);
+    }
+
+    #[test]
+    fn deterministic_provider_follows_its_clock_and_seed() {
+        let (p, clock) = deterministic(3);
+        let (q, _) = deterministic(3);
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(p.now().as_secs(), 1_700_000_002);
+        assert_eq!(q.now().as_secs(), 1_700_000_000);
+        let (mut x, mut y) = ([0u8; 16], [0u8; 16]);
+        p.fill(&mut x).unwrap();
+        q.fill(&mut y).unwrap();
+        assert_eq!(x, y);
+        let (r, _) = deterministic_at(3, UnixTime::from_secs(5));
+        assert_eq!(r.now().as_secs(), 5);
     }
 }

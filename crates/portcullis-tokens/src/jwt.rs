@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, encode};
 
-use portcullis_core::{ActorId, Clock, KeyId, SecureRandom, TenantId, UnixTime, random_array};
+use portcullis_core::{ActorId, KeyId, Provider, TenantId, UnixTime, random_array};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -179,23 +179,17 @@ pub struct Verified<E = NoExtra> {
 pub struct TokenService {
     ring: Arc<KeyRing>,
     config: TokenConfig,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom>,
+    provider: Provider,
 }
 
 impl TokenService {
-    /// A service signing with `ring`'s active key and reading time from `clock`.
-    pub fn new(
-        ring: Arc<KeyRing>,
-        config: TokenConfig,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn SecureRandom>,
-    ) -> Self {
+    /// A service signing with `ring`'s active key, reading time and randomness from
+    /// `provider`.
+    pub fn new(ring: Arc<KeyRing>, config: TokenConfig, provider: Provider) -> Self {
         Self {
             ring,
             config,
-            clock,
-            rng,
+            provider,
         }
     }
 
@@ -265,7 +259,7 @@ impl TokenService {
             .ok_or(TokenError::NoParentSession)?;
         check_label("resource", resource)?;
         check_label("role", role)?;
-        let now = self.clock.now();
+        let now = self.provider.now();
         let parent_left = parent
             .claims
             .expires_at()
@@ -321,9 +315,9 @@ impl TokenService {
     ) -> Result<IssuedToken, TokenError> {
         let key = self.ring.active()?;
         let encoding = key.encoding.as_ref().ok_or(TokenError::Signing)?;
-        let now = self.clock.now().as_secs();
+        let now = self.provider.now().as_secs();
         let exp = now.saturating_add(ttl.as_secs());
-        let jti = URL_SAFE_NO_PAD.encode(random_array::<16>(&*self.rng)?);
+        let jti = URL_SAFE_NO_PAD.encode(random_array::<16>(&self.provider)?);
         let registered = [
             ("iss", Value::String(self.config.issuer.clone())),
             ("aud", Value::String(self.config.audience.clone())),
@@ -411,7 +405,7 @@ impl TokenService {
         }
         check_revocation(revocation_key(claims), revocation).await?;
         match sessions
-            .family_status(&claims.tid, sid, self.clock.now())
+            .family_status(&claims.tid, sid, self.provider.now())
             .await?
         {
             FamilyStatus::Active { subject } if subject == claims.sub => Ok(verified),
@@ -450,7 +444,7 @@ impl TokenService {
                 &verified.claims.tid,
                 &verified.claims.jti,
                 keep_until,
-                self.clock.now(),
+                self.provider.now(),
             )
             .await?;
         if first {
@@ -535,7 +529,7 @@ impl TokenService {
                 reason: "payload is not base64url",
             })?;
         let claims = decode_claims::<E>(&payload)?;
-        verify_claims(&claims, expected, &self.config, self.clock.now())?;
+        verify_claims(&claims, expected, &self.config, self.provider.now())?;
         Ok(Verified {
             claims,
             kid: key.kid.clone(),

@@ -11,9 +11,8 @@
 //! | cookies | [`CookiePolicy`] | none | none |
 //!
 //! Signing and verifying are synchronous and pure; only the stores are async
-//! (dyn-compatible traits, no runtime dependency). Time comes from an injected
-//! [`Clock`](portcullis_core::Clock), randomness from a
-//! [`SecureRandom`](portcullis_core::SecureRandom).
+//! (dyn-compatible traits, no runtime dependency). Time and randomness come from one
+//! injected [`Provider`](portcullis_core::Provider).
 //!
 //! # When not to use it
 //!
@@ -25,28 +24,26 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use portcullis_core::{ActorId, OsRandom, SecretArray, SystemClock, TenantId};
+//! use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
 //! use portcullis_tokens::{
 //!     Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore,
 //!     NoExtra, RefreshPolicy, RefreshTokens, TokenConfig, TokenError, TokenService,
 //! };
 //!
 //! # futures::executor::block_on(async {
-//! let (clock, rng) = (Arc::new(SystemClock), Arc::new(OsRandom));
+//! let provider = Provider::system(); // the one source of time and randomness
 //! let ring = Arc::new(KeyRing::new());
-//! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &OsRandom)?, KeyState::Active)?;
+//! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &provider)?, KeyState::Active)?;
 //! let jwt = TokenService::new(
 //!     ring.clone(),
 //!     TokenConfig::new("https://auth.example.com", "api")?,
-//!     clock.clone(),
-//!     rng.clone(),
+//!     provider.clone(),
 //! );
 //! let refresh = RefreshTokens::new(
 //!     Arc::new(MemoryRefreshStore::new()),
-//!     SecretArray::random(&OsRandom)?,
+//!     SecretArray::random(&provider)?,
 //!     RefreshPolicy::default(),
-//!     clock,
-//!     rng,
+//!     provider,
 //! )?;
 //! let revocation = MemoryRevocationStore::new();
 //!

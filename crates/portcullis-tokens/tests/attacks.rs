@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use hmac::{Hmac, Mac};
-use portcullis_core::{Clock, SecretBytes};
+use portcullis_core::{Clock, Provider, SecretBytes};
 use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
     Algorithm, KeyMaterial, KeyState, MemoryRevocationStore, NoExtra, RevocationReason,
@@ -200,8 +200,7 @@ fn wrong_audience_and_issuer() {
         TokenService::new(
             ring.clone(),
             TokenConfig::new(iss, aud).unwrap(),
-            Arc::new(clock.clone()),
-            Arc::new(portcullis_core::OsRandom),
+            Provider::with_clock(Arc::new(clock.clone())),
         )
     };
     assert!(matches!(

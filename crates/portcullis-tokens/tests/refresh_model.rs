@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::executor::block_on;
 use portcullis_core::{ActorId, Clock, SecretArray, TenantId, UnixTime};
-use portcullis_testkit::{ManualClock, SeededRandom};
+use portcullis_testkit::ManualClock;
 use portcullis_tokens::{MemoryRefreshStore, RefreshPolicy, RefreshTokens, TokenError};
 use proptest::prelude::*;
 
@@ -103,8 +103,7 @@ proptest! {
                 idle: Duration::from_secs(IDLE),
                 grace: Duration::from_secs(GRACE),
             },
-            Arc::new(clock.clone()),
-            Arc::new(SeededRandom::new(1)),
+            clock.provider(1),
         ).unwrap();
         let tenant: TenantId = "acme".parse().unwrap();
         let subject: ActorId = "alice".parse().unwrap();

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::*;
 use portcullis_core::{ActorId, BackendError, SecretArray, TenantId, UnixTime};
-use portcullis_testkit::{ManualClock, SeededRandom};
+use portcullis_testkit::ManualClock;
 use portcullis_tokens::apikey::format as api_format;
 use portcullis_tokens::{
     Algorithm, ApiKeyRecord, ApiKeyStore, ApiKeys, CookiePolicy, Environment, FamilyId,
@@ -29,8 +29,7 @@ fn refresh(store: Arc<dyn RefreshStore>, clock: &ManualClock) -> RefreshTokens {
         store,
         SecretArray::new([5u8; 32]),
         RefreshPolicy::default(),
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(3)),
+        clock.provider(3),
     )
     .unwrap()
 }
@@ -231,13 +230,7 @@ impl ApiKeyStore for CountingKeys {
 async fn api_keys_lifecycle() {
     let clock = ManualClock::new();
     let store = Arc::new(CountingKeys::default());
-    let keys = ApiKeys::new(
-        store.clone(),
-        "pc",
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(9)),
-    )
-    .unwrap();
+    let keys = ApiKeys::new(store.clone(), "pc", clock.provider(9)).unwrap();
     let created = keys
         .create(
             &tenant(),
@@ -319,15 +312,7 @@ async fn api_keys_lifecycle() {
         Err(TokenError::ApiKeyRevoked)
     ));
     assert_eq!(keys.list(&tenant(), &alice()).await.unwrap().len(), 1);
-    assert!(
-        ApiKeys::new(
-            store,
-            "Bad_",
-            Arc::new(clock),
-            Arc::new(SeededRandom::new(1))
-        )
-        .is_err()
-    );
+    assert!(ApiKeys::new(store, "Bad_", clock.provider(1)).is_err());
 }
 
 #[test]

@@ -20,11 +20,12 @@
 //! # Quick start (Stripe)
 //!
 //! ```
-//! # use portcullis_core::{FixedClock, UnixTime};
+//! # use portcullis_core::{FixedClock, Provider, UnixTime};
 //! # let (body, sig) = (br#"{"id":"evt_test_webhook","object":"event"}"#, "t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990");
-//! # let clock = FixedClock(UnixTime::from_secs(1_700_000_100)); // SystemClock in production
+//! # let provider = Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::from_secs(1_700_000_100))));
 //! use portcullis_webhooks::{Stripe, Verifier};
-//! let verifier = Verifier::new(Stripe::new(), ["whsec_test_secret"], clock)?;
+//! // `provider` is Provider::system() in production.
+//! let verifier = Verifier::new(Stripe::new(), ["whsec_test_secret"], provider)?;
 //! let headers = [("Stripe-Signature", sig)]; // or &http::HeaderMap with the `http` feature
 //! let verified = verifier.verify(&&headers[..], body)?; // raw body bytes, before parsing
 //! assert_eq!(verified.secret_index, 0); // which secret matched (rotation)
@@ -34,7 +35,7 @@
 //! Sending (Standard Webhooks), with replay protection on the receiving side:
 //!
 //! ```
-//! # use portcullis_core::{FixedClock, UnixTime};
+//! # use portcullis_core::{FixedClock, Provider, UnixTime};
 //! use portcullis_webhooks::{MemoryReplayGuard, Signer, StandardWebhooks, Tolerance, Verifier, WebhookError};
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 //! #     // The in-memory guard never suspends, so one poll completes it.
@@ -45,11 +46,11 @@
 //! #     }
 //! # }
 //! # fn main() -> Result<(), WebhookError> {
-//! let now = FixedClock(UnixTime::from_secs(1_700_000_000));
+//! let now = Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000))));
 //! let signer = Signer::new(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])?;
 //! let headers = signer.sign("msg_1", UnixTime::from_secs(1_700_000_000), b"{}")?;
 //!
-//! let verifier = Verifier::new(StandardWebhooks::new(), ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], now)?;
+//! let verifier = Verifier::new(StandardWebhooks::new(), ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], now.clone())?;
 //! let guard = MemoryReplayGuard::new(now);
 //! let ttl = Tolerance::default().replay_ttl();
 //! # block_on(async {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis_core::{BackendError, Clock, UnixTime};
+use portcullis_core::{BackendError, Provider, UnixTime};
 
 use crate::error::WebhookError;
 
@@ -61,7 +61,7 @@ impl<G: ReplayGuard + ?Sized> ReplayGuard for Arc<G> {
 /// A bound on entries turns a flood of distinct ids into errors instead of unbounded
 /// memory.
 pub struct MemoryReplayGuard {
-    clock: Arc<dyn Clock>,
+    provider: Provider,
     max_entries: usize,
     state: Mutex<State>,
 }
@@ -89,16 +89,16 @@ struct Full;
 struct Poisoned;
 
 impl MemoryReplayGuard {
-    /// A guard reading time from `clock`, holding at most 1 000 000 live entries.
-    pub fn new(clock: impl Clock + 'static) -> Self {
-        Self::with_capacity(clock, 1_000_000)
+    /// A guard reading time from `provider`, holding at most 1 000 000 live entries.
+    pub fn new(provider: Provider) -> Self {
+        Self::with_capacity(provider, 1_000_000)
     }
 
     /// A guard holding at most `max_entries` live entries; beyond that,
     /// `check_and_insert` fails with a backend error (fail closed).
-    pub fn with_capacity(clock: impl Clock + 'static, max_entries: usize) -> Self {
+    pub fn with_capacity(provider: Provider, max_entries: usize) -> Self {
         Self {
-            clock: Arc::new(clock),
+            provider,
             max_entries,
             state: Mutex::new(State {
                 entries: HashMap::new(),
@@ -118,7 +118,7 @@ impl MemoryReplayGuard {
     }
 
     fn insert(&self, scope: &str, id: &str, ttl: Duration) -> Result<ReplayOutcome, WebhookError> {
-        let now = self.clock.now();
+        let now = self.provider.now();
         let mut state = self
             .state
             .lock()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::{Signature, VerifyingKey};
-use portcullis_core::{Clock, UnixTime};
+use portcullis_core::{Provider, UnixTime};
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
@@ -130,7 +130,7 @@ impl Verified {
 pub struct Verifier {
     scheme: Arc<dyn Scheme>,
     keys: Vec<Key>,
-    clock: Arc<dyn Clock>,
+    provider: Provider,
     tolerance: Tolerance,
     limits: Limits,
 }
@@ -148,7 +148,7 @@ impl fmt::Debug for Verifier {
 
 impl Verifier {
     /// A verifier for `scheme` accepting any of `secrets` (text as the provider shows
-    /// it), reading time from `clock`, with the default [`Tolerance`] and [`Limits`].
+    /// it), reading time from `provider`, with the default [`Tolerance`] and [`Limits`].
     ///
     /// # Errors
     ///
@@ -157,16 +157,16 @@ impl Verifier {
     pub fn new<I, S>(
         scheme: impl Scheme + 'static,
         secrets: I,
-        clock: impl Clock + 'static,
+        provider: Provider,
     ) -> Result<Self, WebhookError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Self::from_dyn(Arc::new(scheme), secrets, Arc::new(clock))
+        Self::from_dyn(Arc::new(scheme), secrets, provider)
     }
 
-    /// Like [`Verifier::new`] for a scheme and clock already behind `Arc`s (for example
+    /// Like [`Verifier::new`] for a scheme already behind an `Arc` (for example
     /// from [`crate::by_name`]).
     ///
     /// # Errors
@@ -175,7 +175,7 @@ impl Verifier {
     pub fn from_dyn<I, S>(
         scheme: Arc<dyn Scheme>,
         secrets: I,
-        clock: Arc<dyn Clock>,
+        provider: Provider,
     ) -> Result<Self, WebhookError>
     where
         I: IntoIterator<Item = S>,
@@ -185,7 +185,7 @@ impl Verifier {
             .into_iter()
             .map(|s| scheme.parse_secret(s.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        Self::with_keys(scheme, keys, clock)
+        Self::with_keys(scheme, keys, provider)
     }
 
     /// A verifier from already loaded keys.
@@ -196,7 +196,7 @@ impl Verifier {
     pub fn with_keys(
         scheme: Arc<dyn Scheme>,
         keys: Vec<Key>,
-        clock: Arc<dyn Clock>,
+        provider: Provider,
     ) -> Result<Self, WebhookError> {
         if keys.is_empty() {
             return Err(WebhookError::NoSecrets);
@@ -204,7 +204,7 @@ impl Verifier {
         Ok(Self {
             scheme,
             keys,
-            clock,
+            provider,
             tolerance: Tolerance::default(),
             limits: Limits::default(),
         })
@@ -254,7 +254,7 @@ impl Verifier {
         }
         let message = self.scheme.extract(headers, &self.limits)?;
         if let Some(ts) = message.timestamp {
-            self.tolerance.check(ts, self.clock.now())?;
+            self.tolerance.check(ts, self.provider.now())?;
         }
         for (index, key) in self.keys.iter().enumerate() {
             if let Some(matched) = check_key(key, &message, body)? {

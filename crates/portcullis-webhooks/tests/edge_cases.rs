@@ -11,7 +11,7 @@
 mod common;
 
 use common::{SCHEMES, secret_for, sign, verifier, verify};
-use portcullis_core::{FixedClock, SecretBytes, UnixTime};
+use portcullis_core::{FixedClock, Provider, SecretBytes, UnixTime};
 use portcullis_webhooks::{
     Custom, Encoding, Header, HeaderLookup, Key, Limits, SecretProblem, StandardWebhooks, Stripe,
     Tolerance, Verifier, WebhookError, headers::from_fn,
@@ -412,7 +412,7 @@ fn several_secrets_report_which_matched() {
         Verifier::new(
             Stripe::new(),
             Vec::<String>::new(),
-            FixedClock(UnixTime::EPOCH)
+            Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::EPOCH)))
         ),
         Err(WebhookError::NoSecrets)
     ));
@@ -467,7 +467,7 @@ fn verifier_err(scheme: &str, secret: &str) -> WebhookError {
     Verifier::from_dyn(
         portcullis_webhooks::by_name(scheme).unwrap().into(),
         [secret],
-        std::sync::Arc::new(FixedClock(UnixTime::EPOCH)),
+        Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::EPOCH))),
     )
     .unwrap_err()
 }
@@ -557,7 +557,7 @@ fn custom_schemes() {
     let v = Verifier::new(
         scheme.clone(),
         ["acme-secret"],
-        FixedClock(UnixTime::from_secs(TS)),
+        Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::from_secs(TS)))),
     )
     .unwrap();
     let ok = v.verify(&&h, b"{}").unwrap();
@@ -663,7 +663,12 @@ fn custom_schemes() {
         .encoding(Encoding::Base64)
         .build()
         .unwrap();
-    let v = Verifier::new(b64, ["k"], FixedClock(UnixTime::EPOCH)).unwrap();
+    let v = Verifier::new(
+        b64,
+        ["k"],
+        Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::EPOCH))),
+    )
+    .unwrap();
     let shopify = common::sign("shopify", "k", "", 0, b"body");
     assert!(
         v.verify(&&vec![("x-sig".to_owned(), shopify[0].1.clone())], b"body")

@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use portcullis_core::{FixedClock, UnixTime};
+use portcullis_core::{FixedClock, Provider, UnixTime};
 use portcullis_testkit::{ManualClock, SeededRandom};
 use portcullis_webhooks::{
     AttemptOutcome, DeliveryAttempt, NextStep, OutboundRequest, RetryPolicy, Signer,
@@ -56,7 +56,12 @@ fn signer_reproduces_sw1_and_signs_with_every_key() {
         NEW,
         "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
     ] {
-        let v = Verifier::new(StandardWebhooks::new(), [secret], FixedClock(at)).unwrap();
+        let v = Verifier::new(
+            StandardWebhooks::new(),
+            [secret],
+            Provider::with_clock(std::sync::Arc::new(FixedClock(at))),
+        )
+        .unwrap();
         assert!(v.verify(&&h, b"{}").is_ok(), "{secret}");
     }
 }
@@ -293,7 +298,9 @@ async fn attempts_are_signed_sent_and_recorded() {
         let v = Verifier::new(
             StandardWebhooks::new(),
             [OLD],
-            FixedClock(UnixTime::from_secs(1_700_000_000 + 100 * i as u64)),
+            Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::from_secs(
+                1_700_000_000 + 100 * i as u64,
+            )))),
         )
         .unwrap();
         assert!(v.verify(&&req.headers, &req.body).is_ok());

@@ -12,7 +12,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_core::{BackendError, UnixTime};
+use portcullis_core::{BackendError, Provider, UnixTime};
 use portcullis_testkit::ManualClock;
 use portcullis_webhooks::{
     GitHub, MemoryReplayGuard, ReplayGuard, ReplayOutcome, StandardWebhooks, Tolerance, Verifier,
@@ -22,7 +22,7 @@ use portcullis_webhooks::{
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_guard_passes_the_conformance_suite() {
     portcullis_testkit::conformance::webhooks::run_all(
-        |clock| async move { MemoryReplayGuard::new(clock) },
+        |clock| async move { MemoryReplayGuard::new(Provider::with_clock(std::sync::Arc::new(clock))) },
         |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
     )
     .await;
@@ -31,9 +31,16 @@ async fn memory_guard_passes_the_conformance_suite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn verify_once_reports_duplicates_distinctly() {
     let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
-    let guard = Arc::new(MemoryReplayGuard::new(clock.clone()));
+    let guard = Arc::new(MemoryReplayGuard::new(Provider::with_clock(
+        std::sync::Arc::new(clock.clone()),
+    )));
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let v = Verifier::new(StandardWebhooks::new(), [secret], clock.clone()).unwrap();
+    let v = Verifier::new(
+        StandardWebhooks::new(),
+        [secret],
+        Provider::with_clock(std::sync::Arc::new(clock.clone())),
+    )
+    .unwrap();
     let ttl = Tolerance::default().replay_ttl();
     let h = common::sign("standard", secret, "msg_once", 1_700_000_000, b"{}");
     let ok = v
@@ -80,9 +87,16 @@ async fn verify_once_reports_duplicates_distinctly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn github_redelivery_is_a_duplicate_and_concurrent_copies_admit_one() {
     let clock = ManualClock::new();
-    let guard: Arc<dyn ReplayGuard> = Arc::new(MemoryReplayGuard::new(clock.clone()));
+    let guard: Arc<dyn ReplayGuard> = Arc::new(MemoryReplayGuard::new(Provider::with_clock(
+        std::sync::Arc::new(clock.clone()),
+    )));
     let v = Arc::new(
-        Verifier::new(GitHub::new(), ["It's a Secret to Everybody"], clock.clone()).unwrap(),
+        Verifier::new(
+            GitHub::new(),
+            ["It's a Secret to Everybody"],
+            Provider::with_clock(std::sync::Arc::new(clock.clone())),
+        )
+        .unwrap(),
     );
     let h = Arc::new(common::sign(
         "github",
@@ -149,7 +163,12 @@ impl ReplayGuard for DownGuard {
 async fn a_guard_that_cannot_answer_rejects() {
     let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let v = Verifier::new(StandardWebhooks::new(), [secret], clock).unwrap();
+    let v = Verifier::new(
+        StandardWebhooks::new(),
+        [secret],
+        Provider::with_clock(std::sync::Arc::new(clock)),
+    )
+    .unwrap();
     let h = common::sign("standard", secret, "msg_x", 1_700_000_000, b"{}");
     let err = v
         .verify_once(&DownGuard, "s", Duration::from_secs(600), &&h, b"{}")
@@ -161,7 +180,10 @@ async fn a_guard_that_cannot_answer_rejects() {
 #[tokio::test]
 async fn memory_guard_capacity_fails_closed_and_sweeps() {
     let clock = ManualClock::new();
-    let guard = MemoryReplayGuard::with_capacity(clock.clone(), 3);
+    let guard = MemoryReplayGuard::with_capacity(
+        Provider::with_clock(std::sync::Arc::new(clock.clone())),
+        3,
+    );
     for id in ["a", "b", "c"] {
         assert_eq!(
             guard

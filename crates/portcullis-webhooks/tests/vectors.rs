@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use portcullis_core::{FixedClock, UnixTime};
+use portcullis_core::{FixedClock, Provider, UnixTime};
 use portcullis_webhooks::{Delivery, Verifier, WebhookError, by_name, zoom_encrypted_token};
 use serde_json::Value;
 
@@ -70,7 +70,7 @@ fn run(file: &str) -> usize {
         let result = Verifier::from_dyn(
             by_name(scheme_name).unwrap().into(),
             &secrets,
-            std::sync::Arc::new(clock),
+            Provider::with_clock(std::sync::Arc::new(clock)),
         )
         .and_then(|v| v.verify(&&headers, &body));
         if case["valid"].as_bool().unwrap() {
@@ -196,7 +196,9 @@ fn stripe_vector_with_base64_decoded_key_fails() {
     let v = Verifier::with_keys(
         std::sync::Arc::new(Stripe::new()),
         vec![key],
-        std::sync::Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000))),
+        Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::from_secs(
+            1_700_000_000,
+        )))),
     )
     .unwrap();
     let headers = [(
@@ -214,7 +216,9 @@ fn stripe_vector_with_base64_decoded_key_fails() {
     let err = Verifier::new(
         Stripe::new(),
         ["whsec_test_secret"],
-        FixedClock(UnixTime::from_secs(1_700_000_000)),
+        Provider::with_clock(std::sync::Arc::new(FixedClock(UnixTime::from_secs(
+            1_700_000_000,
+        )))),
     )
     .unwrap();
     assert!(

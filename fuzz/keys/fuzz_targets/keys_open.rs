@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use portcullis_core::{RandomError, SecureRandom, TenantId};
+use portcullis_core::{Provider, RandomError, SecureRandom, SystemClock, TenantId};
 use portcullis_keys::envelope::inspect_envelope;
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer, inspect};
 
@@ -34,7 +34,11 @@ fn fixture() -> &'static Fixture {
         let v1 = KeyVersion::new(1).unwrap();
         let mut ring = Keyring::new(v1, MasterKey::new([1; 32]));
         ring.rotate(KeyVersion::new(2).unwrap(), MasterKey::new([2; 32])).unwrap();
-        let sealer = Sealer::new(Purpose::new("credentials").unwrap(), ring, Arc::new(Constant));
+        let sealer = Sealer::new(
+            Purpose::new("credentials").unwrap(),
+            ring,
+            Provider::from_parts(Arc::new(SystemClock), Arc::new(Constant)),
+        );
         let tenant = TenantId::new("acme").unwrap();
         let genuine = sealer.seal(&tenant, b"ctx", b"payload").unwrap();
         Fixture { sealer, tenant, genuine }

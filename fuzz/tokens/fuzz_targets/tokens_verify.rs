@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use portcullis_core::{
-    ActorId, FixedClock, KeyId, OsRandom, SecretArray, SecretBytes, TenantId, UnixTime,
+    ActorId, FixedClock, KeyId, Provider, SecretArray, SecretBytes, TenantId, UnixTime,
 };
 use portcullis_tokens::apikey::format as api_format;
 use portcullis_tokens::refresh::format as rt_format;
@@ -51,8 +51,7 @@ fn fixture() -> &'static Fixture {
         let svc = TokenService::new(
             Arc::new(ring),
             TokenConfig::new("iss", "aud").unwrap(),
-            Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000))),
-            Arc::new(OsRandom),
+            Provider::with_clock(Arc::new(FixedClock(UnixTime::from_secs(1_700_000_000)))),
         );
         let tenant: TenantId = "acme".parse().unwrap();
         let sub: ActorId = "alice".parse().unwrap();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use portcullis_core::{RandomError, SecureRandom, TenantId};
+use portcullis_core::{Provider, RandomError, SecureRandom, TenantId};
 use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 use portcullis_testkit::SeededRandom;
 
@@ -47,7 +47,10 @@ pub fn sealer_with(ring: Keyring, seed: u64) -> Sealer {
     Sealer::new(
         Purpose::new("credentials").unwrap(),
         ring,
-        Arc::new(SeededRandom::new(seed)),
+        Provider::from_parts(
+            std::sync::Arc::new(portcullis_core::SystemClock),
+            Arc::new(SeededRandom::new(seed)),
+        ),
     )
 }
 

@@ -8,7 +8,6 @@
 )]
 
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::{OsRandom, SecureRandom};
@@ -48,9 +47,9 @@ pub fn config(tag: &str) -> RedisConfig {
         .command_timeout(Duration::from_secs(2))
 }
 
-/// A backend on `url` with a fresh prefix, reading time from `clock`.
+/// A backend on `url` with a fresh prefix, reading time from `clock` (a deterministic provider).
 pub async fn backend(url: &str, tag: &str, clock: ManualClock) -> RedisBackend {
-    RedisBackend::connect_with_clock(url, config(tag), Arc::new(clock))
+    RedisBackend::connect(url, config(tag), clock.provider(0))
         .await
         .unwrap_or_else(|e| panic!("cannot reach redis at {url}: {e}"))
 }

@@ -8,7 +8,7 @@
 //!
 //! ```ignore
 //! portcullis_testkit::conformance::ratelimit::run_all(
-//!     |quota, clock| async move { MemoryRateLimiter::with_clock(quota, Arc::new(clock), 1000) },
+//!     |quota, clock| async move { MemoryRateLimiter::with_capacity(quota, clock.provider(0), 1000) },
 //!     |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
 //! ).await;
 //! ```

@@ -37,7 +37,7 @@ use portcullis_tokens::{
     TokenConfig, TokenError, TokenService,
 };
 
-use crate::{ManualClock, SeededRandom};
+use crate::ManualClock;
 
 /// A boxed, sendable future (what `spawn` receives and returns).
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -87,8 +87,7 @@ fn refresh_service(store: Arc<dyn RefreshStore>, clock: &ManualClock, seed: u64)
         store,
         SecretArray::new([7u8; 32]),
         policy,
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(seed)),
+        clock.provider(seed),
     )
     .unwrap()
 }
@@ -415,8 +414,7 @@ fn ticket_service(clock: &ManualClock) -> TokenService {
     TokenService::new(
         Arc::new(ring),
         TokenConfig::new("https://issuer.test", "api").unwrap(),
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(11)),
+        clock.provider(11),
     )
 }
 

@@ -7,7 +7,7 @@
 //!
 //! ```ignore
 //! portcullis_testkit::conformance::webhooks::run_all(
-//!     |clock| async move { MemoryReplayGuard::new(clock) },
+//!     |clock| async move { MemoryReplayGuard::new(clock.provider(0)) },
 //!     |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
 //! ).await;
 //! ```

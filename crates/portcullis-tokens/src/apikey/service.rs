@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_core::{ActorId, Clock, SecretString, SecureRandom, TenantId};
+use portcullis_core::{ActorId, Provider, SecretString, TenantId};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -26,8 +26,7 @@ pub struct NewApiKey {
 pub struct ApiKeys {
     store: Arc<dyn ApiKeyStore>,
     prefix: String,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom>,
+    provider: Provider,
 }
 
 impl ApiKeys {
@@ -39,15 +38,13 @@ impl ApiKeys {
     pub fn new(
         store: Arc<dyn ApiKeyStore>,
         prefix: &str,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn SecureRandom>,
+        provider: Provider,
     ) -> Result<Self, TokenError> {
         format::check_prefix(prefix)?;
         Ok(Self {
             store,
             prefix: prefix.to_owned(),
-            clock,
-            rng,
+            provider,
         })
     }
 
@@ -73,8 +70,8 @@ impl ApiKeys {
         for scope in scopes {
             check_label("scope", scope)?;
         }
-        let id = format::random_base62(&*self.rng, ID_LEN)?;
-        let secret = SecretString::new(format::random_base62(&*self.rng, SECRET_LEN)?);
+        let id = format::random_base62(&self.provider, ID_LEN)?;
+        let secret = SecretString::new(format::random_base62(&self.provider, SECRET_LEN)?);
         let mut text = String::with_capacity(self.prefix.len() + 1 + 54);
         text.push_str(&self.prefix);
         text.push('_');
@@ -83,7 +80,7 @@ impl ApiKeys {
         let check = format::checksum(&text);
         text.extend(check.iter().map(|&b| char::from(b)));
         let key = SecretString::new(text);
-        let now = self.clock.now();
+        let now = self.provider.now();
         let record = ApiKeyRecord {
             tenant: tenant.clone(),
             id,
@@ -123,7 +120,7 @@ impl ApiKeys {
         if !matches || record.tenant != *tenant || record.id != parsed.id {
             return Err(TokenError::ApiKeyInvalid);
         }
-        let now = self.clock.now();
+        let now = self.provider.now();
         if record.revoked_at.is_some_and(|at| at <= now) {
             return Err(TokenError::ApiKeyRevoked);
         }
@@ -139,7 +136,7 @@ impl ApiKeys {
     ///
     /// [`TokenError::Backend`].
     pub async fn revoke(&self, tenant: &TenantId, id: &str) -> Result<bool, TokenError> {
-        self.store.revoke(tenant, id, self.clock.now()).await
+        self.store.revoke(tenant, id, self.provider.now()).await
     }
 
     /// The keys of `owner`.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::{
-    ActorId, Clock, SecretArray, SecretString, SecureRandom, TenantId, UnixTime, random_array,
+    ActorId, Provider, SecretArray, SecretString, TenantId, UnixTime, random_array,
 };
 use zeroize::Zeroizing;
 
@@ -58,8 +58,7 @@ pub struct RefreshTokens {
     store: Arc<dyn RefreshStore>,
     key: SecretArray<32>,
     policy: RefreshPolicy,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom>,
+    provider: Provider,
 }
 
 impl fmt::Debug for RefreshTokens {
@@ -84,8 +83,7 @@ impl RefreshTokens {
         store: Arc<dyn RefreshStore>,
         key: SecretArray<32>,
         policy: RefreshPolicy,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn SecureRandom>,
+        provider: Provider,
     ) -> Result<Self, TokenError> {
         let bad = |reason: &str| TokenError::InvalidConfig {
             reason: reason.to_owned(),
@@ -103,8 +101,7 @@ impl RefreshTokens {
             store,
             key,
             policy,
-            clock,
-            rng,
+            provider,
         })
     }
 
@@ -123,9 +120,9 @@ impl RefreshTokens {
         tenant: &TenantId,
         subject: &ActorId,
     ) -> Result<IssuedRefresh, TokenError> {
-        let now = self.clock.now();
-        let family = FamilyId::from_bytes(random_array(&*self.rng)?);
-        let secret = Zeroizing::new(random_array::<32>(&*self.rng)?);
+        let now = self.provider.now();
+        let family = FamilyId::from_bytes(random_array(&self.provider)?);
+        let secret = Zeroizing::new(random_array::<32>(&self.provider)?);
         let token = format::build(&self.key, tenant, family, 0, &secret)?;
         let expires_at = now.saturating_add(self.policy.absolute);
         let idle_until = now.saturating_add(self.policy.idle).min(expires_at);
@@ -171,7 +168,7 @@ impl RefreshTokens {
     ) -> Result<IssuedRefresh, TokenError> {
         let token = format::parse(&self.key, tenant, presented)?;
         let next = format::successor(&self.key, tenant, &token)?;
-        let now = self.clock.now();
+        let now = self.provider.now();
         let request = RotateRequest {
             family: token.family,
             presented: TokenRef {
@@ -234,7 +231,7 @@ impl RefreshTokens {
         family: &FamilyId,
     ) -> Result<bool, TokenError> {
         self.store
-            .revoke_family(tenant, family, self.clock.now())
+            .revoke_family(tenant, family, self.provider.now())
             .await
     }
 
@@ -249,7 +246,7 @@ impl RefreshTokens {
         subject: &ActorId,
     ) -> Result<u64, TokenError> {
         self.store
-            .revoke_subject(tenant, subject, self.clock.now())
+            .revoke_subject(tenant, subject, self.provider.now())
             .await
     }
 
@@ -264,7 +261,7 @@ impl RefreshTokens {
         family: &FamilyId,
     ) -> Result<FamilyStatus, TokenError> {
         self.store
-            .family_status(tenant, family, self.clock.now())
+            .family_status(tenant, family, self.provider.now())
             .await
     }
 }

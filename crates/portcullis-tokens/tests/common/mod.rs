@@ -40,7 +40,6 @@ pub(crate) fn service(ring: Arc<KeyRing>, clock: &ManualClock) -> TokenService {
     TokenService::new(
         ring,
         TokenConfig::new(ISSUER, AUDIENCE).unwrap(),
-        Arc::new(clock.clone()),
-        Arc::new(SeededRandom::new(7)),
+        clock.provider(7),
     )
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use portcullis_core::{FixedClock, UnixTime};
+use portcullis_core::{FixedClock, Provider, UnixTime};
 use portcullis_webhooks::{Delivery, Verifier, WebhookError, by_name};
 
 pub(crate) const SCHEMES: [&str; 6] = ["stripe", "standard", "zoom", "github", "shopify", "slack"];
@@ -46,7 +46,7 @@ pub(crate) fn verifier(scheme: &str, secrets: &[&str], now: u64) -> Verifier {
     Verifier::from_dyn(
         by_name(scheme).unwrap().into(),
         secrets,
-        Arc::new(FixedClock(UnixTime::from_secs(now))),
+        Provider::with_clock(Arc::new(FixedClock(UnixTime::from_secs(now)))),
     )
     .unwrap()
 }
