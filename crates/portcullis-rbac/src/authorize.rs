@@ -11,9 +11,10 @@
 //! 6. `api_key_scope`: an API key must carry the action's scope;
 //! 7. `separation_of_duties`: an approval's actor must not be the resource's creator.
 
-use crate::policy::PermInfo;
+use crate::decision::{Decision, Listed, Reason};
+use crate::policy::{Action, PermInfo, Policy};
 use crate::principal::{Access, FieldGrant, ResolvedPrincipal};
-use crate::{Action, Decision, Listed, Policy, Reason, Resource};
+use crate::resource::Resource;
 
 /// How custom-role field grants are matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! Building a policy in Rust.
 
-use crate::{PermissionSpec, Policy, PolicySpec, RbacError, RoleSpec, RouteSpec};
+use crate::error::RbacError;
+use crate::policy::Policy;
+use crate::spec::{PermissionSpec, PolicySpec, RoleSpec, RouteSpec};
 
 /// Builds a [`PolicySpec`] in code; [`build`](Self::build) validates and compiles it to the
 /// same [`Policy`] the equivalent TOML file compiles to.

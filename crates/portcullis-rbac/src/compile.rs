@@ -1,15 +1,55 @@
 //! Validation and compilation of a [`PolicySpec`] into a [`Policy`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bits::{MAX_FEATURES, MAX_PERMISSIONS, PermSet};
-use crate::names::{check_name, check_permission};
-use crate::policy::{PermInfo, RoleInfo, next_stamp};
-use crate::route::{METHODS, check_route, method_index};
-use crate::{FeatureName, Permission, PlanName, Policy, PolicySpec, RbacError, RoleName, Scope};
+use crate::error::RbacError;
+use crate::locate::at_line;
+use crate::names::{FeatureName, Permission, PlanName, RoleName, check_name, check_permission};
+use crate::policy::{METHODS, PermInfo, Policy, RoleInfo, method_index};
+use crate::spec::{PolicySpec, Scope};
 
 /// The most roles one policy can declare.
 pub const MAX_ROLES: usize = 1024;
+
+impl PolicySpec {
+    /// Validates the spec and compiles it into bitsets.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, naming its key: invalid names, unknown roles,
+    /// permissions or features, inheritance cycles, duplicates, bad routes, or more than
+    /// [`MAX_PERMISSIONS`](crate::MAX_PERMISSIONS) permissions.
+    pub fn compile(&self) -> Result<Policy, RbacError> {
+        compile(self)
+    }
+}
+
+impl Policy {
+    /// Parses and compiles a policy file.
+    ///
+    /// # Errors
+    ///
+    /// As [`PolicySpec::from_toml`] and [`PolicySpec::compile`]; validation errors are
+    /// wrapped in [`RbacError::AtLine`] with the line they concern.
+    pub fn from_toml(text: &str) -> Result<Self, RbacError> {
+        PolicySpec::from_toml(text)?
+            .compile()
+            .map_err(|e| at_line(text, e))
+    }
+}
+
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+/// A stamp no other compilation in this process has had.
+fn next_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
+}
+
+fn check_route(route: &str) -> bool {
+    !route.is_empty() && route.len() <= 256 && route.bytes().all(|b| b.is_ascii_graphic())
+}
 
 fn at(key: &str, e: RbacError) -> RbacError {
     match e {
@@ -46,7 +86,7 @@ fn quoted(name: &str) -> String {
     }
 }
 
-pub(crate) fn compile(spec: &PolicySpec) -> Result<Policy, RbacError> {
+fn compile(spec: &PolicySpec) -> Result<Policy, RbacError> {
     let max_version = i64::MAX.unsigned_abs();
     if spec.version > max_version {
         return Err(RbacError::InvalidVersion {

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::{FeatureName, Permission, RoleName, Scope};
+use crate::names::{FeatureName, Permission, RoleName};
+use crate::spec::Scope;
 
 /// Why a check allowed or denied. Borrowed from the policy and principal, so producing
 /// one allocates nothing.

@@ -1,6 +1,7 @@
 //! Policy diff: privilege growth between two versions.
 
-use crate::{Permission, Policy, RoleName};
+use crate::names::{Permission, RoleName};
+use crate::policy::Policy;
 
 /// Who receives a grant.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -186,6 +186,16 @@
 
 #![forbid(unsafe_code)]
 
+// Files read forward: each uses only files of earlier lines (error.rs may be used by any).
+//   bits, resource, names, locate   bitsets, the request's resource, names, file positions
+//   spec                            the policy as declared (input)
+//   decision                        decisions and reasons
+//   policy                          the compiled form
+//   compile                         spec -> policy (validation, compilation)
+//   builder                         a spec declared in Rust, then compiled
+//   principal                       a principal resolved against a policy
+//   authorize                       evaluation, stage by stage
+//   route, diff, reload             route guards, policy diff, hot reload
 mod authorize;
 mod bits;
 mod builder;

@@ -1,4 +1,5 @@
-//! Finding the line of a policy file that a validation error names.
+//! Positions in a policy file: the line and column of a byte offset, and the line that
+//! a validation error names.
 //!
 //! Validation works on the parsed [`PolicySpec`](crate::PolicySpec) and names keys
 //! (`roles.member.inherits`); when the policy came from a file, the key and the offending
@@ -8,8 +9,15 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::RbacError;
-use crate::spec::line_column;
+use crate::error::RbacError;
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
 
 /// Wraps `error` with the line it concerns in `text`, when it can be found.
 pub(crate) fn at_line(text: &str, error: RbacError) -> RbacError {

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::RbacError;
+use crate::error::RbacError;
 
 const NAME_MAX: usize = 64;
 const PERMISSION_MAX: usize = 128;

@@ -1,16 +1,20 @@
 //! The compiled, immutable policy.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bits::PermSet;
-use crate::route::METHODS;
-use crate::{FeatureName, Permission, PlanName, RoleName, Scope};
+use crate::names::{FeatureName, Permission, PlanName, RoleName};
+use crate::spec::Scope;
 
-static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+/// Number of HTTP methods a route table distinguishes.
+pub(crate) const METHODS: usize = 7;
 
-pub(crate) fn next_stamp() -> u64 {
-    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
+/// The methods a route table distinguishes, in slot order.
+const METHOD_NAMES: [&str; METHODS] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The route-table slot of an upper-case HTTP method.
+pub(crate) fn method_index(method: &str) -> Option<usize> {
+    METHOD_NAMES.iter().position(|m| *m == method)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,19 +136,6 @@ impl Policy {
         self.perm_index
             .get(permission)
             .is_some_and(|&p| self.super_admin.contains(p))
-    }
-
-    /// Parses and compiles a policy file.
-    ///
-    /// # Errors
-    ///
-    /// As [`PolicySpec::from_toml`](crate::PolicySpec::from_toml) and
-    /// [`PolicySpec::compile`](crate::PolicySpec::compile); validation errors are wrapped
-    /// in [`RbacError::AtLine`](crate::RbacError::AtLine) with the line they concern.
-    pub fn from_toml(text: &str) -> Result<Self, crate::RbacError> {
-        crate::PolicySpec::from_toml(text)?
-            .compile()
-            .map_err(|e| crate::locate::at_line(text, e))
     }
 
     pub(crate) fn perm(&self, index: u16) -> Option<&PermInfo> {

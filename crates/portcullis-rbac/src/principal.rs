@@ -3,7 +3,8 @@
 use portcullis_core::{ActorId, TenantId};
 
 use crate::bits::PermSet;
-use crate::{Policy, Scope};
+use crate::policy::Policy;
+use crate::spec::Scope;
 
 /// Read or write access granted by a custom role on a content type or field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

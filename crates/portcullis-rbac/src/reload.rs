@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::Policy;
+use crate::policy::Policy;
 
 /// The current policy, replaceable at any time. Readers never block and never see a
 /// half-installed policy: [`load`](Self::load) is a lock-free pointer read, and

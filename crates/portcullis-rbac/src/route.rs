@@ -1,19 +1,10 @@
 //! Route guards: method + route key → permission → decision.
 
-use crate::{Decision, Policy, Reason, ResolvedPrincipal, Resource};
-
-/// Number of HTTP methods a route table distinguishes.
-pub(crate) const METHODS: usize = 7;
-
-const METHOD_NAMES: [&str; METHODS] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-
-pub(crate) fn method_index(method: &str) -> Option<usize> {
-    METHOD_NAMES.iter().position(|m| *m == method)
-}
-
-pub(crate) fn check_route(route: &str) -> bool {
-    !route.is_empty() && route.len() <= 256 && route.bytes().all(|b| b.is_ascii_graphic())
-}
+use crate::authorize::FieldMode;
+use crate::decision::{Decision, Reason};
+use crate::policy::{Policy, method_index};
+use crate::principal::ResolvedPrincipal;
+use crate::resource::Resource;
 
 impl Policy {
     /// Checks a request against the policy's route table: the principal must hold the
@@ -103,11 +94,6 @@ impl Policy {
             return Decision::new(Reason::UnknownRoute, self.version);
         };
         let resource = Resource::new(principal.tenant(), "", route);
-        self.evaluate(
-            principal,
-            permission,
-            &resource,
-            crate::authorize::FieldMode::AnyGrant,
-        )
+        self.evaluate(principal, permission, &resource, FieldMode::AnyGrant)
     }
 }

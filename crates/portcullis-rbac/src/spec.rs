@@ -5,7 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Policy, RbacError};
+use crate::error::RbacError;
+use crate::locate::line_column;
 
 /// An API-key scope. A permission declares which scope a key needs to use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -180,7 +181,7 @@ pub struct RouteSpec {
 
 /// A whole policy as declared, before validation. Parse one with
 /// [`PolicySpec::from_toml`], build one with [`PolicyBuilder`](crate::PolicyBuilder), and
-/// turn it into the immutable, validated [`Policy`] with [`PolicySpec::compile`].
+/// turn it into the immutable, validated [`Policy`](crate::Policy) with [`PolicySpec::compile`].
 ///
 /// Maps are ordered, so equal policies encode to identical TOML.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,14 +205,14 @@ pub struct PolicySpec {
     /// Every role, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub roles: BTreeMap<String, RoleSpec>,
-    /// Routes for [`Policy::guard_route`].
+    /// Routes for [`Policy::guard_route`](crate::Policy::guard_route).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
 }
 
 impl PolicySpec {
     /// Parses a policy file. The result is not validated yet: call [`compile`](Self::compile)
-    /// (or use [`Policy::from_toml`] for both steps).
+    /// (or use [`Policy::from_toml`](crate::Policy::from_toml) for both steps).
     ///
     /// # Errors
     ///
@@ -240,22 +241,4 @@ impl PolicySpec {
             message: e.to_string(),
         })
     }
-
-    /// Validates the spec and compiles it into bitsets.
-    ///
-    /// # Errors
-    ///
-    /// The first problem found, naming its key: invalid names, unknown roles,
-    /// permissions or features, inheritance cycles, duplicates, bad routes, or more than
-    /// [`MAX_PERMISSIONS`](crate::MAX_PERMISSIONS) permissions.
-    pub fn compile(&self) -> Result<Policy, RbacError> {
-        crate::compile::compile(self)
-    }
-}
-
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
