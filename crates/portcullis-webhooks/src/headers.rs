@@ -13,6 +13,8 @@
 //!   duplicates;
 //! - `&http::HeaderMap` (http 1.x) with the `http` feature.
 
+use crate::error::WebhookError;
+
 /// The answer of a header lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Header<'h> {
@@ -144,9 +146,8 @@ pub(crate) fn required<'h>(
     headers: &dyn HeaderLookup<'h>,
     name: &str,
     max_len: usize,
-) -> Result<&'h str, crate::WebhookError> {
-    optional(headers, name, max_len)?
-        .ok_or_else(|| crate::WebhookError::MissingHeader(name.to_owned()))
+) -> Result<&'h str, WebhookError> {
+    optional(headers, name, max_len)?.ok_or_else(|| WebhookError::MissingHeader(name.to_owned()))
 }
 
 /// Like [`required`], but absence is `Ok(None)`.
@@ -154,7 +155,7 @@ pub(crate) fn optional<'h>(
     headers: &dyn HeaderLookup<'h>,
     name: &str,
     max_len: usize,
-) -> Result<Option<&'h str>, crate::WebhookError> {
+) -> Result<Option<&'h str>, WebhookError> {
     answer(headers.lookup(name), name, max_len)
 }
 
@@ -163,12 +164,12 @@ pub(crate) fn answer<'h>(
     found: Header<'h>,
     name: &str,
     max_len: usize,
-) -> Result<Option<&'h str>, crate::WebhookError> {
+) -> Result<Option<&'h str>, WebhookError> {
     match found {
         Header::Missing => Ok(None),
-        Header::Duplicate => Err(crate::WebhookError::DuplicateHeader(name.to_owned())),
-        Header::NotText => Err(crate::WebhookError::malformed(name, "value is not text")),
-        Header::One(v) if v.len() > max_len => Err(crate::WebhookError::HeaderTooLarge {
+        Header::Duplicate => Err(WebhookError::DuplicateHeader(name.to_owned())),
+        Header::NotText => Err(WebhookError::malformed(name, "value is not text")),
+        Header::One(v) if v.len() > max_len => Err(WebhookError::HeaderTooLarge {
             name: name.to_owned(),
             limit: max_len,
         }),

@@ -123,6 +123,8 @@
 mod error;
 pub mod headers;
 pub mod key;
+mod limits;
+mod mac;
 pub mod message;
 pub mod outbound;
 mod replay;
@@ -133,48 +135,16 @@ mod zoom;
 pub use error::{SecretProblem, WebhookError};
 pub use headers::{Header, HeaderLookup};
 pub use key::Key;
+pub use limits::Limits;
 pub use outbound::{
     AttemptOutcome, DeliveryAttempt, NextStep, OutboundRequest, RetryPolicy, Signer, Transport,
     TransportError, TransportResponse, attempt_delivery, new_message_id, parse_retry_after,
 };
 pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayOutcome};
-pub use scheme::{
-    Custom, CustomBuilder, Delivery, Encoding, GitHub, Scheme, Shopify, Slack, StandardWebhooks,
-    Stripe, Zoom, by_name,
-};
-pub use verify::{Limits, Tolerance, Verified, Verifier};
+pub use scheme::custom::{Custom, CustomBuilder, Encoding, GitHub, Shopify, Slack, Zoom};
+pub use scheme::registry::{by_name, sign};
+pub use scheme::standard::StandardWebhooks;
+pub use scheme::stripe::Stripe;
+pub use scheme::{Delivery, Scheme};
+pub use verify::{Tolerance, Verified, Verifier};
 pub use zoom::{zoom_encrypted_token, zoom_url_validation};
-
-/// Signs `body` for the scheme named `scheme` (see [`by_name`]) with `secret`, message
-/// `id` (used by schemes that sign one) at `timestamp` (seconds), returning the headers
-/// to send as (name, value) pairs.
-///
-/// ```
-/// let headers = portcullis_webhooks::sign("github", "It's a Secret to Everybody", "", 0, b"Hello, World!")?;
-/// assert_eq!(headers[0].0, "x-hub-signature-256");
-/// assert_eq!(headers[0].1, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
-/// # Ok::<(), portcullis_webhooks::WebhookError>(())
-/// ```
-///
-/// # Errors
-///
-/// [`WebhookError::UnknownScheme`], [`WebhookError::InvalidSecret`],
-/// [`WebhookError::InvalidInput`].
-pub fn sign(
-    scheme: &str,
-    secret: &str,
-    id: &str,
-    timestamp: u64,
-    body: &[u8],
-) -> Result<Vec<(String, String)>, WebhookError> {
-    let scheme = by_name(scheme)?;
-    let key = scheme.parse_secret(secret)?;
-    scheme.sign(
-        &key,
-        &Delivery {
-            id,
-            timestamp,
-            body,
-        },
-    )
-}

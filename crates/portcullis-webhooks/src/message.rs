@@ -80,12 +80,18 @@ pub enum Candidate {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Signatures<'a> {
-    /// A Standard Webhooks `webhook-signature` value: space-separated `v1,<base64>` and
-    /// `v1a,<base64>` entries; other versions and undecodable entries yield nothing.
-    StandardList(&'a str),
-    /// A `Stripe-Signature` value: `v1=<lowercase hex>` items yield candidates, all other
-    /// items nothing.
-    StripeHeader(&'a str),
+    /// A header value listing entries separated by `separator`, each decoded by the
+    /// scheme's own `parse` (`None` for an entry that can never match: another version,
+    /// an undecodable value). Entries are decoded in header order, one at a time, every
+    /// time the candidates are read.
+    Separated {
+        /// The signature header's value.
+        value: &'a str,
+        /// The character between entries.
+        separator: char,
+        /// The scheme's decoder for one entry.
+        parse: fn(&str) -> Option<Candidate>,
+    },
     /// Exactly one candidate.
     One(Candidate),
     /// Any list, for schemes defined outside this crate.
@@ -96,18 +102,20 @@ impl Signatures<'_> {
     /// The candidates in header order.
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + '_ {
         match self {
-            Self::StandardList(v) => CandidateIter::Standard(v.split(' ')),
-            Self::StripeHeader(v) => CandidateIter::Stripe(v.split(',')),
+            Self::Separated {
+                value,
+                separator,
+                parse,
+            } => CandidateIter::Separated(value.split(*separator), *parse),
             Self::One(c) => CandidateIter::One(Some(*c)),
             Self::List(l) => CandidateIter::List(l.iter()),
         }
     }
 }
 
-/// The iterator behind [`Signatures::iter`]: one state per format, no chaining.
+/// The iterator behind [`Signatures::iter`]: one state per form, no chaining.
 enum CandidateIter<'a> {
-    Standard(std::str::Split<'a, char>),
-    Stripe(std::str::Split<'a, char>),
+    Separated(std::str::Split<'a, char>, fn(&str) -> Option<Candidate>),
     One(Option<Candidate>),
     List(std::slice::Iter<'a, Candidate>),
 }
@@ -117,13 +125,7 @@ impl Iterator for CandidateIter<'_> {
 
     fn next(&mut self) -> Option<Candidate> {
         match self {
-            Self::Standard(entries) => entries.find_map(crate::scheme::standard_candidate),
-            // An item is a `v1` exactly when the text before its first `=` is `v1`.
-            Self::Stripe(items) => items.find_map(|item| {
-                item.strip_prefix("v1=")
-                    .and_then(crate::scheme::decode_lower_hex)
-                    .map(Candidate::HmacSha256)
-            }),
+            Self::Separated(entries, parse) => entries.find_map(*parse),
             Self::One(one) => one.take(),
             Self::List(list) => list.next().copied(),
         }

@@ -12,30 +12,11 @@ use subtle::{Choice, ConstantTimeEq};
 use crate::error::WebhookError;
 use crate::headers::HeaderLookup;
 use crate::key::{Key, KeyInner};
+use crate::limits::Limits;
+use crate::mac::hmac_sha256;
 use crate::message::{Candidate, Message};
 use crate::replay::{ReplayGuard, ReplayOutcome};
-use crate::scheme::{Scheme, hmac_sha256};
-
-/// Caps on untrusted input, checked before any cryptography.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest accepted body (default 1 MiB; GitHub allows up to 25 MB, raise it there).
-    pub max_body_bytes: usize,
-    /// Largest accepted value of any header this crate reads (default 8 KiB).
-    pub max_header_bytes: usize,
-    /// Most candidate signatures read from one header (default 16).
-    pub max_signatures: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 1 << 20,
-            max_header_bytes: 8 << 10,
-            max_signatures: 16,
-        }
-    }
-}
+use crate::scheme::Scheme;
 
 /// How far a signed timestamp may be from the clock, each way. Both bounds are
 /// inclusive: with the default 300 s, a timestamp 300 s old passes and 301 s old fails.

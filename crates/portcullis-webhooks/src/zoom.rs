@@ -9,6 +9,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::WebhookError;
+use crate::key::Key;
+use crate::mac::hmac_key;
 
 /// The `encryptedToken` for `plain_token`: lowercase hex HMAC-SHA256 keyed by the secret
 /// token's bytes.
@@ -17,8 +19,8 @@ use crate::error::WebhookError;
 ///
 /// [`WebhookError::InvalidSecret`] if the secret is empty or has surrounding whitespace.
 pub fn zoom_encrypted_token(secret: &str, plain_token: &str) -> Result<String, WebhookError> {
-    let key = crate::Key::hmac_text(secret)?;
-    let bytes = crate::scheme::hmac_key(&key)?;
+    let key = Key::hmac_text(secret)?;
+    let bytes = hmac_key(&key)?;
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(bytes)
         .map_err(|_| WebhookError::WrongKeyKind("HMAC key rejected"))?;
     mac.update(plain_token.as_bytes());

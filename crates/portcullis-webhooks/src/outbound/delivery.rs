@@ -1,13 +1,13 @@
 //! One delivery attempt: the transport seam and the record kept per attempt.
 
 use std::fmt;
-use std::time::Duration;
 
 use portcullis_core::{Clock, SecureRandom, UnixTime};
 use serde::{Deserialize, Serialize};
 
+use super::retry::{AttemptOutcome, NextStep, RetryPolicy, parse_retry_after};
+use super::signer::Signer;
 use crate::error::WebhookError;
-use crate::outbound::{NextStep, RetryPolicy, Signer, parse_retry_after};
 
 /// A request for the transport to send: POST `body` to `url` with `headers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,43 +51,6 @@ pub trait Transport: Send + Sync + fmt::Debug {
     ///
     /// [`TransportError`] if no HTTP response was received.
     async fn send(&self, request: &OutboundRequest) -> Result<TransportResponse, TransportError>;
-}
-
-/// How one attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum AttemptOutcome {
-    /// The receiver answered with this status.
-    Status {
-        /// The HTTP status code.
-        status: u16,
-        /// The parsed `Retry-After`, if present and valid (milliseconds in serde).
-        #[serde(default, with = "opt_millis")]
-        retry_after: Option<Duration>,
-    },
-    /// No answer in time.
-    Timeout,
-    /// The connection failed.
-    ConnectionFailed,
-}
-
-mod opt_millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        Option::<u64>::deserialize(d).map(|o| o.map(Duration::from_millis))
-    }
 }
 
 /// The history record of one attempt (serde: JSON-friendly, times in integer ms).

@@ -6,8 +6,8 @@ mod retry;
 mod signer;
 
 pub use delivery::{
-    AttemptOutcome, DeliveryAttempt, OutboundRequest, Transport, TransportError, TransportResponse,
+    DeliveryAttempt, OutboundRequest, Transport, TransportError, TransportResponse,
     attempt_delivery,
 };
-pub use retry::{NextStep, RetryPolicy, parse_retry_after};
+pub use retry::{AttemptOutcome, NextStep, RetryPolicy, parse_retry_after};
 pub use signer::{Signer, new_message_id};

@@ -1,4 +1,4 @@
-//! When to try a failed delivery again.
+//! How an attempt ended, and when to try a failed delivery again.
 //!
 //! The default schedule is Svix's: attempt 1 immediately, then after 5 s, 5 min, 30 min,
 //! 2 h, 5 h, 10 h and 10 h (8 attempts in all), each delay varied by ±20 % drawn from an
@@ -13,7 +13,43 @@ use portcullis_core::{SecureRandom, UnixTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::WebhookError;
-use crate::outbound::AttemptOutcome;
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum AttemptOutcome {
+    /// The receiver answered with this status.
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The parsed `Retry-After`, if present and valid (milliseconds in serde).
+        #[serde(default, with = "opt_millis")]
+        retry_after: Option<Duration>,
+    },
+    /// No answer in time.
+    Timeout,
+    /// The connection failed.
+    ConnectionFailed,
+}
+
+mod opt_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(d).map(|o| o.map(Duration::from_millis))
+    }
+}
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,9 +3,10 @@
 use base64::Engine as _;
 use portcullis_core::{SecureRandom, UnixTime};
 
-use crate::error::WebhookError;
-use crate::key::Key;
-use crate::scheme::{Delivery, Scheme, StandardWebhooks};
+use crate::error::{SecretProblem, WebhookError};
+use crate::key::{Key, KeyInner};
+use crate::scheme::standard::StandardWebhooks;
+use crate::scheme::{Delivery, Scheme};
 
 /// Signs outgoing webhooks with one or more Standard Webhooks keys (`whsec_` HMAC and/or
 /// `whsk_` Ed25519). With several keys (during a rotation) the `webhook-signature` header
@@ -37,10 +38,10 @@ impl Signer {
         }
         if keys
             .iter()
-            .any(|k| matches!(k.0, crate::key::KeyInner::Ed25519Verifying(_)))
+            .any(|k| matches!(k.0, KeyInner::Ed25519Verifying(_)))
         {
             return Err(WebhookError::InvalidSecret(
-                crate::error::SecretProblem::PublicKeyCannotSign,
+                SecretProblem::PublicKeyCannotSign,
             ));
         }
         Ok(Self { keys })

@@ -31,9 +31,10 @@ use base64::Engine as _;
 use crate::error::WebhookError;
 use crate::headers::{HeaderLookup, required};
 use crate::key::{B64, Key};
+use crate::limits::Limits;
+use crate::mac::{decode_lower_hex, hmac_key, hmac_sha256};
 use crate::message::{Candidate, Content, MAX_PARTS, Message, Part, Signatures, parse_timestamp};
-use crate::scheme::{Delivery, Scheme, decode_lower_hex, hmac_key, hmac_sha256};
-use crate::verify::Limits;
+use crate::scheme::{Delivery, Scheme};
 
 /// How the MAC is written in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,12 +24,14 @@
 use base64::Engine as _;
 use ed25519_dalek::Signer as _;
 
+use crate::error::SecretProblem;
 use crate::error::WebhookError;
 use crate::headers::{Header, HeaderLookup, answer, required};
 use crate::key::{B64, Key, KeyInner};
+use crate::limits::Limits;
+use crate::mac::hmac_sha256;
 use crate::message::{Candidate, Content, Message, Part, Signatures, parse_timestamp};
-use crate::scheme::{Delivery, Scheme, hmac_sha256};
-use crate::verify::Limits;
+use crate::scheme::{Delivery, Scheme};
 
 const WEBHOOK: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
 const SVIX: [&str; 3] = ["svix-id", "svix-timestamp", "svix-signature"];
@@ -47,7 +49,7 @@ impl StandardWebhooks {
 
 /// Decodes one `<version>,<base64>` entry into a candidate, or `None` if it cannot match
 /// (another version, no comma, or base64 that does not decode to the version's length).
-pub(crate) fn candidate(entry: &str) -> Option<Candidate> {
+fn candidate(entry: &str) -> Option<Candidate> {
     let mut buf = [0u8; 66];
     if let Some(b64) = entry.strip_prefix("v1,") {
         let n = B64.decode_slice(b64, &mut buf).ok()?;
@@ -130,7 +132,11 @@ impl Scheme for StandardWebhooks {
                 Part::Text("."),
                 Part::Body,
             ])?,
-            candidates: Signatures::StandardList(sigs),
+            candidates: Signatures::Separated {
+                value: sigs,
+                separator: ' ',
+                parse: candidate,
+            },
         })
     }
 
@@ -167,7 +173,7 @@ impl Scheme for StandardWebhooks {
             }
             KeyInner::Ed25519Verifying(_) => {
                 return Err(WebhookError::InvalidSecret(
-                    crate::error::SecretProblem::PublicKeyCannotSign,
+                    SecretProblem::PublicKeyCannotSign,
                 ));
             }
         };

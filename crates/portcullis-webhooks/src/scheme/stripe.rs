@@ -10,11 +10,20 @@
 use crate::error::WebhookError;
 use crate::headers::{HeaderLookup, required};
 use crate::key::Key;
-use crate::message::{Content, Message, Part, Signatures, parse_timestamp};
-use crate::scheme::{Delivery, Scheme, hmac_key, hmac_sha256};
-use crate::verify::Limits;
+use crate::limits::Limits;
+use crate::mac::{decode_lower_hex, hmac_key, hmac_sha256};
+use crate::message::{Candidate, Content, Message, Part, Signatures, parse_timestamp};
+use crate::scheme::{Delivery, Scheme};
 
 const HEADER: &str = "stripe-signature";
+
+/// Decodes one item of the header into a candidate: an item is a `v1` exactly when the
+/// text before its first `=` is `v1`, and only 64 lowercase hex digits can match.
+fn v1_candidate(item: &str) -> Option<Candidate> {
+    item.strip_prefix("v1=")
+        .and_then(decode_lower_hex)
+        .map(Candidate::HmacSha256)
+}
 
 /// The Stripe scheme.
 #[derive(Debug, Clone, Copy, Default)]
@@ -78,7 +87,11 @@ impl Scheme for Stripe {
             timestamp: Some(ts),
             id: None,
             content: Content::new(&[Part::Text(ts_text), Part::Text("."), Part::Body])?,
-            candidates: Signatures::StripeHeader(value),
+            candidates: Signatures::Separated {
+                value,
+                separator: ',',
+                parse: v1_candidate,
+            },
         })
     }
 
