@@ -130,7 +130,6 @@ pub mod outbound;
 mod replay;
 pub mod scheme;
 mod verify;
-mod zoom;
 
 pub use error::{SecretProblem, WebhookError};
 pub use headers::{Header, HeaderLookup};
@@ -141,10 +140,11 @@ pub use outbound::{
     TransportError, TransportResponse, attempt_delivery, new_message_id, parse_retry_after,
 };
 pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayOutcome};
-pub use scheme::custom::{Custom, CustomBuilder, Encoding, GitHub, Shopify, Slack, Zoom};
+pub use scheme::custom::{Custom, CustomBuilder, Encoding};
+pub use scheme::presets::{GitHub, Shopify, Slack, Zoom};
 pub use scheme::registry::{by_name, sign};
 pub use scheme::standard::StandardWebhooks;
 pub use scheme::stripe::Stripe;
+pub use scheme::zoom::{zoom_encrypted_token, zoom_url_validation};
 pub use scheme::{Delivery, Scheme};
 pub use verify::{Tolerance, Verified, Verifier};
-pub use zoom::{zoom_encrypted_token, zoom_url_validation};

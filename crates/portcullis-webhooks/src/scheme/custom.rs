@@ -1,18 +1,11 @@
-//! Single-signature HMAC-SHA256 schemes: the configurable [`Custom`] scheme and the
-//! providers built on it ([`GitHub`], [`Shopify`], [`Slack`], [`Zoom`]).
+//! The configurable single-signature HMAC-SHA256 scheme [`Custom`] and its builder (the
+//! providers built on it are in `presets.rs`, the template grammar in `custom/template.rs`).
 //!
 //! A custom scheme is: the signature header's name, an optional prefix before the encoded
 //! MAC (`sha256=`, `v0=`), the encoding (lowercase hex or standard padded base64), optional
 //! timestamp and id headers, and a template of the signed content built from literal text
 //! and the placeholders `{id}`, `{timestamp}` and `{body}` (exactly one `{body}`; `{{` and
-//! `}}` stand for literal braces). Examples:
-//!
-//! | provider | header | prefix | encoding | timestamp header | template |
-//! |----------|--------|--------|----------|------------------|----------|
-//! | GitHub | `x-hub-signature-256` | `sha256=` | hex | none | `{body}` |
-//! | Shopify | `x-shopify-hmac-sha256` | none | base64 | none | `{body}` |
-//! | Slack | `x-slack-signature` | `v0=` | hex | `x-slack-request-timestamp` | `v0:{timestamp}:{body}` |
-//! | Zoom | `x-zm-signature` | `v0=` | hex | `x-zm-request-timestamp` | `v0:{timestamp}:{body}` |
+//! `}}` stand for literal braces).
 //!
 //! `{id}` must be separated from every other placeholder by literal text, and an id may
 //! not contain the character of that text touching it (the first character of the literal
@@ -26,6 +19,8 @@
 //! Schemes without a timestamp cannot reject stale deliveries by themselves: put a
 //! [`crate::ReplayGuard`] behind them.
 
+mod template;
+
 use base64::Engine as _;
 
 use crate::error::WebhookError;
@@ -35,6 +30,7 @@ use crate::limits::Limits;
 use crate::mac::{decode_lower_hex, hmac_key, hmac_sha256};
 use crate::message::{Candidate, Content, MAX_PARTS, Message, Part, Signatures, parse_timestamp};
 use crate::scheme::{Delivery, Scheme};
+use template::Piece;
 
 /// How the MAC is written in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +39,6 @@ pub enum Encoding {
     Hex,
     /// Standard base64 with padding (RFC 4648 §4).
     Base64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Literal(String),
-    Id,
-    Timestamp,
-    Body,
 }
 
 /// A configurable HMAC-SHA256 scheme with one signature in one header.
@@ -132,7 +120,7 @@ impl CustomBuilder {
                 "signature header name is empty",
             ));
         }
-        let template = parse_template(&self.template)?;
+        let template = template::parse(&self.template)?;
         let count = |p: &Piece| template.iter().filter(|q| *q == p).count();
         if count(&Piece::Body) != 1 {
             return Err(WebhookError::InvalidConfig(
@@ -160,7 +148,7 @@ impl CustomBuilder {
         if template.len() > MAX_PARTS {
             return Err(WebhookError::InvalidConfig("template has too many pieces"));
         }
-        let id_delimiters = id_delimiters(&template)?;
+        let id_delimiters = template::id_delimiters(&template)?;
         Ok(Custom {
             name: self.name,
             header: self.header,
@@ -174,94 +162,6 @@ impl CustomBuilder {
     }
 }
 
-/// The characters an id may not contain: for each `{id}`, the first character of the
-/// literal after it and the last character of the literal before it.
-///
-/// # Errors
-///
-/// [`WebhookError::InvalidConfig`] if `{id}` is directly next to another placeholder.
-fn id_delimiters(template: &[Piece]) -> Result<Vec<char>, WebhookError> {
-    let mut out = Vec::new();
-    for (i, piece) in template.iter().enumerate() {
-        if *piece != Piece::Id {
-            continue;
-        }
-        let before = i.checked_sub(1).and_then(|j| template.get(j));
-        let after = template.get(i + 1);
-        for (neighbour, edge) in [(before, Edge::Last), (after, Edge::First)] {
-            match neighbour {
-                None => {}
-                Some(Piece::Literal(l)) => {
-                    let c = match edge {
-                        Edge::First => l.chars().next(),
-                        Edge::Last => l.chars().next_back(),
-                    };
-                    if let Some(c) = c {
-                        if !out.contains(&c) {
-                            out.push(c);
-                        }
-                    }
-                }
-                Some(_) => {
-                    return Err(WebhookError::InvalidConfig(
-                        "`{id}` must be separated from other placeholders by literal text",
-                    ));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-#[derive(Clone, Copy)]
-enum Edge {
-    First,
-    Last,
-}
-
-fn parse_template(t: &str) -> Result<Vec<Piece>, WebhookError> {
-    let mut out = Vec::new();
-    let mut literal = String::new();
-    let mut rest = t;
-    while let Some(c) = rest.chars().next() {
-        if let Some(r) = rest.strip_prefix("{{") {
-            literal.push('{');
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix("}}") {
-            literal.push('}');
-            rest = r;
-        } else if c == '{' {
-            let end = rest
-                .find('}')
-                .ok_or(WebhookError::InvalidConfig("unbalanced `{` in template"))?;
-            let piece = match rest.get(1..end) {
-                Some("body") => Piece::Body,
-                Some("timestamp") => Piece::Timestamp,
-                Some("id") => Piece::Id,
-                _ => {
-                    return Err(WebhookError::InvalidConfig(
-                        "unknown placeholder in template",
-                    ));
-                }
-            };
-            if !literal.is_empty() {
-                out.push(Piece::Literal(std::mem::take(&mut literal)));
-            }
-            out.push(piece);
-            rest = rest.get(end + 1..).unwrap_or("");
-        } else if c == '}' {
-            return Err(WebhookError::InvalidConfig("unbalanced `}` in template"));
-        } else {
-            literal.push(c);
-            rest = rest.get(c.len_utf8()..).unwrap_or("");
-        }
-    }
-    if !literal.is_empty() {
-        out.push(Piece::Literal(literal));
-    }
-    Ok(out)
-}
-
 impl Custom {
     /// Starts a custom scheme whose signature is in `header` (case-insensitive).
     pub fn builder(header: impl Into<String>) -> CustomBuilder {
@@ -273,6 +173,21 @@ impl Custom {
             timestamp_header: None,
             id_header: None,
             template: "{body}".to_owned(),
+        }
+    }
+
+    /// A scheme nothing verifies against (its signature header name is empty): the
+    /// fallback of a preset whose fixed configuration would not build.
+    pub(super) fn inert(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            header: String::new(),
+            prefix: String::new(),
+            encoding: Encoding::Hex,
+            timestamp_header: None,
+            id_header: None,
+            template: vec![Piece::Body],
+            id_delimiters: Vec::new(),
         }
     }
 
@@ -396,95 +311,3 @@ impl Scheme for Custom {
         Ok(out)
     }
 }
-
-macro_rules! provider {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $build:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone)]
-        pub struct $ty(Custom);
-
-        impl $ty {
-            /// The scheme.
-            pub fn new() -> Self {
-                let builder: CustomBuilder = $build;
-                // The fixed configurations below are valid (a unit test builds each one);
-                // should one ever fail, the fallback is a scheme nothing verifies against.
-                Self(builder.name($name).build().unwrap_or_else(|_| Custom {
-                    name: $name.to_owned(),
-                    header: String::new(),
-                    prefix: String::new(),
-                    encoding: Encoding::Hex,
-                    timestamp_header: None,
-                    id_header: None,
-                    template: vec![Piece::Body],
-                    id_delimiters: Vec::new(),
-                }))
-            }
-        }
-
-        impl Default for $ty {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl Scheme for $ty {
-            fn name(&self) -> &str {
-                self.0.name()
-            }
-            fn parse_secret(&self, secret: &str) -> Result<Key, WebhookError> {
-                self.0.parse_secret(secret)
-            }
-            fn extract<'s, 'h: 's>(
-                &'s self,
-                headers: &dyn HeaderLookup<'h>,
-                limits: &Limits,
-            ) -> Result<Message<'s>, WebhookError> {
-                self.0.extract(headers, limits)
-            }
-            fn sign(
-                &self,
-                key: &Key,
-                delivery: &Delivery<'_>,
-            ) -> Result<Vec<(String, String)>, WebhookError> {
-                self.0.sign(key, delivery)
-            }
-        }
-    };
-}
-
-provider!(
-    /// GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body)>`. No timestamp: use a
-    /// replay guard.
-    GitHub,
-    "github",
-    Custom::builder("x-hub-signature-256").prefix("sha256=")
-);
-provider!(
-    /// Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(body)>`, keyed by the app's
-    /// client secret. No timestamp: use a replay guard.
-    Shopify,
-    "shopify",
-    Custom::builder("x-shopify-hmac-sha256").encoding(Encoding::Base64)
-);
-provider!(
-    /// Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256("v0:" ts ":" body)>` with
-    /// `X-Slack-Request-Timestamp`, keyed by the signing secret.
-    Slack,
-    "slack",
-    Custom::builder("x-slack-signature")
-        .prefix("v0=")
-        .timestamp_header("x-slack-request-timestamp")
-        .template("v0:{timestamp}:{body}")
-);
-provider!(
-    /// Zoom: `x-zm-signature: v0=<hex HMAC-SHA256("v0:" ts ":" body)>` with
-    /// `x-zm-request-timestamp`, keyed by the secret token. See
-    /// [`crate::zoom_url_validation`] for the `endpoint.url_validation` challenge.
-    Zoom,
-    "zoom",
-    Custom::builder("x-zm-signature")
-        .prefix("v0=")
-        .timestamp_header("x-zm-request-timestamp")
-        .template("v0:{timestamp}:{body}")
-);

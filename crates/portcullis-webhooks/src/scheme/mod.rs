@@ -2,9 +2,11 @@
 //! the schemes themselves live in the files below this one, one scheme family each.
 
 pub(crate) mod custom;
+pub(crate) mod presets;
 pub(crate) mod registry;
 pub(crate) mod standard;
 pub(crate) mod stripe;
+pub(crate) mod zoom;
 
 use std::fmt::Debug;
 

@@ -2,7 +2,7 @@
 //! name.
 
 use crate::error::WebhookError;
-use crate::scheme::custom::{GitHub, Shopify, Slack, Zoom};
+use crate::scheme::presets::{GitHub, Shopify, Slack, Zoom};
 use crate::scheme::standard::StandardWebhooks;
 use crate::scheme::stripe::Stripe;
 use crate::scheme::{Delivery, Scheme};
