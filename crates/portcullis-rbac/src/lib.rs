@@ -71,9 +71,10 @@
 //! # The policy file
 //!
 //! A UTF-8 TOML document; unknown keys are errors. Every name is validated (see
-//! [`names`]): roles, features and plans match `[a-z][a-z0-9_-]*` (1 to 64 bytes);
-//! permissions are `resource:action` (`leads:read`, `billing:invoice:refund`) or
-//! `platform__leads__read` style (1 to 128 bytes).
+//! [`RoleName`], [`FeatureName`], [`PlanName`] and [`Permission`]): roles, features and
+//! plans match `[a-z][a-z0-9_-]*` (1 to 64 bytes); permissions are `resource:action`
+//! (`leads:read`, `billing:invoice:refund`) or `platform__leads__read` style (1 to 128
+//! bytes).
 //!
 //! ```toml
 //! version = 7                      # required, u64, reported in every decision
@@ -185,6 +186,8 @@
 //!   file diff.
 
 #![forbid(unsafe_code)]
+// One module-file style: `foo.rs` next to `foo/`, never `foo/mod.rs`.
+#![warn(clippy::mod_module_files)]
 
 // Files read forward: each uses only files of earlier lines (error.rs may be used by any).
 //   bits, resource, names, locate   bitsets, the request's resource, names, file positions
@@ -204,7 +207,7 @@ mod decision;
 mod diff;
 mod error;
 mod locate;
-pub mod names;
+mod names;
 mod policy;
 mod principal;
 mod reload;

@@ -1,9 +1,5 @@
-//! Validated names: roles, permissions, features and plans.
-//!
-//! | type | length | syntax |
-//! |------|--------|--------|
-//! | [`RoleName`], [`FeatureName`], [`PlanName`] | 1 to 64 bytes | `[a-z][a-z0-9_-]*` |
-//! | [`Permission`] | 3 to 128 bytes | `resource:action` (two or more `:`-separated segments, each `[a-z][a-z0-9_-]*`) or `platform__leads__read` (two or more `__`-separated segments, each `[a-z][a-z0-9]*` with single inner `_`) |
+//! Validated names: roles, permissions, features and plans (each type documents its
+//! rules), and the checks the compiler reuses.
 
 use std::fmt;
 use std::str::FromStr;
@@ -163,20 +159,27 @@ macro_rules! name_type {
 }
 
 name_type!(
-    /// A role name such as `viewer`, `admin` or `super_admin`.
+    /// A role name such as `viewer`, `admin` or `super_admin`: 1 to 64 bytes matching
+    /// `[a-z][a-z0-9_-]*`.
     RoleName, "role", |v| check_name("role", v)
 );
 name_type!(
-    /// A plan feature name such as `exports` or `sso`.
+    /// A plan feature name such as `exports` or `sso`: 1 to 64 bytes matching
+    /// `[a-z][a-z0-9_-]*`.
     FeatureName, "feature", |v| check_name("feature", v)
 );
 name_type!(
-    /// A plan (tier) name such as `free` or `enterprise`.
+    /// A plan (tier) name such as `free` or `enterprise`: 1 to 64 bytes matching
+    /// `[a-z][a-z0-9_-]*`.
     PlanName, "plan", |v| check_name("plan", v)
 );
 name_type!(
     /// A permission (action) identifier, in either `resource:action` style
     /// (`leads:read`, `billing:invoice:refund`) or `platform__leads__read` style.
+    ///
+    /// 3 to 128 bytes: two or more `:`-separated segments, each `[a-z][a-z0-9_-]*`; or,
+    /// without `:`, two or more `__`-separated segments, each `[a-z][a-z0-9]*` with single
+    /// inner `_`.
     Permission, "permission", check_permission
 );
 
