@@ -1,17 +1,5 @@
 //! Header lookup: how verification reads request headers without depending on any one
 //! HTTP library.
-//!
-//! A [`HeaderLookup`] answers one question per header name: absent, one value, several
-//! values (a duplicate, which every scheme rejects), or a value that is not text.
-//! Names are compared ASCII case-insensitively by every implementation here.
-//!
-//! Implementations provided:
-//! - any closure `Fn(&str) -> Header<'h>` (it can report duplicates);
-//! - [`from_fn`] for the simplest `Fn(&str) -> Option<&str>` lookups (no duplicate
-//!   detection: use it only if your framework already rejects duplicated headers);
-//! - slices and vectors of `(name, value)` string pairs (`&[(K, V)]`), which count
-//!   duplicates;
-//! - `&http::HeaderMap` (http 1.x) with the `http` feature.
 
 use crate::error::WebhookError;
 
@@ -29,6 +17,18 @@ pub enum Header<'h> {
 }
 
 /// Reads request headers by name (ASCII case-insensitive).
+///
+/// A lookup answers one question per header name: absent, one value, several values (a
+/// duplicate, which every scheme rejects), or a value that is not text. Names are
+/// compared ASCII case-insensitively by every implementation here.
+///
+/// Implementations provided:
+/// - any closure `Fn(&str) -> Header<'h>` (it can report duplicates);
+/// - [`from_fn`] for the simplest `Fn(&str) -> Option<&str>` lookups (no duplicate
+///   detection: use it only if your framework already rejects duplicated headers);
+/// - slices and vectors of `(name, value)` string pairs (`&[(K, V)]`), which count
+///   duplicates;
+/// - `&http::HeaderMap` (http 1.x) with the `http` feature.
 pub trait HeaderLookup<'h> {
     /// Looks up `name` (given in lowercase by this crate).
     fn lookup(&self, name: &str) -> Header<'h>;

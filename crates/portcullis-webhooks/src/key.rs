@@ -1,14 +1,4 @@
-//! Secrets and keys as the schemes use them.
-//!
-//! | scheme | secret as configured | key material |
-//! |--------|----------------------|--------------|
-//! | Stripe, GitHub, Shopify, Slack, Zoom, custom | the secret string exactly as shown by the provider (Stripe's includes `whsec_`) | its UTF-8 bytes |
-//! | Standard Webhooks `v1` | `whsec_<base64>` (the prefix is optional, as in the official libraries) | the base64-decoded bytes |
-//! | Standard Webhooks `v1a` | `whsk_<base64 of seed ‖ public key>` (signing) or `whpk_<base64 of public key>` (verifying) | Ed25519 keys |
-//!
-//! Base64 here is the standard alphabet (RFC 4648 §4); padding is optional (the Python
-//! `standardwebhooks` package accepts unpadded secrets, the Rust one does not: we accept
-//! both so either peer's secrets load), non-canonical trailing bits are rejected.
+//! Secrets and keys as the schemes use them (the table is on [`Key`]).
 
 use std::fmt;
 
@@ -32,6 +22,16 @@ pub(crate) const B64: GeneralPurpose = base64::engine::general_purpose::STANDARD
 
 /// A loaded secret or key, ready for one scheme family. Zeroized on drop; `Debug` shows
 /// only its kind.
+///
+/// | scheme | secret as configured | key material |
+/// |--------|----------------------|--------------|
+/// | Stripe, GitHub, Shopify, Slack, Zoom, custom | the secret string exactly as shown by the provider (Stripe's includes `whsec_`) | its UTF-8 bytes |
+/// | Standard Webhooks `v1` | `whsec_<base64>` (the prefix is optional, as in the official libraries) | the base64-decoded bytes |
+/// | Standard Webhooks `v1a` | `whsk_<base64 of seed ‖ public key>` (signing) or `whpk_<base64 of public key>` (verifying) | Ed25519 keys |
+///
+/// Base64 here is the standard alphabet (RFC 4648 §4); padding is optional (the Python
+/// `standardwebhooks` package accepts unpadded secrets, the Rust one does not: we accept
+/// both so either peer's secrets load), non-canonical trailing bits are rejected.
 #[derive(Clone)]
 pub struct Key(pub(crate) KeyInner);
 

@@ -81,6 +81,11 @@
 //! follow Python so every peer's secret loads), and the prefix is optional as in the
 //! official libraries. Outbound we sign with Standard Webhooks ([`Signer`]).
 //!
+//! Your own format: implement [`Scheme`]. Its [`extract`](Scheme::extract) reads the
+//! headers into a [`Message`] (timestamp, id, the signed [`Content`] as [`Part`]s, and the
+//! candidate [`Signatures`]; [`parse_timestamp`] parses a timestamp header as the built-in
+//! schemes do); the [`Verifier`] does the cryptography and the time checks.
+//!
 //! Rotation: give [`Verifier::new`] several secrets; [`Verified::secret_index`] says which
 //! one matched. By name (for configuration files and the CLI): [`by_name`] and [`sign`].
 //!
@@ -119,26 +124,33 @@
 //!   `whsec_` Stripe secret fails (tested), as Stripe's own libraries do.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
+// Every module is private: each public item has exactly one path, here at the root.
+// Files are layered (see each file's imports): error, limits, headers, key, message and mac
+// at the bottom; the scheme trait, then the schemes, the verify engine and outbound above.
 mod error;
-pub mod headers;
-pub mod key;
+mod headers;
+mod key;
 mod limits;
 mod mac;
-pub mod message;
-pub mod outbound;
+mod message;
+mod outbound;
 mod replay;
-pub mod scheme;
+mod scheme;
 mod verify;
 
 pub use error::{SecretProblem, WebhookError};
-pub use headers::{Header, HeaderLookup};
+pub use headers::{Header, HeaderLookup, from_fn};
 pub use key::Key;
 pub use limits::Limits;
-pub use outbound::{
-    AttemptOutcome, DeliveryAttempt, NextStep, OutboundRequest, RetryPolicy, Signer, Transport,
-    TransportError, TransportResponse, attempt_delivery, new_message_id, parse_retry_after,
+pub use message::{Candidate, Content, MAX_PARTS, Message, Part, Signatures, parse_timestamp};
+pub use outbound::delivery::{
+    DeliveryAttempt, OutboundRequest, Transport, TransportError, TransportResponse,
+    attempt_delivery,
 };
+pub use outbound::retry::{AttemptOutcome, NextStep, RetryPolicy, parse_retry_after};
+pub use outbound::signer::{Signer, new_message_id};
 pub use replay::{MemoryReplayGuard, ReplayGuard, ReplayOutcome};
 pub use scheme::custom::{Custom, CustomBuilder, Encoding};
 pub use scheme::presets::{GitHub, Shopify, Slack, Zoom};

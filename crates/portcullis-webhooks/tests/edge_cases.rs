@@ -14,7 +14,7 @@ use common::{SCHEMES, secret_for, sign, verifier, verify};
 use portcullis_core::{FixedClock, Provider, SecretBytes, UnixTime};
 use portcullis_webhooks::{
     Custom, Encoding, Header, HeaderLookup, Key, Limits, SecretProblem, StandardWebhooks, Stripe,
-    Tolerance, Verifier, WebhookError, headers::from_fn,
+    Tolerance, Verifier, WebhookError, from_fn,
 };
 
 const TS: u64 = 1_700_000_000;

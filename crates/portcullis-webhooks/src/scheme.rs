@@ -1,5 +1,5 @@
 //! The [`Scheme`] trait every scheme implements and the inputs of an outbound signature;
-//! the schemes themselves live in the files below this one, one scheme family each.
+//! the schemes themselves live in `scheme/`, one scheme family per file.
 
 pub(crate) mod custom;
 pub(crate) mod presets;
