@@ -15,14 +15,15 @@
 //! use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
 //! use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 //! use portcullis_rbac::{PermissionSpec, PolicyBuilder, Principal, Resource, RoleSpec};
-//! use portcullis_tokens::{Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore,
-//!     MemoryRevocationStore, NoExtra, RefreshPolicy, RefreshTokens, TokenConfig, TokenService};
+//! use portcullis_tokens::{Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, RefreshPolicy,
+//!     RefreshTokens, TokenConfig, TokenService, TokenStores};
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let provider = Provider::system(); // the one source of time and randomness
 //! let ring = Arc::new(KeyRing::new());
 //! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &provider)?, KeyState::Active)?;
-//! let jwt = TokenService::new(ring, TokenConfig::new("https://auth.example", "api")?, provider.clone());
-//! let sessions = RefreshTokens::new(Arc::new(MemoryRefreshStore::new()),
+//! let stores = TokenStores::in_memory(&provider); // revocations, sessions, tickets
+//! let jwt = TokenService::new(ring, TokenConfig::new("https://auth.example", "api")?, stores.clone(), provider.clone());
+//! let sessions = RefreshTokens::new(stores.sessions.clone(),
 //!     SecretArray::random(&provider)?, RefreshPolicy::default(), provider.clone())?;
 //! let policy = PolicyBuilder::new(1).permission("docs:write", PermissionSpec::write())
 //!     .role("editor", RoleSpec::new().grant("docs:write")).build()?;
@@ -33,7 +34,7 @@
 //! let (acme, alice): (TenantId, ActorId) = ("acme".parse()?, "alice".parse()?);
 //! let session = sessions.issue(&acme, &alice).await?;                      // login
 //! let access = jwt.issue_access(&acme, &alice, Some(&session.family), &NoExtra {})?;
-//! let claims = jwt.verify_access_checked::<NoExtra>(&access.token, &MemoryRevocationStore::new()).await?.claims;
+//! let claims = jwt.verify_access::<NoExtra>(&access.token).await?.claims; // + revocation, session
 //! let who = policy.resolve(&Principal::new(claims.sub.clone(), claims.tid.clone()).with_role("editor"));
 //! let write = policy.action("docs:write").ok_or("unknown action")?;
 //! let decision = policy.authorize(&who, write, &Resource::new(&claims.tid, "doc", "doc-1"));

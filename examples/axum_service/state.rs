@@ -14,7 +14,8 @@ use portcullis_ratelimit::{MemoryRateLimiter, RateLimiter, presets};
 use portcullis_rbac::Policy;
 use portcullis_tokens::{
     Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore,
-    RefreshPolicy, RefreshStore, RefreshTokens, RevocationStore, TokenConfig, TokenService,
+    MemoryTicketStore, RefreshPolicy, RefreshStore, RefreshTokens, RevocationStore, TokenConfig,
+    TokenService, TokenStores,
 };
 use portcullis_webhooks::{MemoryReplayGuard, ReplayGuard, Stripe, Verifier};
 use serde_json::Value;
@@ -54,7 +55,7 @@ impl Stores {
     pub fn in_memory(provider: Provider) -> Self {
         Self {
             refresh: Arc::new(MemoryRefreshStore::new()),
-            revocation: Arc::new(MemoryRevocationStore::new()),
+            revocation: Arc::new(MemoryRevocationStore::new(provider.clone())),
             replay: Arc::new(MemoryReplayGuard::new(provider.clone())),
             audit: Arc::new(MemoryStore::new()),
             login_limiter: Arc::new(MemoryRateLimiter::with_capacity(
@@ -171,7 +172,6 @@ pub struct App {
     pub(crate) config: ServiceConfig,
     pub(crate) tokens: TokenService,
     pub(crate) refresh: RefreshTokens,
-    pub(crate) revocation: Arc<dyn RevocationStore>,
     pub(crate) sealer: Sealer,
     pub(crate) policy: Policy,
     pub(crate) audit: AuditLog,
@@ -205,6 +205,11 @@ impl App {
         let tokens = TokenService::new(
             ring,
             TokenConfig::new(config.issuer.clone(), config.audience.clone())?,
+            TokenStores {
+                revocation: stores.revocation.clone(),
+                sessions: stores.refresh.clone(),
+                tickets: Arc::new(MemoryTicketStore::new()),
+            },
             provider.clone(),
         );
         let refresh = RefreshTokens::new(
@@ -236,7 +241,6 @@ impl App {
             config,
             tokens,
             refresh,
-            revocation: stores.revocation,
             sealer,
             policy: demo_policy()?,
             audit,

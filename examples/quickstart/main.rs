@@ -34,8 +34,8 @@ use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
 use portcullis_rbac::{PermissionSpec, Policy, PolicyBuilder, Principal, Resource, RoleSpec};
 use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
-    Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore, NoExtra,
-    RefreshPolicy, RefreshTokens, TokenConfig, TokenService,
+    Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, RefreshPolicy, RefreshTokens, TokenConfig,
+    TokenService, TokenStores,
 };
 use portcullis_webhooks::{MemoryReplayGuard, Stripe, Tolerance, Verifier};
 use subtle::ConstantTimeEq;
@@ -76,18 +76,20 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
         KeyMaterial::generate(Algorithm::EdDsa, &OsRandom)?,
         KeyState::Active,
     )?;
+    // Revocations, sessions and tickets: in memory here, portcullis-redis in production.
+    let stores = TokenStores::in_memory(&provider);
     let jwt = TokenService::new(
         ring.clone(),
         TokenConfig::new("https://auth.acme.example", "api")?,
+        stores.clone(),
         provider.clone(),
     );
     let refresh = RefreshTokens::new(
-        Arc::new(MemoryRefreshStore::new()),
+        stores.sessions.clone(),
         SecretArray::random(&OsRandom)?,
         RefreshPolicy::default(), // grace window 10 s
         provider,
     )?;
-    let revocation = MemoryRevocationStore::new();
 
     let session = refresh.issue(tenant, alice).await?;
     let access = jwt.issue_access(tenant, alice, Some(&session.family), &NoExtra {})?;
@@ -98,9 +100,8 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
         access.token.len()
     );
     println!("resource servers verify it with the public JWKS: {jwks}");
-    let verified = jwt
-        .verify_access_checked::<NoExtra>(&access.token, &revocation)
-        .await?;
+    // One call checks signature, claims, revocation and that the session is live.
+    let verified = jwt.verify_access::<NoExtra>(&access.token).await?;
     println!(
         "the access token verifies: sub={} tid={} typ={} expires in {} s",
         verified.claims.sub,
@@ -109,7 +110,7 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
         verified.claims.exp.saturating_sub(verified.claims.iat)
     );
     let tampered = tamper_jwt(&access.token);
-    match jwt.verify_access::<NoExtra>(&tampered) {
+    match jwt.verify_access::<NoExtra>(&tampered).await {
         Ok(_) => return Err(unexpected("a tampered token verified")),
         Err(e) => println!("a token with one payload byte changed is rejected: {e}"),
     }

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use portcullis_core::{ActorId, KeyId, OsRandom, Provider, SecretBytes, TenantId};
 use portcullis_tokens::{
     Algorithm, Claims, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenError, TokenService,
-    TokenType,
+    TokenStores, TokenType, danger,
 };
 use serde_json::{Map, Value};
 
@@ -30,7 +30,7 @@ pub(crate) enum TokenCommand {
     /// Issue an access token; prints the JWT.
     Issue(IssueArgs),
     /// Verify a token's signature and claims; prints the claims as JSON (exit 1 if
-    /// invalid).
+    /// invalid). Offline: revocations, logouts and sessions are not consulted.
     ///
     /// Keys: `--jwks FILE` (EdDSA/ES256), `--key-file FILE` (any key file), or an HS256
     /// secret from `--secret`, `--secret-file` or PORTCULLIS_TOKEN_SECRET (its UTF-8
@@ -176,7 +176,8 @@ fn issue(a: &IssueArgs) -> CliResult {
     let config = config(&a.iss, &a.aud)?
         .with_access_ttl(Duration::from_secs(a.ttl))
         .map_err(CliError::usage)?;
-    let svc = TokenService::new(ring, config, Provider::system());
+    let provider = Provider::system();
+    let svc = TokenService::new(ring, config, TokenStores::in_memory(&provider), provider);
     let tenant: TenantId = a.tenant.parse().map_err(CliError::usage)?;
     let sub: ActorId = a.sub.parse().map_err(CliError::usage)?;
     let extra: Map<String, Value> = match &a.claims {
@@ -239,19 +240,23 @@ fn verify(a: &VerifyArgs) -> CliResult {
             "no key: pass `--jwks`, `--key-file`, `--secret`, `--secret-file` or set `{SECRET_ENV}`"
         )));
     }
+    let provider = crate::input::provider_at(a.now);
+    // Offline: there is no revocation or session store to ask, so only the signature and
+    // the claims are checked (the command's help says so).
     let svc = TokenService::new(
         ring,
         config(&a.iss, &a.aud)?,
-        crate::input::provider_at(a.now),
+        TokenStores::in_memory(&provider),
+        provider,
     );
     let kind = match a.kind {
         Kind::Access => TokenType::Access,
         Kind::Scoped => TokenType::Scoped,
         Kind::Ticket => TokenType::Ticket,
     };
-    let verified = svc
-        .verify_typed::<Map<String, Value>>(token, kind)
-        .map_err(CliError::failed)?;
+    let verified =
+        danger::verify_signature_and_claims_only::<Map<String, Value>>(&svc, token, kind)
+            .map_err(CliError::failed)?;
     let mut claims: Claims<Map<String, Value>> = verified.claims;
     for name in [
         "iss", "aud", "sub", "tid", "iat", "nbf", "exp", "jti", "typ", "sid", "res", "role", "pur",

@@ -30,6 +30,9 @@ impl RedisRevocationStore {
         epoch: UnixTime,
         keep_until: UnixTime,
     ) -> Result<(), TokenError> {
+        if keep_until < epoch {
+            return Err(TokenError::RetentionBeforeEpoch);
+        }
         let mut inv = self.backend.scripts.revocation_raise.prepare_invoke();
         inv.key(key)
             .arg(epoch.as_millis())

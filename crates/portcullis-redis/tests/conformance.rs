@@ -18,7 +18,7 @@ use portcullis_redis::{
     RedisTicketStore, TimeSource,
 };
 use portcullis_testkit::ManualClock;
-use portcullis_testkit::conformance::tokens::TokenStores;
+use portcullis_testkit::conformance::tokens::StoreSet;
 use portcullis_testkit::conformance::{ratelimit, tokens, webhooks};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -27,13 +27,12 @@ async fn token_stores_conform() {
         return;
     };
     tokens::run_all(
-        || {
+        |clock| {
             let url = url.clone();
             async move {
-                // Revocation retention is computed against this clock; the suite's times
-                // start at the same instant as ManualClock::new().
-                let b = common::backend(&url, "tokens", ManualClock::new()).await;
-                TokenStores {
+                // Revocation retention is computed against the suite's clock.
+                let b = common::backend(&url, "tokens", clock).await;
+                StoreSet {
                     refresh: Arc::new(RedisRefreshStore::new(b.clone())),
                     revocation: Arc::new(RedisRevocationStore::new(b.clone())),
                     tickets: Arc::new(RedisTicketStore::new(b.clone())),

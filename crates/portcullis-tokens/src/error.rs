@@ -150,6 +150,12 @@ pub enum TokenError {
         /// The cap.
         max: usize,
     },
+    /// A ticket was presented by another subject than the one it was issued to.
+    #[error("ticket was issued to another subject")]
+    WrongSubject,
+    /// A revocation would be forgotten before its own epoch (`keep_until` < `at`).
+    #[error("revocation retention ends before its epoch")]
+    RetentionBeforeEpoch,
     /// A key or key-ring operation was refused.
     #[error("key ring: {reason}")]
     KeyRing {

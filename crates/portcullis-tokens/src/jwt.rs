@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::claims::{Claims, NoExtra, RESERVED, TokenType, check_label, decode_claims};
 use crate::error::{TokenError, escape_untrusted};
 use crate::keyring::{KeyRing, parse_header, split_compact};
+use crate::memory::{MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
 use crate::refresh::{FamilyId, FamilyStatus, RefreshStore};
 use crate::revocation::{RevocationReason, RevocationStatus, RevocationStore};
 use crate::tickets::TicketStore;
@@ -133,6 +134,15 @@ impl TokenConfig {
     pub fn access_ttl(&self) -> Duration {
         self.access_ttl
     }
+
+    /// How long a logout epoch set at `at` must be kept: until every token issued at or
+    /// before `at` has expired, leeway included (`at` + the longest of the access,
+    /// scoped and ticket lifetimes + leeway). Scoped tokens never outlive their parent,
+    /// so the access lifetime bounds them too.
+    pub fn epoch_retention(&self, at: UnixTime) -> UnixTime {
+        let longest = self.access_ttl.max(self.scoped_ttl).max(self.ticket_ttl);
+        at.saturating_add(longest).saturating_add(self.leeway)
+    }
 }
 
 fn check_ttl(what: &str, ttl: Duration, max_secs: u64) -> Result<Duration, TokenError> {
@@ -165,6 +175,32 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
+/// The stores a [`TokenService`] consults on every verify: revocations (token ids and
+/// logout epochs), sessions (refresh families, shared with
+/// [`RefreshTokens`](crate::RefreshTokens)) and redeemed tickets.
+#[derive(Debug, Clone)]
+pub struct TokenStores {
+    /// Revoked token ids and subject/tenant logout epochs.
+    pub revocation: Arc<dyn RevocationStore>,
+    /// Sessions (refresh families): a token naming a session is valid only while the
+    /// session is live.
+    pub sessions: Arc<dyn RefreshStore>,
+    /// Redeemed one-time tickets.
+    pub tickets: Arc<dyn TicketStore>,
+}
+
+impl TokenStores {
+    /// The in-memory stores of this crate (one process; state is lost on restart), with
+    /// the revocation store reading time from `provider`.
+    pub fn in_memory(provider: &Provider) -> Self {
+        Self {
+            revocation: Arc::new(MemoryRevocationStore::new(provider.clone())),
+            sessions: Arc::new(MemoryRefreshStore::new()),
+            tickets: Arc::new(MemoryTicketStore::new()),
+        }
+    }
+}
+
 /// A token whose signature and claims checked out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified<E = NoExtra> {
@@ -174,23 +210,36 @@ pub struct Verified<E = NoExtra> {
     pub kid: KeyId,
 }
 
-/// Issues and verifies the JWTs of one issuer/audience with one [`KeyRing`].
+/// Issues and verifies the JWTs of one issuer/audience with one [`KeyRing`], consulting
+/// its [`TokenStores`] on every verify.
 #[derive(Debug, Clone)]
 pub struct TokenService {
     ring: Arc<KeyRing>,
     config: TokenConfig,
+    stores: TokenStores,
     provider: Provider,
 }
 
 impl TokenService {
-    /// A service signing with `ring`'s active key, reading time and randomness from
-    /// `provider`.
-    pub fn new(ring: Arc<KeyRing>, config: TokenConfig, provider: Provider) -> Self {
+    /// A service signing with `ring`'s active key, checking revocations, sessions and
+    /// tickets in `stores`, reading time and randomness from `provider`.
+    pub fn new(
+        ring: Arc<KeyRing>,
+        config: TokenConfig,
+        stores: TokenStores,
+        provider: Provider,
+    ) -> Self {
         Self {
             ring,
             config,
+            stores,
             provider,
         }
+    }
+
+    /// The stores this service consults.
+    pub fn stores(&self) -> &TokenStores {
+        &self.stores
     }
 
     /// The configuration.
@@ -342,54 +391,43 @@ impl TokenService {
         })
     }
 
-    /// Verifies an access token's signature and claims (type, issuer, audience, times) with
-    /// no store lookup. Use [`TokenService::verify_access_checked`] to also consult the
-    /// revocation store.
+    /// Verifies an access token completely: signature, claims (type, issuer, audience,
+    /// times), revocation (its `jti`, and its `iat` against the subject's and the
+    /// tenant's logout epochs) and, when it names a session (`sid`), that the session is
+    /// still live and belongs to its subject. This is the check every request needs.
     ///
     /// # Errors
     ///
     /// Every rejection is a distinct [`TokenError`]: `TooLong`, `Malformed`,
     /// `UnsupportedAlgorithm`, `MissingKeyId`, `UnknownKey`, `KeyRetired`,
     /// `AlgorithmMismatch`, `InvalidSignature`, `MalformedClaims`, `WrongType`,
-    /// `WrongIssuer`, `WrongAudience`, `Expired`, `NotYetValid`.
-    pub fn verify_access<E: DeserializeOwned>(
+    /// `WrongIssuer`, `WrongAudience`, `Expired`, `NotYetValid`, `Revoked` (with the
+    /// [`RevocationReason`]), and `Backend` when a store cannot answer (fail closed).
+    pub async fn verify_access<E: DeserializeOwned>(
         &self,
         token: &str,
-    ) -> Result<Verified<E>, TokenError> {
-        self.verify_typed(token, TokenType::Access)
-    }
-
-    /// [`TokenService::verify_access`], then the revocation store: a revoked `jti`, or an
-    /// `iat` at or before the subject's or tenant's not-before epoch, is rejected.
-    ///
-    /// # Errors
-    ///
-    /// As [`TokenService::verify_access`], plus [`TokenError::Revoked`] and
-    /// [`TokenError::Backend`] (fail closed).
-    pub async fn verify_access_checked<E: DeserializeOwned>(
-        &self,
-        token: &str,
-        revocation: &dyn RevocationStore,
     ) -> Result<Verified<E>, TokenError> {
         let verified = self.verify_typed(token, TokenType::Access)?;
-        check_revocation(revocation_key(&verified.claims), revocation).await?;
+        self.check_revocation(&verified.claims).await?;
+        if let Some(sid) = &verified.claims.sid {
+            self.check_session(&verified.claims, sid).await?;
+        }
         Ok(verified)
     }
 
-    /// Verifies a scoped token for `resource`: signature and claims, then revocation, then
-    /// that its parent session (refresh family) is still active.
+    /// Verifies a scoped token for `resource`: signature and claims, then that it names
+    /// `resource`, then revocation, then that its parent session (refresh family) is
+    /// still live.
     ///
     /// # Errors
     ///
-    /// As [`TokenService::verify_access_checked`], plus [`TokenError::WrongScope`] for
-    /// another resource and [`TokenError::Revoked`] with
-    /// [`RevocationReason::SessionEnded`] when the parent session is revoked or expired.
+    /// As [`TokenService::verify_access`], plus [`TokenError::WrongScope`] for another
+    /// resource and [`TokenError::Revoked`] with [`RevocationReason::SessionEnded`] when
+    /// the parent session is revoked or expired.
     pub async fn verify_scoped(
         &self,
         token: &str,
         resource: &str,
-        revocation: &dyn RevocationStore,
-        sessions: &dyn RefreshStore,
     ) -> Result<Verified<NoExtra>, TokenError> {
         let verified = self.verify_typed::<NoExtra>(token, TokenType::Scoped)?;
         let claims = &verified.claims;
@@ -403,31 +441,27 @@ impl TokenService {
                 requested: escape_untrusted(resource, 64),
             });
         }
-        check_revocation(revocation_key(claims), revocation).await?;
-        match sessions
-            .family_status(&claims.tid, sid, self.provider.now())
-            .await?
-        {
-            FamilyStatus::Active { subject } if subject == claims.sub => Ok(verified),
-            _ => Err(TokenError::Revoked {
-                reason: RevocationReason::SessionEnded,
-            }),
-        }
+        self.check_revocation(claims).await?;
+        self.check_session(claims, sid).await?;
+        Ok(verified)
     }
 
-    /// Redeems a one-time ticket for `purpose`: verifies it, then consumes its `jti`
-    /// atomically, so a second redemption fails even when both race.
+    /// Redeems a one-time ticket for `purpose` presented by `subject`: verifies it, checks
+    /// that it was issued for `purpose` and to `subject`, that no revocation (its `jti`,
+    /// the subject's or the tenant's logout) covers it, then consumes its `jti`
+    /// atomically, so a second redemption fails even when both race. A refused ticket is
+    /// not consumed.
     ///
     /// # Errors
     ///
     /// As [`TokenService::verify_access`] (with `typ` = `ticket`), plus
-    /// [`TokenError::WrongScope`] for another purpose, [`TokenError::TicketAlreadyUsed`]
-    /// and [`TokenError::Backend`].
+    /// [`TokenError::WrongScope`] for another purpose, [`TokenError::WrongSubject`] for
+    /// another subject, [`TokenError::TicketAlreadyUsed`] and [`TokenError::Backend`].
     pub async fn redeem_ticket(
         &self,
         token: &str,
         purpose: &str,
-        tickets: &dyn TicketStore,
+        subject: &ActorId,
     ) -> Result<Verified<NoExtra>, TokenError> {
         let verified = self.verify_typed::<NoExtra>(token, TokenType::Ticket)?;
         if verified.claims.pur.as_deref() != Some(purpose) {
@@ -435,11 +469,17 @@ impl TokenService {
                 requested: escape_untrusted(purpose, 64),
             });
         }
+        if verified.claims.sub != *subject {
+            return Err(TokenError::WrongSubject);
+        }
+        self.check_revocation(&verified.claims).await?;
         let keep_until = verified
             .claims
             .expires_at()
             .saturating_add(self.config.leeway);
-        let first = tickets
+        let first = self
+            .stores
+            .tickets
             .consume(
                 &verified.claims.tid,
                 &verified.claims.jti,
@@ -459,26 +499,81 @@ impl TokenService {
     /// # Errors
     ///
     /// [`TokenError::Backend`].
-    pub async fn revoke<E: Sync>(
-        &self,
-        claims: &Claims<E>,
-        revocation: &dyn RevocationStore,
-    ) -> Result<(), TokenError> {
+    pub async fn revoke<E: Sync>(&self, claims: &Claims<E>) -> Result<(), TokenError> {
         let keep_until = claims.expires_at().saturating_add(self.config.leeway);
-        revocation
+        self.stores
+            .revocation
             .revoke_jti(&claims.tid, &claims.jti, keep_until)
             .await
     }
 
-    /// Verifies signature and claim policy for a token of type `expected`, with no store
-    /// lookup. For scoped tokens and tickets this is **not** sufficient on its own: use
-    /// [`TokenService::verify_scoped`] (resource and parent-session checks) and
-    /// [`TokenService::redeem_ticket`] (purpose and single use).
+    /// Logs `subject` out of `tenant` everywhere: every token of the subject issued at or
+    /// before now is revoked. The epoch is kept for
+    /// [`TokenConfig::epoch_retention`] (until every such token has expired), so no
+    /// token issued before the logout verifies again. Returns the epoch.
     ///
     /// # Errors
     ///
-    /// As [`TokenService::verify_access`].
-    pub fn verify_typed<E: DeserializeOwned>(
+    /// [`TokenError::Backend`].
+    pub async fn revoke_subject(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+    ) -> Result<UnixTime, TokenError> {
+        let at = self.provider.now();
+        self.stores
+            .revocation
+            .revoke_subject_before(tenant, subject, at, self.config.epoch_retention(at))
+            .await?;
+        Ok(at)
+    }
+
+    /// Logs every subject of `tenant` out: every token of the tenant issued at or before
+    /// now is revoked, kept as [`TokenService::revoke_subject`] keeps its epoch. Returns
+    /// the epoch.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn revoke_tenant(&self, tenant: &TenantId) -> Result<UnixTime, TokenError> {
+        let at = self.provider.now();
+        self.stores
+            .revocation
+            .revoke_tenant_before(tenant, at, self.config.epoch_retention(at))
+            .await?;
+        Ok(at)
+    }
+
+    async fn check_revocation<E>(&self, claims: &Claims<E>) -> Result<(), TokenError> {
+        match self
+            .stores
+            .revocation
+            .check(&claims.tid, &claims.sub, &claims.jti, claims.issued_at())
+            .await?
+        {
+            RevocationStatus::NotRevoked => Ok(()),
+            RevocationStatus::Revoked(reason) => Err(TokenError::Revoked { reason }),
+        }
+    }
+
+    async fn check_session<E>(&self, claims: &Claims<E>, sid: &FamilyId) -> Result<(), TokenError> {
+        match self
+            .stores
+            .sessions
+            .family_status(&claims.tid, sid, self.provider.now())
+            .await?
+        {
+            FamilyStatus::Active { subject } if subject == claims.sub => Ok(()),
+            _ => Err(TokenError::Revoked {
+                reason: RevocationReason::SessionEnded,
+            }),
+        }
+    }
+
+    /// Verifies signature and claim policy for a token of type `expected`, with no store
+    /// lookup: the part of every verify that needs no store. Public only through
+    /// [`crate::danger`].
+    pub(crate) fn verify_typed<E: DeserializeOwned>(
         &self,
         token: &str,
         expected: TokenType,
@@ -563,20 +658,6 @@ pub(crate) fn verify_claims<E>(
         return Err(TokenError::NotYetValid);
     }
     Ok(())
-}
-
-async fn check_revocation(
-    (tenant, subject, jti, issued_at): (&TenantId, &ActorId, &str, UnixTime),
-    revocation: &dyn RevocationStore,
-) -> Result<(), TokenError> {
-    match revocation.check(tenant, subject, jti, issued_at).await? {
-        RevocationStatus::NotRevoked => Ok(()),
-        RevocationStatus::Revoked(reason) => Err(TokenError::Revoked { reason }),
-    }
-}
-
-fn revocation_key<E>(claims: &Claims<E>) -> (&TenantId, &ActorId, &str, UnixTime) {
-    (&claims.tid, &claims.sub, &claims.jti, claims.issued_at())
 }
 
 fn extra_claims<E: Serialize>(extra: &E) -> Result<Map<String, Value>, TokenError> {

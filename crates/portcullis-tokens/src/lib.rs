@@ -4,7 +4,7 @@
 //!
 //! | concern | entry point | store trait | in-memory store |
 //! |---------|-------------|-------------|-----------------|
-//! | access, scoped tokens, tickets (JWT) | [`TokenService`] | [`RevocationStore`], [`TicketStore`] | [`MemoryRevocationStore`], [`MemoryTicketStore`] |
+//! | access, scoped tokens, tickets (JWT) | [`TokenService`] over [`TokenStores`] | [`RevocationStore`], [`RefreshStore`], [`TicketStore`] | [`MemoryRevocationStore`], [`MemoryRefreshStore`], [`MemoryTicketStore`] |
 //! | signing keys, JWKS | [`KeyRing`] | none | none |
 //! | refresh tokens | [`RefreshTokens`] | [`RefreshStore`] | [`MemoryRefreshStore`] |
 //! | API keys | [`ApiKeys`] | [`ApiKeyStore`] | [`MemoryApiKeyStore`] |
@@ -26,34 +26,35 @@
 //! use std::sync::Arc;
 //! use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
 //! use portcullis_tokens::{
-//!     Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore,
-//!     NoExtra, RefreshPolicy, RefreshTokens, TokenConfig, TokenError, TokenService,
+//!     Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, RefreshPolicy, RefreshTokens,
+//!     TokenConfig, TokenError, TokenService, TokenStores,
 //! };
 //!
 //! # futures::executor::block_on(async {
 //! let provider = Provider::system(); // the one source of time and randomness
 //! let ring = Arc::new(KeyRing::new());
 //! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &provider)?, KeyState::Active)?;
+//! let stores = TokenStores::in_memory(&provider); // or the portcullis-redis stores
 //! let jwt = TokenService::new(
 //!     ring.clone(),
 //!     TokenConfig::new("https://auth.example.com", "api")?,
+//!     stores.clone(),
 //!     provider.clone(),
 //! );
 //! let refresh = RefreshTokens::new(
-//!     Arc::new(MemoryRefreshStore::new()),
+//!     stores.sessions.clone(), // sessions are refresh families
 //!     SecretArray::random(&provider)?,
 //!     RefreshPolicy::default(),
 //!     provider,
 //! )?;
-//! let revocation = MemoryRevocationStore::new();
 //!
 //! // Login: a session (refresh family) and an access token bound to it.
 //! let (tenant, alice): (TenantId, ActorId) = ("acme".parse()?, "alice".parse()?);
 //! let session = refresh.issue(&tenant, &alice).await?;
 //! let access = jwt.issue_access(&tenant, &alice, Some(&session.family), &NoExtra {})?;
 //!
-//! // Each request: verify the access token (signature, claims, revocation).
-//! let verified = jwt.verify_access_checked::<NoExtra>(&access.token, &revocation).await?;
+//! // Each request: verify the access token (signature, claims, revocation, live session).
+//! let verified = jwt.verify_access::<NoExtra>(&access.token).await?;
 //! assert_eq!(verified.claims.sub, alice);
 //!
 //! // Refresh: the old token is exchanged for its successor ...
@@ -104,15 +105,22 @@
 //!   tenant, revoked ones included, so `list` and backend work per owner stay bounded;
 //!   the next insert is refused with [`TokenError::TooManyApiKeys`].
 //! - Every store error is [`TokenError::Backend`] and is never turned into success.
-//! - Revocation of access tokens takes effect only where [`TokenService::verify_access_checked`]
-//!   (or [`TokenService::verify_scoped`]) is used; [`TokenService::verify_access`] alone
-//!   trusts a token until it expires.
+//! - The shortest verify is the complete one: [`TokenService::verify_access`],
+//!   [`TokenService::verify_scoped`] and [`TokenService::redeem_ticket`] consult the
+//!   revocation list, the logout epochs and (for a token naming a session) the session.
+//!   The signature-and-claims-only check is [`danger::verify_signature_and_claims_only`],
+//!   named for what it skips.
+//! - Logout epochs ([`TokenService::revoke_subject`], [`TokenService::revoke_tenant`]) are
+//!   kept until every token issued before them has expired
+//!   ([`TokenConfig::epoch_retention`]); stores refuse a retention ending before its
+//!   epoch.
 
 #![forbid(unsafe_code)]
 
 pub mod apikey;
 mod claims;
 pub mod cookie;
+pub mod danger;
 mod error;
 mod jwt;
 pub mod keyring;
@@ -125,7 +133,7 @@ pub use apikey::{ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEYS_PER_OWNER, New
 pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
 pub use error::TokenError;
-pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, Verified};
+pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, TokenStores, Verified};
 pub use keyring::{Algorithm, Jwk, Jwks, KeyMaterial, KeyRing, KeyState, MIN_HMAC_SECRET_LEN};
 pub use memory::{MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
 pub use refresh::{

@@ -18,8 +18,8 @@ use hmac::{Hmac, Mac};
 use portcullis_core::{Clock, Provider, SecretBytes};
 use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
-    Algorithm, KeyMaterial, KeyState, MemoryRevocationStore, NoExtra, RevocationReason,
-    RevocationStore, TokenConfig, TokenError, TokenService, TokenType,
+    Algorithm, KeyMaterial, KeyState, NoExtra, RevocationReason, TokenConfig, TokenError,
+    TokenService, TokenStores, TokenType,
 };
 use serde_json::json;
 use sha2::Sha256;
@@ -54,8 +54,8 @@ fn setup() -> (ManualClock, TokenService) {
     (clock, svc)
 }
 
-fn verify(svc: &TokenService, token: &str) -> Result<(), TokenError> {
-    svc.verify_access::<NoExtra>(token).map(|_| ())
+fn check(svc: &TokenService, token: &str) -> Result<(), TokenError> {
+    verify::<NoExtra>(svc, token).map(|_| ())
 }
 
 #[test]
@@ -67,7 +67,7 @@ fn hand_built_token_with_good_claims_verifies() {
         &good_claims(clock.now().as_secs()),
         HS_SECRET,
     );
-    verify(&svc, &t).unwrap();
+    check(&svc, &t).unwrap();
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn alg_none_is_unsupported() {
         );
         assert!(
             matches!(
-                verify(&svc, &token),
+                check(&svc, &token),
                 Err(TokenError::UnsupportedAlgorithm { .. })
             ),
             "{alg}"
@@ -108,7 +108,7 @@ fn hs256_with_public_key_of_asymmetric_kid_is_rejected() {
                 &good_claims(clock.now().as_secs()),
                 &secret,
             );
-            match verify(&svc, &t) {
+            match check(&svc, &t) {
                 Err(TokenError::AlgorithmMismatch { pinned, .. }) => {
                     assert_eq!(pinned, alg.as_str())
                 }
@@ -123,9 +123,9 @@ fn unknown_and_missing_kid() {
     let (clock, svc) = setup();
     let claims = good_claims(clock.now().as_secs());
     let t = hs256(&json!({"alg":"HS256","kid":"nope"}), &claims, HS_SECRET);
-    assert!(matches!(verify(&svc, &t), Err(TokenError::UnknownKey { kid }) if kid == "nope"));
+    assert!(matches!(check(&svc, &t), Err(TokenError::UnknownKey { kid }) if kid == "nope"));
     let t = hs256(&json!({"alg":"HS256"}), &claims, HS_SECRET);
-    assert!(matches!(verify(&svc, &t), Err(TokenError::MissingKeyId)));
+    assert!(matches!(check(&svc, &t), Err(TokenError::MissingKeyId)));
 }
 
 #[test]
@@ -147,11 +147,11 @@ fn tampered_payload_fails_signature() {
             parts[2]
         );
         assert!(
-            matches!(verify(&svc, &forged), Err(TokenError::InvalidSignature)),
+            matches!(check(&svc, &forged), Err(TokenError::InvalidSignature)),
             "{alg}"
         );
         // The untampered token still verifies.
-        verify(&svc, &issued.token).unwrap();
+        check(&svc, &issued.token).unwrap();
     }
 }
 
@@ -162,10 +162,10 @@ fn expiry_and_leeway() {
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
     clock.advance(Duration::from_secs(3600 + 29));
-    verify(&svc, &issued.token).unwrap(); // inside the 30 s leeway
+    check(&svc, &issued.token).unwrap(); // inside the 30 s leeway
     clock.advance(Duration::from_secs(1));
     assert!(matches!(
-        verify(&svc, &issued.token),
+        check(&svc, &issued.token),
         Err(TokenError::Expired)
     ));
 }
@@ -177,15 +177,15 @@ fn not_yet_valid() {
     let mut claims = good_claims(now);
     claims["nbf"] = json!(now + 31);
     let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
-    assert!(matches!(verify(&svc, &t), Err(TokenError::NotYetValid)));
+    assert!(matches!(check(&svc, &t), Err(TokenError::NotYetValid)));
     claims["nbf"] = json!(now + 30);
     let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
-    verify(&svc, &t).unwrap();
+    check(&svc, &t).unwrap();
     // A token "issued" in the future is not valid yet either.
     let mut claims = good_claims(now);
     claims["iat"] = json!(now + 120);
     let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
-    assert!(matches!(verify(&svc, &t), Err(TokenError::NotYetValid)));
+    assert!(matches!(check(&svc, &t), Err(TokenError::NotYetValid)));
 }
 
 #[test]
@@ -200,15 +200,16 @@ fn wrong_audience_and_issuer() {
         TokenService::new(
             ring.clone(),
             TokenConfig::new(iss, aud).unwrap(),
+            TokenStores::in_memory(&clock.provider(1)),
             Provider::with_clock(Arc::new(clock.clone())),
         )
     };
     assert!(matches!(
-        verify(&other(ISSUER, "billing"), &issued.token),
+        check(&other(ISSUER, "billing"), &issued.token),
         Err(TokenError::WrongAudience)
     ));
     assert!(matches!(
-        verify(&other("https://evil.test", AUDIENCE), &issued.token),
+        check(&other("https://evil.test", AUDIENCE), &issued.token),
         Err(TokenError::WrongIssuer)
     ));
     // Array audiences are accepted when they contain ours.
@@ -217,7 +218,7 @@ fn wrong_audience_and_issuer() {
     let (c2, hs) = setup();
     let _ = c2;
     let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
-    verify(&hs, &t).unwrap();
+    check(&hs, &t).unwrap();
 }
 
 #[test]
@@ -225,18 +226,26 @@ fn token_types_are_not_interchangeable() {
     let (_clock, svc) = setup();
     let ticket = svc.issue_ticket(&tenant(), &alice(), "ws-upgrade").unwrap();
     assert!(matches!(
-        verify(&svc, &ticket.token),
+        check(&svc, &ticket.token),
         Err(TokenError::WrongType { expected: "access" })
     ));
     let access = svc
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
     assert!(matches!(
-        svc.verify_typed::<NoExtra>(&access.token, TokenType::Ticket),
+        portcullis_tokens::danger::verify_signature_and_claims_only::<NoExtra>(
+            &svc,
+            &access.token,
+            TokenType::Ticket
+        ),
         Err(TokenError::WrongType { expected: "ticket" })
     ));
     assert!(matches!(
-        svc.verify_typed::<NoExtra>(&access.token, TokenType::Scoped),
+        portcullis_tokens::danger::verify_signature_and_claims_only::<NoExtra>(
+            &svc,
+            &access.token,
+            TokenType::Scoped
+        ),
         Err(TokenError::WrongType { expected: "scoped" })
     ));
 }
@@ -246,7 +255,7 @@ fn oversized_token_is_rejected_before_parsing() {
     let (_clock, svc) = setup();
     let huge = "a".repeat(8 * 1024 + 1);
     assert!(matches!(
-        verify(&svc, &huge),
+        check(&svc, &huge),
         Err(TokenError::TooLong {
             len: 8193,
             max: 8192
@@ -268,7 +277,7 @@ fn string_exp_is_rejected_not_ignored() {
         claims[claim] = value;
         let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
         assert!(
-            matches!(verify(&svc, &t), Err(TokenError::MalformedClaims { .. })),
+            matches!(check(&svc, &t), Err(TokenError::MalformedClaims { .. })),
             "{claim}"
         );
     }
@@ -284,7 +293,7 @@ fn required_claims_are_required() {
         claims.as_object_mut().unwrap().remove(claim);
         let t = hs256(&json!({"alg":"HS256","kid":"hs-1"}), &claims, HS_SECRET);
         assert!(
-            matches!(verify(&svc, &t), Err(TokenError::MalformedClaims { .. })),
+            matches!(check(&svc, &t), Err(TokenError::MalformedClaims { .. })),
             "{claim}"
         );
     }
@@ -293,17 +302,14 @@ fn required_claims_are_required() {
 #[tokio::test]
 async fn revoked_jti_and_epochs() {
     let (clock, svc) = setup();
-    let store = MemoryRevocationStore::new();
+    let store = svc.stores().revocation.clone();
     let a = svc
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
-    let v = svc
-        .verify_access_checked::<NoExtra>(&a.token, &store)
-        .await
-        .unwrap();
-    svc.revoke(&v.claims, &store).await.unwrap();
+    let v = svc.verify_access::<NoExtra>(&a.token).await.unwrap();
+    svc.revoke(&v.claims).await.unwrap();
     assert!(matches!(
-        svc.verify_access_checked::<NoExtra>(&a.token, &store).await,
+        svc.verify_access::<NoExtra>(&a.token).await,
         Err(TokenError::Revoked {
             reason: RevocationReason::TokenRevoked
         })
@@ -318,7 +324,7 @@ async fn revoked_jti_and_epochs() {
         .await
         .unwrap();
     assert!(matches!(
-        svc.verify_access_checked::<NoExtra>(&b.token, &store).await,
+        svc.verify_access::<NoExtra>(&b.token).await,
         Err(TokenError::Revoked {
             reason: RevocationReason::SubjectEpoch
         })
@@ -327,16 +333,14 @@ async fn revoked_jti_and_epochs() {
     let c = svc
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
-    svc.verify_access_checked::<NoExtra>(&c.token, &store)
-        .await
-        .unwrap();
+    svc.verify_access::<NoExtra>(&c.token).await.unwrap();
     // Tenant epoch.
     store
         .revoke_tenant_before(&tenant(), clock.now(), keep)
         .await
         .unwrap();
     assert!(matches!(
-        svc.verify_access_checked::<NoExtra>(&c.token, &store).await,
+        svc.verify_access::<NoExtra>(&c.token).await,
         Err(TokenError::Revoked {
             reason: RevocationReason::TenantEpoch
         })
@@ -351,14 +355,15 @@ fn retired_key_and_zero_downtime_rotation() {
     let old = svc
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
-    let old_kid = svc.verify_access::<NoExtra>(&old.token).unwrap().kid;
+    let old_kid = verify::<NoExtra>(&svc, &old.token).unwrap().kid;
     // Next key published as standby: in the JWKS, not yet signing.
     let next = KeyMaterial::generate(Algorithm::Es256, &portcullis_core::OsRandom).unwrap();
     let next_kid = next.kid().clone();
     ring.insert(next, KeyState::Standby).unwrap();
     assert_eq!(ring.jwks().unwrap().keys.len(), 2);
     assert_eq!(
-        svc.verify_access::<NoExtra>(
+        verify::<NoExtra>(
+            &svc,
             &svc.issue_access(&tenant(), &alice(), None, &NoExtra {})
                 .unwrap()
                 .token
@@ -371,18 +376,15 @@ fn retired_key_and_zero_downtime_rotation() {
     let new = svc
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
+    assert_eq!(verify::<NoExtra>(&svc, &new.token).unwrap().kid, next_kid);
     assert_eq!(
-        svc.verify_access::<NoExtra>(&new.token).unwrap().kid,
-        next_kid
-    );
-    assert_eq!(
-        svc.verify_access::<NoExtra>(&old.token).unwrap().kid,
+        verify::<NoExtra>(&svc, &old.token).unwrap().kid,
         old_kid,
         "previous key still verifies"
     );
     ring.retire(&old_kid).unwrap();
     assert!(
-        matches!(verify(&svc, &old.token), Err(TokenError::KeyRetired { kid }) if kid == old_kid)
+        matches!(check(&svc, &old.token), Err(TokenError::KeyRetired { kid }) if kid == old_kid)
     );
     assert_eq!(
         ring.jwks().unwrap().keys.len(),
@@ -391,10 +393,10 @@ fn retired_key_and_zero_downtime_rotation() {
     );
     ring.remove(&old_kid).unwrap();
     assert!(matches!(
-        verify(&svc, &old.token),
+        check(&svc, &old.token),
         Err(TokenError::UnknownKey { .. })
     ));
-    verify(&svc, &new.token).unwrap();
+    check(&svc, &new.token).unwrap();
     // Lifecycle only moves forward.
     assert!(
         ring.retire(&next_kid).is_err(),
@@ -428,16 +430,13 @@ fn hs256_current_and_previous() {
     );
     let svc = service(ring.clone(), &clock);
     assert_eq!(
-        svc.verify_access::<NoExtra>(&old_token.token).unwrap().kid,
+        verify::<NoExtra>(&svc, &old_token.token).unwrap().kid,
         prev_kid
     );
     let new = svc
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
-    assert_eq!(
-        svc.verify_access::<NoExtra>(&new.token).unwrap().kid,
-        cur_kid
-    );
+    assert_eq!(verify::<NoExtra>(&svc, &new.token).unwrap().kid, cur_kid);
     assert!(
         ring.jwks().unwrap().keys.is_empty(),
         "shared secrets are never published"

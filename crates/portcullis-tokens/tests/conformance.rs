@@ -6,12 +6,12 @@
 )]
 //! The in-memory stores pass the shared conformance suite.
 
-use portcullis_testkit::conformance::tokens::{TokenStores, run_all};
+use portcullis_testkit::conformance::tokens::{StoreSet, run_all};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_stores_conform() {
     run_all(
-        || async { TokenStores::memory() },
+        |clock| async move { StoreSet::memory(&clock.provider(0)) },
         |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
     )
     .await;

@@ -50,7 +50,7 @@ fn pyjwt_verifies_our_tokens() {
             .issue_access(&tenant(), &alice(), None, &NoExtra {})
             .unwrap()
             .token;
-        let kid = svc.verify_access::<NoExtra>(&token).unwrap().kid;
+        let kid = verify::<NoExtra>(&svc, &token).unwrap().kid;
         let jwk = ring
             .jwks()
             .unwrap()

@@ -18,9 +18,9 @@ use portcullis_testkit::ManualClock;
 use portcullis_tokens::apikey::format as api_format;
 use portcullis_tokens::{
     Algorithm, ApiKeyRecord, ApiKeyStore, ApiKeys, CookiePolicy, Environment, FamilyId,
-    FamilyStatus, MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore,
-    NewFamily, NoExtra, RefreshPolicy, RefreshStore, RefreshTokens, RevocationReason,
-    RevocationStatus, RevocationStore, RotateOutcome, RotateRequest, TicketStore, TokenError,
+    FamilyStatus, MemoryApiKeyStore, MemoryRefreshStore, NewFamily, NoExtra, RefreshPolicy,
+    RefreshStore, RefreshTokens, RevocationReason, RevocationStatus, RevocationStore,
+    RotateOutcome, RotateRequest, TicketStore, TokenError, TokenStores,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,20 +38,16 @@ fn refresh(store: Arc<dyn RefreshStore>, clock: &ManualClock) -> RefreshTokens {
 async fn scoped_tokens_follow_their_parent_session() {
     let clock = ManualClock::new();
     let svc = service(ring(Algorithm::EdDsa), &clock);
-    let sessions = Arc::new(MemoryRefreshStore::new());
+    let sessions = svc.stores().sessions.clone();
     let rt = refresh(sessions.clone(), &clock);
-    let revocation = MemoryRevocationStore::new();
     let login = rt.issue(&tenant(), &alice()).await.unwrap();
     let access = svc
         .issue_access(&tenant(), &alice(), Some(&login.family), &NoExtra {})
         .unwrap();
-    let parent = svc.verify_access::<NoExtra>(&access.token).unwrap();
+    let parent = verify::<NoExtra>(&svc, &access.token).unwrap();
     assert_eq!(parent.claims.sid, Some(login.family));
     let scoped = svc.issue_scoped(&parent, "run:42", "viewer", None).unwrap();
-    let v = svc
-        .verify_scoped(&scoped.token, "run:42", &revocation, &*sessions)
-        .await
-        .unwrap();
+    let v = svc.verify_scoped(&scoped.token, "run:42").await.unwrap();
     assert_eq!(
         (v.claims.res.as_deref(), v.claims.role.as_deref()),
         (Some("run:42"), Some("viewer"))
@@ -59,29 +55,31 @@ async fn scoped_tokens_follow_their_parent_session() {
     assert!(scoped.expires_at <= access.expires_at);
     // Bound to one resource, and not an access token.
     assert!(matches!(
-        svc.verify_scoped(&scoped.token, "run:43", &revocation, &*sessions)
-            .await,
+        svc.verify_scoped(&scoped.token, "run:43").await,
         Err(TokenError::WrongScope { .. })
     ));
     assert!(matches!(
-        svc.verify_access::<NoExtra>(&scoped.token),
+        verify::<NoExtra>(&svc, &scoped.token),
         Err(TokenError::WrongType { .. })
     ));
     // A scoped token cannot parent another scoped token, and sessionless access cannot either.
-    let as_parent = svc
-        .verify_typed::<NoExtra>(&scoped.token, portcullis_tokens::TokenType::Scoped)
-        .unwrap();
+    let as_parent = portcullis_tokens::danger::verify_signature_and_claims_only::<NoExtra>(
+        &svc,
+        &scoped.token,
+        portcullis_tokens::TokenType::Scoped,
+    )
+    .unwrap();
     assert!(matches!(
         svc.issue_scoped(&as_parent, "run:42", "viewer", None),
         Err(TokenError::WrongType { .. })
     ));
-    let bare = svc
-        .verify_access::<NoExtra>(
-            &svc.issue_access(&tenant(), &alice(), None, &NoExtra {})
-                .unwrap()
-                .token,
-        )
-        .unwrap();
+    let bare = verify::<NoExtra>(
+        &svc,
+        &svc.issue_access(&tenant(), &alice(), None, &NoExtra {})
+            .unwrap()
+            .token,
+    )
+    .unwrap();
     assert!(matches!(
         svc.issue_scoped(&bare, "run:42", "viewer", None),
         Err(TokenError::NoParentSession)
@@ -89,8 +87,7 @@ async fn scoped_tokens_follow_their_parent_session() {
     // Revoking the parent session revokes the scoped token at once.
     rt.revoke_family(&tenant(), &login.family).await.unwrap();
     assert!(matches!(
-        svc.verify_scoped(&scoped.token, "run:42", &revocation, &*sessions)
-            .await,
+        svc.verify_scoped(&scoped.token, "run:42").await,
         Err(TokenError::Revoked {
             reason: RevocationReason::SessionEnded
         })
@@ -101,14 +98,13 @@ async fn scoped_tokens_follow_their_parent_session() {
 async fn scoped_token_dies_with_reuse_detection() {
     let clock = ManualClock::new();
     let svc = service(ring(Algorithm::Es256), &clock);
-    let sessions = Arc::new(MemoryRefreshStore::new());
+    let sessions = svc.stores().sessions.clone();
     let rt = refresh(sessions.clone(), &clock);
-    let revocation = MemoryRevocationStore::new();
     let login = rt.issue(&tenant(), &alice()).await.unwrap();
     let access = svc
         .issue_access(&tenant(), &alice(), Some(&login.family), &NoExtra {})
         .unwrap();
-    let parent = svc.verify_access::<NoExtra>(&access.token).unwrap();
+    let parent = verify::<NoExtra>(&svc, &access.token).unwrap();
     let scoped = svc
         .issue_scoped(&parent, "run:1", "editor", Some(Duration::from_secs(60)))
         .unwrap();
@@ -121,8 +117,7 @@ async fn scoped_token_dies_with_reuse_detection() {
         Err(TokenError::ReuseDetected { family, .. }) if family == login.family
     ));
     assert!(matches!(
-        svc.verify_scoped(&scoped.token, "run:1", &revocation, &*sessions)
-            .await,
+        svc.verify_scoped(&scoped.token, "run:1").await,
         Err(TokenError::Revoked {
             reason: RevocationReason::SessionEnded
         })
@@ -133,15 +128,14 @@ async fn scoped_token_dies_with_reuse_detection() {
 async fn tickets_are_bound_to_purpose() {
     let clock = ManualClock::new();
     let svc = service(ring(Algorithm::Hs256), &clock);
-    let store = MemoryTicketStore::new();
     let t = svc.issue_ticket(&tenant(), &alice(), "ws-upgrade").unwrap();
     assert_eq!(t.expires_at, clock.now_secs_plus(30));
     assert!(matches!(
-        svc.redeem_ticket(&t.token, "download", &store).await,
+        svc.redeem_ticket(&t.token, "download", &alice()).await,
         Err(TokenError::WrongScope { .. })
     ));
     let v = svc
-        .redeem_ticket(&t.token, "ws-upgrade", &store)
+        .redeem_ticket(&t.token, "ws-upgrade", &alice())
         .await
         .unwrap();
     assert_eq!(v.claims.sub, alice());
@@ -150,7 +144,7 @@ async fn tickets_are_bound_to_purpose() {
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
     assert!(matches!(
-        svc.redeem_ticket(&a.token, "ws-upgrade", &store).await,
+        svc.redeem_ticket(&a.token, "ws-upgrade", &alice()).await,
         Err(TokenError::WrongType { .. })
     ));
 }
@@ -180,10 +174,7 @@ fn extra_claims_round_trip_and_cannot_shadow_registered_ones() {
         seats: 5,
     };
     let t = svc.issue_access(&tenant(), &alice(), None, &extra).unwrap();
-    assert_eq!(
-        svc.verify_access::<Extra>(&t.token).unwrap().claims.extra,
-        extra
-    );
+    assert_eq!(verify::<Extra>(&svc, &t.token).unwrap().claims.extra, extra);
     #[derive(Serialize)]
     struct Evil {
         sub: String,
@@ -458,17 +449,26 @@ impl TicketStore for Down {
 #[tokio::test]
 async fn store_outages_fail_closed() {
     let clock = ManualClock::new();
-    let svc = service(ring(Algorithm::Hs256), &clock);
+    let down = TokenStores {
+        revocation: Arc::new(Down),
+        sessions: Arc::new(Down),
+        tickets: Arc::new(Down),
+    };
+    let svc = service_with(ring(Algorithm::Hs256), &clock, down);
     let a = svc
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
     assert!(matches!(
-        svc.verify_access_checked::<NoExtra>(&a.token, &Down).await,
+        svc.verify_access::<NoExtra>(&a.token).await,
         Err(TokenError::Backend(_))
     ));
     let t = svc.issue_ticket(&tenant(), &alice(), "ws").unwrap();
     assert!(matches!(
-        svc.redeem_ticket(&t.token, "ws", &Down).await,
+        svc.redeem_ticket(&t.token, "ws", &alice()).await,
+        Err(TokenError::Backend(_))
+    ));
+    assert!(matches!(
+        svc.revoke_subject(&tenant(), &alice()).await,
         Err(TokenError::Backend(_))
     ));
     // Refresh: a good token against a store that went down.
@@ -486,16 +486,30 @@ async fn store_outages_fail_closed() {
         rt_down.issue(&tenant(), &alice()).await,
         Err(TokenError::Backend(_))
     ));
-    // Scoped: session store down means deny.
+    // Sessions down, revocations up: an access token naming a session, and a scoped
+    // token, are denied.
+    let provider = clock.provider(8);
+    let half = TokenStores {
+        sessions: Arc::new(Down),
+        ..TokenStores::in_memory(&provider)
+    };
+    let svc = service_with(ring(Algorithm::Hs256), &clock, half);
     let access = svc
         .issue_access(&tenant(), &alice(), Some(&login.family), &NoExtra {})
         .unwrap();
-    let parent = svc.verify_access::<NoExtra>(&access.token).unwrap();
-    let scoped = svc.issue_scoped(&parent, "r", "viewer", None).unwrap();
-    let ok_revocation = MemoryRevocationStore::new();
     assert!(matches!(
-        svc.verify_scoped(&scoped.token, "r", &ok_revocation, &Down)
-            .await,
+        svc.verify_access::<NoExtra>(&access.token).await,
+        Err(TokenError::Backend(_))
+    ));
+    let parent = portcullis_tokens::danger::verify_signature_and_claims_only::<NoExtra>(
+        &svc,
+        &access.token,
+        portcullis_tokens::TokenType::Access,
+    )
+    .unwrap();
+    let scoped = svc.issue_scoped(&parent, "r", "viewer", None).unwrap();
+    assert!(matches!(
+        svc.verify_scoped(&scoped.token, "r").await,
         Err(TokenError::Backend(_))
     ));
 }

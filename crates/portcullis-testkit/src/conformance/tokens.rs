@@ -2,13 +2,15 @@
 //! [`RevocationStore`], [`TicketStore`] and [`ApiKeyStore`].
 //!
 //! A backend's integration test calls [`run_all`] with a factory for fresh, empty stores
-//! and a `spawn` function that runs a future on a real task of a multi-threaded runtime
-//! (for tokio: `|f| Box::pin(async move { tokio::spawn(f).await.unwrap() })`). Stores
-//! take time as an argument, so the suite drives expiry with its own [`ManualClock`].
+//! reading time (where a store reads time itself: revocation retention) from the given
+//! [`ManualClock`], and a `spawn` function that runs a future on a real task of a
+//! multi-threaded runtime (for tokio:
+//! `|f| Box::pin(async move { tokio::spawn(f).await.unwrap() })`). Other stores take time
+//! as an argument, so the suite drives expiry with the same clock.
 //!
 //! ```ignore
 //! portcullis_testkit::conformance::tokens::run_all(
-//!     || async { TokenStores::memory() },
+//!     |clock| async move { StoreSet::memory(&clock.provider(0)) },
 //!     |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
 //! ).await;
 //! ```
@@ -28,13 +30,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::{
-    ActorId, BackendErrorKind, Clock, KeyId, SecretArray, SecretBytes, TenantId, UnixTime,
+    ActorId, BackendErrorKind, Clock, KeyId, Provider, SecretArray, SecretBytes, TenantId, UnixTime,
 };
 use portcullis_tokens::{
     ApiKeyRecord, ApiKeyStore, FamilyStatus, IssuedRefresh, KeyRing, MAX_API_KEYS_PER_OWNER,
-    MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore, RefreshPolicy,
-    RefreshStore, RefreshTokens, RevocationReason, RevocationStatus, RevocationStore, TicketStore,
-    TokenConfig, TokenError, TokenService,
+    MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore, NoExtra,
+    RefreshPolicy, RefreshStore, RefreshTokens, RevocationReason, RevocationStatus,
+    RevocationStore, TicketStore, TokenConfig, TokenError, TokenService, TokenStores,
 };
 
 use crate::ManualClock;
@@ -44,7 +46,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// One fresh, empty set of stores from the backend under test.
 #[derive(Debug, Clone)]
-pub struct TokenStores {
+pub struct StoreSet {
     /// Refresh families.
     pub refresh: Arc<dyn RefreshStore>,
     /// Revocations.
@@ -55,14 +57,24 @@ pub struct TokenStores {
     pub api_keys: Arc<dyn ApiKeyStore>,
 }
 
-impl TokenStores {
-    /// The in-memory stores of `portcullis-tokens`.
-    pub fn memory() -> Self {
+impl StoreSet {
+    /// The in-memory stores of `portcullis-tokens`, the revocation store reading time
+    /// from `provider`.
+    pub fn memory(provider: &Provider) -> Self {
         Self {
             refresh: Arc::new(MemoryRefreshStore::new()),
-            revocation: Arc::new(MemoryRevocationStore::new()),
+            revocation: Arc::new(MemoryRevocationStore::new(provider.clone())),
             tickets: Arc::new(MemoryTicketStore::new()),
             api_keys: Arc::new(MemoryApiKeyStore::new()),
+        }
+    }
+
+    /// The stores a [`TokenService`] consults, from this set.
+    pub fn token_stores(&self) -> TokenStores {
+        TokenStores {
+            revocation: self.revocation.clone(),
+            sessions: self.refresh.clone(),
+            tickets: self.tickets.clone(),
         }
     }
 }
@@ -109,7 +121,7 @@ async fn must_rotate(
 }
 
 /// Rotation yields consecutive generations of one family, each token usable once.
-pub async fn rotation_advances_generations(stores: &TokenStores) {
+pub async fn rotation_advances_generations(stores: &StoreSet) {
     let step = "rotation_advances_generations";
     let clock = ManualClock::new();
     let svc = refresh_service(stores.refresh.clone(), &clock, 1);
@@ -139,7 +151,7 @@ pub async fn rotation_advances_generations(stores: &TokenStores) {
 
 /// A rotated token replayed inside the grace window receives the same successor; outside
 /// it, the family is revoked and the caller gets `ReuseDetected` with the family id.
-pub async fn grace_then_reuse_revokes_family(stores: &TokenStores) {
+pub async fn grace_then_reuse_revokes_family(stores: &StoreSet) {
     let step = "grace_then_reuse_revokes_family";
     let clock = ManualClock::new();
     let svc = refresh_service(stores.refresh.clone(), &clock, 2);
@@ -175,7 +187,7 @@ pub async fn grace_then_reuse_revokes_family(stores: &TokenStores) {
 
 /// Presenting an older generation (two rotations back) is reuse even inside the grace
 /// window of the latest rotation.
-pub async fn older_generation_is_reuse(stores: &TokenStores) {
+pub async fn older_generation_is_reuse(stores: &StoreSet) {
     let step = "older_generation_is_reuse";
     let clock = ManualClock::new();
     let svc = refresh_service(stores.refresh.clone(), &clock, 3);
@@ -193,7 +205,7 @@ pub async fn older_generation_is_reuse(stores: &TokenStores) {
 }
 
 /// Forged, tampered and cross-tenant tokens are invalid and revoke nothing.
-pub async fn forged_and_foreign_tokens_change_nothing(stores: &TokenStores) {
+pub async fn forged_and_foreign_tokens_change_nothing(stores: &StoreSet) {
     let step = "forged_and_foreign_tokens_change_nothing";
     let clock = ManualClock::new();
     let svc = refresh_service(stores.refresh.clone(), &clock, 4);
@@ -228,7 +240,7 @@ pub async fn forged_and_foreign_tokens_change_nothing(stores: &TokenStores) {
 
 /// 64 concurrent rotations of one token all receive the one successor; the family does
 /// not fork and the successor rotates normally afterwards.
-pub async fn concurrent_rotations_converge<S>(stores: &TokenStores, spawn: &S)
+pub async fn concurrent_rotations_converge<S>(stores: &StoreSet, spawn: &S)
 where
     S: Fn(BoxFuture<String>) -> BoxFuture<String>,
 {
@@ -267,7 +279,7 @@ where
 
 /// A rotation racing a revocation: afterwards the family is revoked and any successor
 /// that was handed out is refused.
-pub async fn rotate_racing_revoke_revoke_wins<S>(stores: &TokenStores, spawn: &S)
+pub async fn rotate_racing_revoke_revoke_wins<S>(stores: &StoreSet, spawn: &S)
 where
     S: Fn(BoxFuture<String>) -> BoxFuture<String>,
 {
@@ -312,7 +324,7 @@ where
 }
 
 /// Idle and absolute lifetimes, driven by the manual clock.
-pub async fn refresh_lifetimes_expire(stores: &TokenStores) {
+pub async fn refresh_lifetimes_expire(stores: &StoreSet) {
     let step = "refresh_lifetimes_expire";
     let clock = ManualClock::new();
     let svc = refresh_service(stores.refresh.clone(), &clock, 7);
@@ -349,7 +361,7 @@ pub async fn refresh_lifetimes_expire(stores: &TokenStores) {
 }
 
 /// Revoking a subject revokes all its families in that tenant only.
-pub async fn revoke_subject_is_scoped(stores: &TokenStores) {
+pub async fn revoke_subject_is_scoped(stores: &StoreSet) {
     let step = "revoke_subject_is_scoped";
     let clock = ManualClock::new();
     let svc = refresh_service(stores.refresh.clone(), &clock, 8);
@@ -394,7 +406,7 @@ pub async fn revoke_subject_is_scoped(stores: &TokenStores) {
 }
 
 /// A duplicate family id is a `Conflict` backend error.
-pub async fn duplicate_family_conflicts(stores: &TokenStores) {
+pub async fn duplicate_family_conflicts(stores: &StoreSet) {
     let step = "duplicate_family_conflicts";
     let clock = ManualClock::new();
     // Two services with the same seed draw the same family id.
@@ -408,46 +420,62 @@ pub async fn duplicate_family_conflicts(stores: &TokenStores) {
     }
 }
 
-fn ticket_service(clock: &ManualClock) -> TokenService {
+fn token_service(clock: &ManualClock, stores: &StoreSet) -> TokenService {
     let secret = SecretBytes::from_slice(&[3u8; 32]);
     let ring = KeyRing::hs256((KeyId::new("hs-1").unwrap(), &secret), None).unwrap();
     TokenService::new(
         Arc::new(ring),
         TokenConfig::new("https://issuer.test", "api").unwrap(),
+        stores.token_stores(),
         clock.provider(11),
     )
 }
 
 /// A ticket is redeemed once; a second redemption (sequential or concurrent) fails, and
 /// an expired ticket is refused.
-pub async fn tickets_are_single_use<S>(stores: &TokenStores, spawn: &S)
+pub async fn tickets_are_single_use<S>(stores: &StoreSet, clock: &ManualClock, spawn: &S)
 where
     S: Fn(BoxFuture<String>) -> BoxFuture<String>,
 {
     let step = "tickets_are_single_use";
-    let clock = ManualClock::new();
-    let svc = Arc::new(ticket_service(&clock));
+    let svc = Arc::new(token_service(clock, stores));
     let t = tenant("acme");
-    let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
+    let judy = actor("judy");
+    let ticket = svc.issue_ticket(&t, &judy, "ws-upgrade").unwrap();
     let store = stores.tickets.clone();
-    svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store)
+    // Another subject, or another purpose, is refused and does not consume the ticket.
+    assert!(
+        matches!(
+            svc.redeem_ticket(&ticket.token, "ws-upgrade", &actor("mallory"))
+                .await,
+            Err(TokenError::WrongSubject)
+        ),
+        "{step}: wrong subject"
+    );
+    assert!(
+        matches!(
+            svc.redeem_ticket(&ticket.token, "export", &judy).await,
+            Err(TokenError::WrongScope { .. })
+        ),
+        "{step}: wrong purpose"
+    );
+    svc.redeem_ticket(&ticket.token, "ws-upgrade", &judy)
         .await
         .unwrap();
     assert!(
         matches!(
-            svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store)
-                .await,
+            svc.redeem_ticket(&ticket.token, "ws-upgrade", &judy).await,
             Err(TokenError::TicketAlreadyUsed)
         ),
         "{step}: second use"
     );
     // Double spend under concurrency.
-    let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
+    let ticket = svc.issue_ticket(&t, &judy, "ws-upgrade").unwrap();
     let handles: Vec<_> = (0..64)
         .map(|_| {
-            let (svc, store, tok) = (svc.clone(), store.clone(), ticket.token.clone());
+            let (svc, tok, judy) = (svc.clone(), ticket.token.clone(), judy.clone());
             spawn(Box::pin(async move {
-                match svc.redeem_ticket(&tok, "ws-upgrade", &*store).await {
+                match svc.redeem_ticket(&tok, "ws-upgrade", &judy).await {
                     Ok(_) => "ok".to_owned(),
                     Err(e) => e.to_string(),
                 }
@@ -485,12 +513,34 @@ where
             .unwrap(),
         "{step}"
     );
-    // Expiry.
-    let ticket = svc.issue_ticket(&t, &actor("judy"), "ws-upgrade").unwrap();
+    // A logout covers tickets issued before it, and the refused ticket stays unused.
+    let ticket = svc.issue_ticket(&t, &judy, "ws-upgrade").unwrap();
+    svc.revoke_subject(&t, &judy).await.unwrap();
+    assert!(
+        matches!(
+            svc.redeem_ticket(&ticket.token, "ws-upgrade", &judy).await,
+            Err(TokenError::Revoked {
+                reason: RevocationReason::SubjectEpoch
+            })
+        ),
+        "{step}: ticket issued before a logout"
+    );
+    let claims_jti = ticket.jti.clone();
+    let later = clock.now().saturating_add(Duration::from_secs(60));
+    assert!(
+        store
+            .consume(&t, &claims_jti, later, clock.now())
+            .await
+            .unwrap(),
+        "{step}: a refused ticket must not be consumed"
+    );
+    // Expiry (a fresh subject, so the logout above does not decide it).
+    clock.advance(Duration::from_secs(2));
+    let ticket = svc.issue_ticket(&t, &actor("kai"), "ws-upgrade").unwrap();
     clock.advance(Duration::from_secs(30 + 30));
     assert!(
         matches!(
-            svc.redeem_ticket(&ticket.token, "ws-upgrade", &*store)
+            svc.redeem_ticket(&ticket.token, "ws-upgrade", &actor("kai"))
                 .await,
             Err(TokenError::Expired)
         ),
@@ -498,8 +548,161 @@ where
     );
 }
 
+/// Retention of revocations, identical for every backend: a `keep_until` before its
+/// epoch is refused with nothing written; an entry lives until `keep_until` measured
+/// from the store's clock at write time and at least one second (real time, since Redis
+/// expires keys on its own clock), then revokes nothing.
+pub async fn revocation_retention(stores: &StoreSet, clock: &ManualClock) {
+    let step = "revocation_retention";
+    let r = &*stores.revocation;
+    let t = tenant("retention");
+    let (alice, bob) = (actor("alice"), actor("bob"));
+    let now = clock.now();
+    let before = UnixTime::from_millis(now.as_millis() - 1);
+    let not = RevocationStatus::NotRevoked;
+    assert!(
+        matches!(
+            r.revoke_subject_before(&t, &alice, now, before).await,
+            Err(TokenError::RetentionBeforeEpoch)
+        ),
+        "{step}: subject keep_until < at"
+    );
+    assert!(
+        matches!(
+            r.revoke_tenant_before(&t, now, before).await,
+            Err(TokenError::RetentionBeforeEpoch)
+        ),
+        "{step}: tenant keep_until < at"
+    );
+    assert_eq!(
+        r.check(&t, &alice, "j", before).await.unwrap(),
+        not,
+        "{step}: a refused revocation writes nothing"
+    );
+    // keep_until == at: the shortest retention, one second.
+    r.revoke_subject_before(&t, &alice, now, now).await.unwrap();
+    r.revoke_jti(&t, "short", now).await.unwrap();
+    // keep_until an hour away.
+    let hour = now.saturating_add(Duration::from_secs(3600));
+    r.revoke_subject_before(&t, &bob, now, hour).await.unwrap();
+    let revoked_sub = RevocationStatus::Revoked(RevocationReason::SubjectEpoch);
+    assert_eq!(
+        r.check(&t, &alice, "j", now).await.unwrap(),
+        revoked_sub,
+        "{step}"
+    );
+    assert_eq!(
+        r.check(&t, &bob, "short", hour).await.unwrap(),
+        RevocationStatus::Revoked(RevocationReason::TokenRevoked),
+        "{step}: jti"
+    );
+    // 1.3 s later, on the store's clock and in real time, the short entries are gone.
+    clock.advance(Duration::from_millis(1300));
+    std::thread::sleep(Duration::from_millis(1300));
+    assert_eq!(
+        r.check(&t, &alice, "j", now).await.unwrap(),
+        not,
+        "{step}: one-second retention ended"
+    );
+    assert_eq!(
+        r.check(&t, &actor("carol"), "short", now).await.unwrap(),
+        not,
+        "{step}: jti retention ended"
+    );
+    assert_eq!(
+        r.check(&t, &bob, "j", now).await.unwrap(),
+        revoked_sub,
+        "{step}: an hour's retention still holds"
+    );
+}
+
+/// A logout through [`TokenService::revoke_subject`] outlasts every token issued before
+/// it: a token issued just before the logout is refused until it has expired (here, one
+/// second before its expiry), whatever the store.
+pub async fn logout_outlasts_every_token(stores: &StoreSet, clock: &ManualClock) {
+    let step = "logout_outlasts_every_token";
+    let svc = token_service(clock, stores);
+    let t = tenant("logout");
+    let (erin, frank) = (actor("erin"), actor("frank"));
+    let token = svc.issue_access(&t, &erin, None, &NoExtra {}).unwrap();
+    svc.verify_access::<NoExtra>(&token.token).await.unwrap();
+    let at = svc.revoke_subject(&t, &erin).await.unwrap();
+    assert_eq!(at, clock.now(), "{step}: epoch is now");
+    let other = svc.issue_access(&t, &frank, None, &NoExtra {}).unwrap();
+    // Just before the token's own expiry (access lifetime 1 h).
+    clock.advance(Duration::from_secs(3599));
+    assert!(
+        matches!(
+            svc.verify_access::<NoExtra>(&token.token).await,
+            Err(TokenError::Revoked {
+                reason: RevocationReason::SubjectEpoch
+            })
+        ),
+        "{step}: a token from before the logout stays refused"
+    );
+    svc.verify_access::<NoExtra>(&other.token).await.unwrap();
+    // A token issued after the logout (a later second) verifies.
+    clock.advance(Duration::from_secs(1));
+    let fresh = svc.issue_access(&t, &erin, None, &NoExtra {}).unwrap();
+    svc.verify_access::<NoExtra>(&fresh.token).await.unwrap();
+    // Tenant-wide logout.
+    svc.revoke_tenant(&t).await.unwrap();
+    assert!(
+        matches!(
+            svc.verify_access::<NoExtra>(&fresh.token).await,
+            Err(TokenError::Revoked {
+                reason: RevocationReason::TenantEpoch
+            })
+        ),
+        "{step}: tenant logout"
+    );
+}
+
+/// A token naming a session verifies only while the session is live and belongs to its
+/// subject; revoking the session (logout of one device) refuses its tokens at once.
+pub async fn access_token_follows_its_session(stores: &StoreSet, clock: &ManualClock) {
+    let step = "access_token_follows_its_session";
+    let svc = token_service(clock, stores);
+    let refresh = refresh_service(stores.refresh.clone(), clock, 21);
+    let t = tenant("sessions");
+    let gus = actor("gus");
+    let session = refresh.issue(&t, &gus).await.unwrap();
+    let token = svc
+        .issue_access(&t, &gus, Some(&session.family), &NoExtra {})
+        .unwrap();
+    let verified = svc.verify_access::<NoExtra>(&token.token).await.unwrap();
+    assert_eq!(
+        verified.claims.sid.as_ref(),
+        Some(&session.family),
+        "{step}"
+    );
+    // Another subject's token naming this session is refused.
+    let forged = svc
+        .issue_access(&t, &actor("hal"), Some(&session.family), &NoExtra {})
+        .unwrap();
+    assert!(
+        matches!(
+            svc.verify_access::<NoExtra>(&forged.token).await,
+            Err(TokenError::Revoked {
+                reason: RevocationReason::SessionEnded
+            })
+        ),
+        "{step}: session of another subject"
+    );
+    refresh.revoke_family(&t, &session.family).await.unwrap();
+    assert!(
+        matches!(
+            svc.verify_access::<NoExtra>(&token.token).await,
+            Err(TokenError::Revoked {
+                reason: RevocationReason::SessionEnded
+            })
+        ),
+        "{step}: session revoked"
+    );
+}
+
 /// The deny-list and both epochs, with tenant isolation and monotonic epochs.
-pub async fn revocation_rules(stores: &TokenStores) {
+pub async fn revocation_rules(stores: &StoreSet) {
     let step = "revocation_rules";
     let r = &*stores.revocation;
     let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
@@ -585,7 +788,7 @@ fn record(tenant_id: &TenantId, id: &str, owner: &str) -> ApiKeyRecord {
 }
 
 /// Insert, conflict, get, revoke and list, per tenant.
-pub async fn api_key_records(stores: &TokenStores) {
+pub async fn api_key_records(stores: &StoreSet) {
     let step = "api_key_records";
     let s = &*stores.api_keys;
     let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
@@ -633,7 +836,7 @@ pub async fn api_key_records(stores: &TokenStores) {
 /// Each owner may hold at most [`MAX_API_KEYS_PER_OWNER`] records per tenant, revoked ones
 /// included: the next insert is refused with [`TokenError::TooManyApiKeys`] and writes
 /// nothing, while other owners and the same owner in another tenant are unaffected.
-pub async fn api_key_owner_cap(stores: &TokenStores) {
+pub async fn api_key_owner_cap(stores: &StoreSet) {
     let step = "api_key_owner_cap";
     let s = &*stores.api_keys;
     let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
@@ -675,21 +878,28 @@ pub async fn api_key_owner_cap(stores: &TokenStores) {
 /// Runs every step, each on fresh stores.
 pub async fn run_all<F, Fut, S>(factory: F, spawn: S)
 where
-    F: Fn() -> Fut,
-    Fut: Future<Output = TokenStores>,
+    F: Fn(ManualClock) -> Fut,
+    Fut: Future<Output = StoreSet>,
     S: Fn(BoxFuture<String>) -> BoxFuture<String>,
 {
-    rotation_advances_generations(&factory().await).await;
-    grace_then_reuse_revokes_family(&factory().await).await;
-    older_generation_is_reuse(&factory().await).await;
-    forged_and_foreign_tokens_change_nothing(&factory().await).await;
-    concurrent_rotations_converge(&factory().await, &spawn).await;
-    rotate_racing_revoke_revoke_wins(&factory().await, &spawn).await;
-    refresh_lifetimes_expire(&factory().await).await;
-    revoke_subject_is_scoped(&factory().await).await;
-    duplicate_family_conflicts(&factory().await).await;
-    tickets_are_single_use(&factory().await, &spawn).await;
-    revocation_rules(&factory().await).await;
-    api_key_records(&factory().await).await;
-    api_key_owner_cap(&factory().await).await;
+    rotation_advances_generations(&factory(ManualClock::new()).await).await;
+    grace_then_reuse_revokes_family(&factory(ManualClock::new()).await).await;
+    older_generation_is_reuse(&factory(ManualClock::new()).await).await;
+    forged_and_foreign_tokens_change_nothing(&factory(ManualClock::new()).await).await;
+    concurrent_rotations_converge(&factory(ManualClock::new()).await, &spawn).await;
+    rotate_racing_revoke_revoke_wins(&factory(ManualClock::new()).await, &spawn).await;
+    refresh_lifetimes_expire(&factory(ManualClock::new()).await).await;
+    revoke_subject_is_scoped(&factory(ManualClock::new()).await).await;
+    duplicate_family_conflicts(&factory(ManualClock::new()).await).await;
+    let clock = ManualClock::new();
+    tickets_are_single_use(&factory(clock.clone()).await, &clock, &spawn).await;
+    revocation_rules(&factory(ManualClock::new()).await).await;
+    let clock = ManualClock::new();
+    revocation_retention(&factory(clock.clone()).await, &clock).await;
+    let clock = ManualClock::new();
+    logout_outlasts_every_token(&factory(clock.clone()).await, &clock).await;
+    let clock = ManualClock::new();
+    access_token_follows_its_session(&factory(clock.clone()).await, &clock).await;
+    api_key_records(&factory(ManualClock::new()).await).await;
+    api_key_owner_cap(&factory(ManualClock::new()).await).await;
 }

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use portcullis_core::{ActorId, KeyId, SecretBytes, TenantId};
 use portcullis_testkit::{ManualClock, SeededRandom};
-use portcullis_tokens::{Algorithm, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenService};
+use portcullis_tokens::{
+    Algorithm, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenError, TokenService, TokenStores,
+    Verified,
+};
+use serde::de::DeserializeOwned;
 
 pub(crate) const ISSUER: &str = "https://auth.example.test";
 pub(crate) const AUDIENCE: &str = "api";
@@ -36,10 +40,31 @@ pub(crate) fn ring(alg: Algorithm) -> Arc<KeyRing> {
     Arc::new(ring)
 }
 
+/// A service over fresh in-memory stores.
 pub(crate) fn service(ring: Arc<KeyRing>, clock: &ManualClock) -> TokenService {
+    let provider = clock.provider(7);
+    service_with(ring, clock, TokenStores::in_memory(&provider))
+}
+
+/// A service over `stores`.
+pub(crate) fn service_with(
+    ring: Arc<KeyRing>,
+    clock: &ManualClock,
+    stores: TokenStores,
+) -> TokenService {
     TokenService::new(
         ring,
         TokenConfig::new(ISSUER, AUDIENCE).unwrap(),
+        stores,
         clock.provider(7),
     )
+}
+
+/// [`TokenService::verify_access`] (the complete check) from synchronous test code; the
+/// in-memory stores never suspend.
+pub(crate) fn verify<E: DeserializeOwned>(
+    svc: &TokenService,
+    token: &str,
+) -> Result<Verified<E>, TokenError> {
+    futures::executor::block_on(svc.verify_access::<E>(token))
 }
