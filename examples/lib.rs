@@ -13,13 +13,13 @@
 //! use std::sync::Arc;
 //! use portcullis_audit::{AuditLog, MemoryStore, NewEntry};
 //! use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
-//! use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+//! use portcullis_keys::{KeyVersion, MasterKeys, MasterKey, Purpose, Sealer};
 //! use portcullis_rbac::{PermissionSpec, PolicyBuilder, Principal, Resource, RoleSpec};
-//! use portcullis_tokens::{Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, RefreshPolicy,
+//! use portcullis_tokens::{Algorithm, KeyMaterial, SigningKeys, KeyState, NoExtra, RefreshPolicy,
 //!     RefreshTokens, TokenConfig, TokenService, TokenStores};
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let provider = Provider::system(); // the one source of time and randomness
-//! let ring = Arc::new(KeyRing::new());
+//! let ring = Arc::new(SigningKeys::new());
 //! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &provider)?, KeyState::Active)?;
 //! let stores = TokenStores::in_memory(&provider); // revocations, sessions, tickets
 //! let jwt = TokenService::new(ring, TokenConfig::new("https://auth.example", "api")?, stores.clone(), provider.clone());
@@ -28,7 +28,7 @@
 //! let policy = PolicyBuilder::new(1).permission("docs:write", PermissionSpec::write())
 //!     .role("editor", RoleSpec::new().grant("docs:write")).build()?;
 //! let sealer = Sealer::new(Purpose::new("docs")?,
-//!     Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&provider)?), provider.clone());
+//!     MasterKeys::new(KeyVersion::new(1)?, MasterKey::generate(&provider)?), provider.clone());
 //! let audit = AuditLog::new(Arc::new(MemoryStore::new()), provider);
 //!
 //! let (acme, alice): (TenantId, ActorId) = ("acme".parse()?, "alice".parse()?);

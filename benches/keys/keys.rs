@@ -15,7 +15,7 @@ use std::hint::black_box;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use portcullis_core::{OsRandom, Provider, SecureRandom, TenantId};
-use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer, SealerConfig};
+use portcullis_keys::{KeyVersion, MasterKey, MasterKeys, Purpose, Sealer, SealerConfig};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
 const SIZES: [(usize, &str); 2] = [(256, "256B"), (1 << 20, "1MiB")];
@@ -24,7 +24,7 @@ const CTX: &[u8] = b"credential:42";
 fn sealer(capacity: usize) -> Sealer {
     Sealer::with_config(
         Purpose::new("credentials").unwrap(),
-        Keyring::new(KeyVersion::new(1).unwrap(), MasterKey::new([7; 32])),
+        MasterKeys::new(KeyVersion::new(1).unwrap(), MasterKey::new([7; 32])),
         Provider::system(),
         SealerConfig {
             cache_capacity: capacity,

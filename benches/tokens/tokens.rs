@@ -24,7 +24,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use portcullis_core::{ActorId, KeyId, Provider, SecretArray, SecretBytes, TenantId};
 use portcullis_tokens::{
-    Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, TokenConfig, TokenService, TokenStores,
+    Algorithm, KeyMaterial, KeyState, NoExtra, SigningKeys, TokenConfig, TokenService, TokenStores,
     TokenType, danger,
 };
 use serde::Deserialize;
@@ -47,7 +47,7 @@ struct BareClaims {
 }
 
 fn setup(alg: Algorithm) -> (TokenService, String, DecodingKey) {
-    let ring = KeyRing::new();
+    let ring = SigningKeys::new();
     let (key, bare_key) = match alg {
         Algorithm::Hs256 => {
             let secret = SecretBytes::from_slice(&[7u8; 32]);

@@ -9,12 +9,12 @@ use portcullis_audit::{
     AuditLog, AuditStore, MemoryStore, Metadata, NewEntry, NoteSigner, NoteVerifier,
 };
 use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
-use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+use portcullis_keys::{KeyVersion, MasterKey, MasterKeys, Purpose, Sealer};
 use portcullis_ratelimit::{MemoryRateLimiter, RateLimiter, presets};
 use portcullis_rbac::Policy;
 use portcullis_tokens::{
-    Algorithm, KeyMaterial, KeyRing, KeyState, MemoryRefreshStore, MemoryRevocationStore,
-    MemoryTicketStore, RefreshPolicy, RefreshStore, RefreshTokens, RevocationStore, TokenConfig,
+    Algorithm, KeyMaterial, KeyState, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore,
+    RefreshPolicy, RefreshStore, RefreshTokens, RevocationStore, SigningKeys, TokenConfig,
     TokenService, TokenStores,
 };
 use portcullis_webhooks::{MemoryReplayGuard, ReplayGuard, Stripe, Verifier};
@@ -197,7 +197,7 @@ impl App {
         provider: Provider,
     ) -> Result<Self, ServiceError> {
         let rng = &provider;
-        let ring = Arc::new(KeyRing::new());
+        let ring = Arc::new(SigningKeys::new());
         ring.insert(
             KeyMaterial::generate(Algorithm::EdDsa, rng)?,
             KeyState::Active,
@@ -220,7 +220,7 @@ impl App {
         )?;
         let sealer = Sealer::new(
             Purpose::new("documents")?,
-            Keyring::new(KeyVersion::new(1)?, MasterKey::generate(rng)?),
+            MasterKeys::new(KeyVersion::new(1)?, MasterKey::generate(rng)?),
             provider.clone(),
         );
         let signer = match &config.audit_signer_key {

@@ -30,12 +30,12 @@ use portcullis_audit::{
     AuditLog, Checkpoint, Entry, MemoryStore, Metadata, NewEntry, NoteSigner, verify_chain,
 };
 use portcullis_core::{ActorId, OsRandom, Provider, SecretArray, TenantId, UnixTime};
-use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+use portcullis_keys::{KeyVersion, MasterKey, MasterKeys, Purpose, Sealer};
 use portcullis_rbac::{PermissionSpec, Policy, PolicyBuilder, Principal, Resource, RoleSpec};
 use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
-    Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, RefreshPolicy, RefreshTokens, TokenConfig,
-    TokenService, TokenStores,
+    Algorithm, KeyMaterial, KeyState, NoExtra, RefreshPolicy, RefreshTokens, SigningKeys,
+    TokenConfig, TokenService, TokenStores,
 };
 use portcullis_webhooks::{MemoryReplayGuard, Stripe, Tolerance, Verifier};
 use subtle::ConstantTimeEq;
@@ -71,7 +71,7 @@ async fn tokens(clock: &ManualClock, tenant: &TenantId, alice: &ActorId) -> Res 
     println!("\n-- 1. tokens: access JWTs and refresh-token rotation --");
     // Production passes Provider::system(); the tour's clock is a manual one.
     let provider = Provider::with_clock(Arc::new(clock.clone()));
-    let ring = Arc::new(KeyRing::new());
+    let ring = Arc::new(SigningKeys::new());
     ring.insert(
         KeyMaterial::generate(Algorithm::EdDsa, &OsRandom)?,
         KeyState::Active,
@@ -178,7 +178,7 @@ fn tamper_jwt(token: &str) -> String {
 
 fn keys(acme: &TenantId, globex: &TenantId) -> Res {
     println!("\n-- 2. keys: credentials sealed per tenant --");
-    let ring = Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&OsRandom)?);
+    let ring = MasterKeys::new(KeyVersion::new(1)?, MasterKey::generate(&OsRandom)?);
     let sealer = Sealer::new(Purpose::new("credentials")?, ring, Provider::system());
     let acme_blob = sealer.seal(acme, b"integration:stripe", b"sk_live_acme_123")?;
     let globex_blob = sealer.seal(globex, b"integration:stripe", b"sk_live_globex_456")?;

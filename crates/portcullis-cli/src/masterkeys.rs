@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use portcullis_core::SecureRandom;
-use portcullis_keys::{KeyVersion, Keyring, MasterKey};
+use portcullis_keys::{KeyVersion, MasterKey, MasterKeys};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, CliResult};
@@ -132,14 +132,14 @@ impl MasterKeyFile {
     }
 
     /// A key ring: every version opens, the primary seals.
-    pub(crate) fn keyring(&self) -> CliResult<Keyring> {
-        let mut ring: Option<Keyring> = None;
+    pub(crate) fn keyring(&self) -> CliResult<MasterKeys> {
+        let mut ring: Option<MasterKeys> = None;
         let lowest = self.keys.keys().next().copied().unwrap_or(self.primary);
         for (v, key) in &self.keys {
             let version = KeyVersion::new(*v).map_err(CliError::usage)?;
             let key = MasterKey::new(*key.expose_secret());
             match ring.as_mut() {
-                None => ring = Some(Keyring::new(version, key)),
+                None => ring = Some(MasterKeys::new(version, key)),
                 Some(r) => r.insert(version, key).map_err(CliError::usage)?,
             }
         }

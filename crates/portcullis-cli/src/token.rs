@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Args, Subcommand, ValueEnum};
 use portcullis_core::{ActorId, KeyId, OsRandom, Provider, SecretBytes, TenantId};
 use portcullis_tokens::{
-    Algorithm, Claims, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenError, TokenService,
+    Algorithm, Claims, KeyMaterial, KeyState, SigningKeys, TokenConfig, TokenError, TokenService,
     TokenStores, TokenType, danger,
 };
 use serde_json::{Map, Value};
@@ -170,7 +170,7 @@ fn config(iss: &str, aud: &str) -> CliResult<TokenConfig> {
 fn issue(a: &IssueArgs) -> CliResult {
     let key = tokenkey::load(&a.key_file)?;
     tokenkey::same_alg(a.alg.algorithm(), &key)?;
-    let ring = Arc::new(KeyRing::new());
+    let ring = Arc::new(SigningKeys::new());
     ring.insert(key, KeyState::Active)
         .map_err(CliError::usage)?;
     let config = config(&a.iss, &a.aud)?
@@ -206,7 +206,7 @@ fn verify(a: &VerifyArgs) -> CliResult {
             .map_err(|_| CliError::Failed("token is not UTF-8".to_owned()))?,
     };
     let token = token.trim();
-    let ring = Arc::new(KeyRing::new());
+    let ring = Arc::new(SigningKeys::new());
     let mut added = 0usize;
     if let Some(path) = &a.jwks {
         for key in tokenkey::load_jwks(path)? {
@@ -268,7 +268,7 @@ fn verify(a: &VerifyArgs) -> CliResult {
 }
 
 fn jwks(a: &JwksArgs) -> CliResult {
-    let ring = KeyRing::new();
+    let ring = SigningKeys::new();
     for path in &a.key_file {
         let key = tokenkey::load(path)?;
         if key.algorithm() == Algorithm::Hs256 {

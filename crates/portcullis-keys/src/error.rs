@@ -41,7 +41,7 @@ pub enum KeysError {
     Encrypt,
     /// The key-ring operation is not allowed (for example retiring the primary version).
     #[error("invalid key ring operation: {0}")]
-    Keyring(&'static str),
+    MasterKeys(&'static str),
     /// A key version is already present in the ring.
     #[error("key version `{0}` already exists")]
     DuplicateKeyVersion(KeyVersion),

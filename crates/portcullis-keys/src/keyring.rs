@@ -102,14 +102,14 @@ pub(crate) struct VersionEntry {
 /// has ever seen; a retired version's material is dropped (and zeroized) and its number
 /// can never come back.
 #[derive(Debug)]
-pub struct Keyring {
+pub struct MasterKeys {
     entries: BTreeMap<KeyVersion, Arc<VersionEntry>>,
     retired: BTreeSet<KeyVersion>,
     primary: KeyVersion,
     min_decrypt: KeyVersion,
 }
 
-/// What a [`Keyring`] holds, without key material (safe to log or serialize).
+/// What a [`MasterKeys`] holds, without key material (safe to log or serialize).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyringStatus {
     /// Version used for sealing.
@@ -122,7 +122,7 @@ pub struct KeyringStatus {
     pub retired: Vec<KeyVersion>,
 }
 
-impl Keyring {
+impl MasterKeys {
     /// A ring holding one key, which is primary and the minimum decryption version.
     pub fn new(version: KeyVersion, key: MasterKey) -> Self {
         let mut entries = BTreeMap::new();
@@ -170,7 +170,7 @@ impl Keyring {
     /// makes it primary. Older versions keep opening until retired.
     ///
     /// # Errors
-    /// [`KeysError::Keyring`] if the version is not the newest,
+    /// [`KeysError::MasterKeys`] if the version is not the newest,
     /// [`KeysError::DuplicateKeyVersion`]/[`KeysError::RetiredKeyVersion`] as for `insert`.
     pub fn rotate(&mut self, version: KeyVersion, key: MasterKey) -> Result<(), KeysError> {
         if self.highest_known().is_some_and(|h| version <= h) {
@@ -180,7 +180,9 @@ impl Keyring {
             if self.retired.contains(&version) {
                 return Err(KeysError::RetiredKeyVersion(version));
             }
-            return Err(KeysError::Keyring("a rotated version must be the newest"));
+            return Err(KeysError::MasterKeys(
+                "a rotated version must be the newest",
+            ));
         }
         self.insert(version, key)?;
         self.primary = version;
@@ -199,13 +201,13 @@ impl Keyring {
     }
 
     /// Refuses opening under any version below `version` (material is kept until
-    /// [`Keyring::retire`]).
+    /// [`MasterKeys::retire`]).
     ///
     /// # Errors
-    /// [`KeysError::Keyring`] if `version` is above the primary.
+    /// [`KeysError::MasterKeys`] if `version` is above the primary.
     pub fn set_min_decrypt_version(&mut self, version: KeyVersion) -> Result<(), KeysError> {
         if version > self.primary {
-            return Err(KeysError::Keyring(
+            return Err(KeysError::MasterKeys(
                 "the minimum decryption version cannot exceed the primary",
             ));
         }
@@ -216,10 +218,12 @@ impl Keyring {
     /// Retires a version: its key material is dropped (zeroized) and it never opens again.
     ///
     /// # Errors
-    /// [`KeysError::Keyring`] for the primary, [`KeysError::UnknownKeyVersion`] if absent.
+    /// [`KeysError::MasterKeys`] for the primary, [`KeysError::UnknownKeyVersion`] if absent.
     pub fn retire(&mut self, version: KeyVersion) -> Result<(), KeysError> {
         if version == self.primary {
-            return Err(KeysError::Keyring("the primary version cannot be retired"));
+            return Err(KeysError::MasterKeys(
+                "the primary version cannot be retired",
+            ));
         }
         if self.entries.remove(&version).is_none() {
             if self.retired.contains(&version) {

@@ -233,7 +233,7 @@ pub async fn wrap_master_key(
     kms.wrap(kek, &data, &master_context(version)).await
 }
 
-/// Unwraps a stored master key with the KMS (at start-up, to build a [`crate::Keyring`]).
+/// Unwraps a stored master key with the KMS (at start-up, to build a [`crate::MasterKeys`]).
 /// The version is bound in the KMS context, so a wrapped key cannot be loaded as another
 /// version.
 ///

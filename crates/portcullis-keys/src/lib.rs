@@ -24,11 +24,11 @@
 //! ```
 //! use std::sync::Arc;
 //! use portcullis_core::{Provider, TenantId};
-//! use portcullis_keys::{KeyVersion, Keyring, KeysError, MasterKey, Purpose, Sealer};
+//! use portcullis_keys::{KeyVersion, MasterKeys, KeysError, MasterKey, Purpose, Sealer};
 //!
 //! let provider = Provider::system();
 //! // In production the master key comes from a KMS or a secret store, never from code.
-//! let ring = Keyring::new(KeyVersion::new(1)?, MasterKey::generate(&provider)?);
+//! let ring = MasterKeys::new(KeyVersion::new(1)?, MasterKey::generate(&provider)?);
 //! let sealer = Sealer::new(Purpose::new("credentials")?, ring, provider.clone());
 //!
 //! let acme: TenantId = "acme".parse()?;
@@ -52,7 +52,7 @@
 //!
 //! | Piece | Types |
 //! |---|---|
-//! | Master keys, versions, primary, minimum decryption version, retirement | [`Keyring`], [`MasterKey`], [`KeyVersion`] |
+//! | Master keys, versions, primary, minimum decryption version, retirement | [`MasterKeys`], [`MasterKey`], [`KeyVersion`] |
 //! | Per-tenant HKDF derivation, crypto-shredding salt, derived-key cache | [`Purpose`], [`TenantSalt`], [`CacheStats`] |
 //! | Sealing and opening (AES-256-GCM, random nonce, AAD binding) | [`Sealer`], [`format`](mod@format) |
 //! | Envelope encryption, KMS seam, local KMS, data-key cache | [`Kms`], [`LocalKms`], [`Envelope`] |
@@ -131,7 +131,7 @@
 //! ```
 //! # use std::sync::{Arc, Mutex};
 //! # use portcullis_core::{Provider, RandomError, SecureRandom, SystemClock, TenantId};
-//! # use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+//! # use portcullis_keys::{KeyVersion, MasterKeys, MasterKey, Purpose, Sealer};
 //! # #[derive(Debug)] struct Fixed(Mutex<Vec<u8>>);
 //! # impl SecureRandom for Fixed {
 //! #     fn fill(&self, d: &mut [u8]) -> Result<(), RandomError> {
@@ -143,7 +143,7 @@
 //! let nonce: Vec<u8> = (0x10..0x1c).collect();
 //! let sealer = Sealer::new(
 //!     Purpose::new("credentials")?,
-//!     Keyring::new(KeyVersion::new(3)?, MasterKey::new(master)),
+//!     MasterKeys::new(KeyVersion::new(3)?, MasterKey::new(master)),
 //!     // A test-only generator that hands out the nonce above: never do this outside a test.
 //!     Provider::from_parts(Arc::new(SystemClock), Arc::new(Fixed(Mutex::new(nonce)))),
 //! );
@@ -161,7 +161,7 @@
 //! # Rotation runbook
 //!
 //! 1. **Add** a new master version and make it primary: [`Sealer::rotate`] (or
-//!    [`Keyring::rotate`] when loading). Every process must load the new key before or at
+//!    [`MasterKeys::rotate`] when loading). Every process must load the new key before or at
 //!    the same time as it becomes primary, or other processes will see
 //!    [`KeysError::UnknownKeyVersion`] for new blobs; in a fleet, first
 //!    [`Sealer::insert_key`] everywhere, then [`Sealer::set_primary`].
@@ -262,7 +262,7 @@ pub use derive::{Purpose, TenantSalt};
 pub use envelope::{Envelope, EnvelopeConfig, EnvelopeStats};
 pub use error::KeysError;
 pub use format::{BlobHeader, inspect};
-pub use keyring::{KeyVersion, Keyring, KeyringStatus, MasterKey};
+pub use keyring::{KeyVersion, KeyringStatus, MasterKey, MasterKeys};
 pub use kms::{DataKey, Kms, KmsContext, LocalKms, WrappedKey};
 pub use resolver::{
     EnvFallback, ResolverConfig, ResolverStats, SecretName, SecretResolver, SecretSource,

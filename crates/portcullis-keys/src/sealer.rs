@@ -10,7 +10,7 @@ use crate::aead::AeadKey;
 use crate::cache::{CacheStats, KeyCache};
 use crate::derive::{Purpose, TenantSalt, derive_tenant_key};
 use crate::format::{self, OVERHEAD};
-use crate::keyring::{KeyVersion, Keyring, KeyringStatus, MasterKey, VersionEntry};
+use crate::keyring::{KeyVersion, KeyringStatus, MasterKey, MasterKeys, VersionEntry};
 use crate::usage::{UsagePolicy, VersionUsage};
 
 /// Tuning for a [`Sealer`].
@@ -44,14 +44,14 @@ pub struct Reencrypted {
     pub to: KeyVersion,
 }
 
-/// Seals and opens data for tenants under per-tenant keys derived from a [`Keyring`].
+/// Seals and opens data for tenants under per-tenant keys derived from a [`MasterKeys`].
 ///
 /// One `Sealer` serves one [`Purpose`]; share it (`Arc<Sealer>`) across tasks. Key-ring
 /// changes (rotation, retirement) take effect for every holder at once.
 #[derive(Debug)]
 pub struct Sealer {
     purpose: Purpose,
-    keyring: RwLock<Keyring>,
+    keyring: RwLock<MasterKeys>,
     cache: KeyCache,
     provider: Provider,
     usage: UsagePolicy,
@@ -59,14 +59,14 @@ pub struct Sealer {
 
 impl Sealer {
     /// A sealer with the default configuration.
-    pub fn new(purpose: Purpose, keyring: Keyring, provider: Provider) -> Self {
+    pub fn new(purpose: Purpose, keyring: MasterKeys, provider: Provider) -> Self {
         Self::with_config(purpose, keyring, provider, SealerConfig::default())
     }
 
     /// A sealer with explicit configuration.
     pub fn with_config(
         purpose: Purpose,
-        keyring: Keyring,
+        keyring: MasterKeys,
         provider: Provider,
         config: SealerConfig,
     ) -> Self {
@@ -79,11 +79,11 @@ impl Sealer {
         }
     }
 
-    fn ring(&self) -> RwLockReadGuard<'_, Keyring> {
+    fn ring(&self) -> RwLockReadGuard<'_, MasterKeys> {
         self.keyring.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn ring_mut(&self) -> RwLockWriteGuard<'_, Keyring> {
+    fn ring_mut(&self) -> RwLockWriteGuard<'_, MasterKeys> {
         self.keyring.write().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -245,31 +245,31 @@ impl Sealer {
     /// Rotation: adds `version` (newer than every version seen) and makes it primary.
     ///
     /// # Errors
-    /// See [`Keyring::rotate`].
+    /// See [`MasterKeys::rotate`].
     pub fn rotate(&self, version: KeyVersion, key: MasterKey) -> Result<(), KeysError> {
         self.ring_mut().rotate(version, key)
     }
 
-    /// Adds a decryption-only version. See [`Keyring::insert`].
+    /// Adds a decryption-only version. See [`MasterKeys::insert`].
     ///
     /// # Errors
-    /// See [`Keyring::insert`].
+    /// See [`MasterKeys::insert`].
     pub fn insert_key(&self, version: KeyVersion, key: MasterKey) -> Result<(), KeysError> {
         self.ring_mut().insert(version, key)
     }
 
-    /// Makes an existing version primary. See [`Keyring::set_primary`].
+    /// Makes an existing version primary. See [`MasterKeys::set_primary`].
     ///
     /// # Errors
-    /// See [`Keyring::set_primary`].
+    /// See [`MasterKeys::set_primary`].
     pub fn set_primary(&self, version: KeyVersion) -> Result<(), KeysError> {
         self.ring_mut().set_primary(version)
     }
 
-    /// Refuses opening below `version`. See [`Keyring::set_min_decrypt_version`].
+    /// Refuses opening below `version`. See [`MasterKeys::set_min_decrypt_version`].
     ///
     /// # Errors
-    /// See [`Keyring::set_min_decrypt_version`].
+    /// See [`MasterKeys::set_min_decrypt_version`].
     pub fn set_min_decrypt_version(&self, version: KeyVersion) -> Result<(), KeysError> {
         self.ring_mut().set_min_decrypt_version(version)
     }
@@ -277,7 +277,7 @@ impl Sealer {
     /// Retires a version and evicts (zeroizes) every cached key derived from it.
     ///
     /// # Errors
-    /// See [`Keyring::retire`].
+    /// See [`MasterKeys::retire`].
     pub fn retire(&self, version: KeyVersion) -> Result<(), KeysError> {
         let mut ring = self.ring_mut();
         ring.retire(version)?;

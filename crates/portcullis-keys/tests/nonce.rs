@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use portcullis_core::{Provider, TenantId};
-use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+use portcullis_keys::{KeyVersion, MasterKey, MasterKeys, Purpose, Sealer};
 
 #[test]
 fn one_million_seals_never_repeat_a_nonce() {
@@ -18,7 +18,7 @@ fn one_million_seals_never_repeat_a_nonce() {
     const THREADS: usize = 4;
     let sealer = Sealer::new(
         Purpose::new("credentials").unwrap(),
-        Keyring::new(KeyVersion::new(1).unwrap(), MasterKey::new([5; 32])),
+        MasterKeys::new(KeyVersion::new(1).unwrap(), MasterKey::new([5; 32])),
         Provider::system(),
     );
     let tenant = TenantId::new("acme").unwrap();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use common::{key, sealer, sealer_with, tenant, v};
 use portcullis_keys::{
-    Keyring, KeysError, MasterKey, Purpose, Sealer, SealerConfig, TenantSalt, UsagePolicy,
+    KeysError, MasterKey, MasterKeys, Purpose, Sealer, SealerConfig, TenantSalt, UsagePolicy,
     UsageState, inspect,
 };
 use portcullis_testkit::SeededRandom;
@@ -52,7 +52,7 @@ fn wrong_tenant_context_or_purpose_fails_opaquely() {
     ));
     let other = Sealer::new(
         Purpose::new("oauth").unwrap(),
-        Keyring::new(v(1), key(1)),
+        MasterKeys::new(v(1), key(1)),
         Provider::from_parts(
             std::sync::Arc::new(portcullis_core::SystemClock),
             Arc::new(SeededRandom::new(1)),
@@ -66,8 +66,8 @@ fn wrong_tenant_context_or_purpose_fails_opaquely() {
 
 #[test]
 fn wrong_master_key_fails_opaquely() {
-    let a = sealer_with(Keyring::new(v(1), key(1)), 1);
-    let b = sealer_with(Keyring::new(v(1), key(2)), 1);
+    let a = sealer_with(MasterKeys::new(v(1), key(1)), 1);
+    let b = sealer_with(MasterKeys::new(v(1), key(2)), 1);
     let blob = a.seal(&tenant("acme"), CTX, b"secret").unwrap();
     assert!(matches!(
         b.open(&tenant("acme"), CTX, &blob),
@@ -107,7 +107,7 @@ fn retired_and_below_minimum_versions_are_refused() {
     ));
     s.retire(v(1)).unwrap();
     assert!(matches!(s.open(&t, CTX, &old), Err(KeysError::RetiredKeyVersion(x)) if x == v(1)));
-    assert!(matches!(s.retire(v(2)), Err(KeysError::Keyring(_))));
+    assert!(matches!(s.retire(v(2)), Err(KeysError::MasterKeys(_))));
     assert!(matches!(
         s.rotate(v(1), key(1)),
         Err(KeysError::RetiredKeyVersion(_))
@@ -204,7 +204,7 @@ fn cache_hit_does_not_rederive() {
 fn cache_is_bounded_and_evicts_least_recently_used() {
     let s = Sealer::with_config(
         Purpose::new("credentials").unwrap(),
-        Keyring::new(v(1), key(1)),
+        MasterKeys::new(v(1), key(1)),
         Provider::from_parts(
             std::sync::Arc::new(portcullis_core::SystemClock),
             Arc::new(SeededRandom::new(3)),
@@ -270,7 +270,7 @@ fn destroying_a_tenant_salt_shreds_only_that_tenant() {
 fn usage_counters_warn_and_then_refuse() {
     let s = Sealer::with_config(
         Purpose::new("credentials").unwrap(),
-        Keyring::new(v(1), key(1)),
+        MasterKeys::new(v(1), key(1)),
         Provider::from_parts(
             std::sync::Arc::new(portcullis_core::SystemClock),
             Arc::new(SeededRandom::new(3)),
@@ -321,7 +321,7 @@ fn usage_counters_warn_and_then_refuse() {
 #[test]
 fn no_secret_in_debug_or_serde_output() {
     let master = MasterKey::new([0xAB; 32]);
-    let s = sealer_with(Keyring::new(v(1), master.clone()), 1);
+    let s = sealer_with(MasterKeys::new(v(1), master.clone()), 1);
     let t = tenant("acme");
     let blob = s.seal(&t, CTX, b"PLAINTEXT-MARKER").unwrap();
     let opened = s.open(&t, CTX, &blob).unwrap();
@@ -331,7 +331,7 @@ fn no_secret_in_debug_or_serde_output() {
         format!("{s:?}"),
         format!("{opened:?}"),
         format!("{salt:?}"),
-        format!("{:?}", Keyring::new(v(1), master.clone())),
+        format!("{:?}", MasterKeys::new(v(1), master.clone())),
         serde_json::to_string(&s.keyring_status()).unwrap(),
         serde_json::to_string(&s.usage()).unwrap(),
         serde_json::to_string(&s.cache_stats()).unwrap(),
@@ -347,7 +347,7 @@ fn no_secret_in_debug_or_serde_output() {
 
 #[test]
 fn keyring_rules() {
-    let mut ring = Keyring::new(v(2), key(2));
+    let mut ring = MasterKeys::new(v(2), key(2));
     ring.insert(v(1), key(1)).unwrap();
     assert!(matches!(
         ring.insert(v(1), key(1)),
@@ -360,11 +360,11 @@ fn keyring_rules() {
     ring.rotate(v(5), key(5)).unwrap();
     assert!(matches!(
         ring.rotate(v(4), key(4)),
-        Err(KeysError::Keyring(_))
+        Err(KeysError::MasterKeys(_))
     ));
     assert!(matches!(
         ring.set_min_decrypt_version(v(6)),
-        Err(KeysError::Keyring(_))
+        Err(KeysError::MasterKeys(_))
     ));
     ring.set_primary(v(2)).unwrap();
     assert_eq!(ring.primary(), v(2));
@@ -442,7 +442,7 @@ fn sealing_and_opening_stay_correct_while_keys_rotate_concurrently() {
 fn the_least_recently_used_key_is_the_one_evicted() {
     let s = Sealer::with_config(
         Purpose::new("credentials").unwrap(),
-        Keyring::new(v(1), key(1)),
+        MasterKeys::new(v(1), key(1)),
         Provider::from_parts(
             std::sync::Arc::new(portcullis_core::SystemClock),
             Arc::new(SeededRandom::new(3)),

@@ -12,7 +12,7 @@ use portcullis_core::Provider;
 use std::sync::Arc;
 
 use common::{FixedRandom, tenant, v};
-use portcullis_keys::{Keyring, MasterKey, Purpose, Sealer, TenantSalt};
+use portcullis_keys::{MasterKey, MasterKeys, Purpose, Sealer, TenantSalt};
 
 fn block(name: &str) -> std::collections::HashMap<String, String> {
     let text = include_str!("vectors/sealed_blob_v1.txt");
@@ -41,7 +41,7 @@ fn check(case: &str) {
     let master = MasterKey::from_slice(&h("master_key")).unwrap();
     let sealer = Sealer::new(
         Purpose::new(b["purpose"].as_str()).unwrap(),
-        Keyring::new(version, master),
+        MasterKeys::new(version, master),
         Provider::from_parts(
             std::sync::Arc::new(portcullis_core::SystemClock),
             Arc::new(FixedRandom::new(&h("nonce"))),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use portcullis_core::{OsRandom, Provider, SecretString, TenantId};
 use portcullis_keys::{
-    BlobSink, BlobSource, KeyVersion, Keyring, KeysError, MasterKey, Purpose, ReencryptOptions,
+    BlobSink, BlobSource, KeyVersion, KeysError, MasterKey, MasterKeys, Purpose, ReencryptOptions,
     ReplaceOutcome, Sealer, SecretName, SecretSource,
 };
 use portcullis_postgres::{
@@ -22,7 +22,7 @@ use portcullis_postgres::{
 
 fn sealer() -> Sealer {
     let rng = Arc::new(OsRandom);
-    let ring = Keyring::new(
+    let ring = MasterKeys::new(
         KeyVersion::new(1).unwrap(),
         MasterKey::generate(rng.as_ref()).unwrap(),
     );

@@ -5,7 +5,7 @@ use portcullis_tokens::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER, Token
 
 use crate::backend::RedisBackend;
 use crate::error::{BadReply, corrupt};
-use crate::keys::escape;
+use crate::keyspace::escape;
 
 /// API-key records in Redis: one hash per `(tenant, id)` (found by id without scanning)
 /// and one list of ids per owner. Records never expire: revoked and expired keys stay

@@ -8,7 +8,7 @@ use portcullis_core::{BackendError, Provider, UnixTime};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::error::{RedisError, backend};
-use crate::keys::KeySpace;
+use crate::keyspace::KeySpace;
 use crate::scripts::Scripts;
 
 /// Connection settings.

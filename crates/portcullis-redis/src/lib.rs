@@ -151,7 +151,7 @@
 mod apikeys;
 mod backend;
 mod error;
-mod keys;
+mod keyspace;
 mod ratelimit;
 mod refresh;
 mod replay;
@@ -161,7 +161,7 @@ mod scripts;
 pub use apikeys::RedisApiKeyStore;
 pub use backend::{RedisBackend, RedisConfig};
 pub use error::RedisError;
-pub use keys::{KeySpace, escape};
+pub use keyspace::{KeySpace, escape};
 pub use ratelimit::{RedisRateLimiter, TimeSource};
 pub use refresh::RedisRefreshStore;
 pub use replay::RedisReplayGuard;

@@ -6,7 +6,7 @@ use portcullis_ratelimit::{Quota, RateDecision, RateLimitError, RateLimiter, val
 
 use crate::backend::RedisBackend;
 use crate::error::{BadReply, RedisError};
-use crate::keys::validate_name;
+use crate::keyspace::validate_name;
 use portcullis_core::BackendError;
 
 /// Whose clock the GCRA script reads.

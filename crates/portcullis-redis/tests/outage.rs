@@ -25,8 +25,8 @@ use portcullis_redis::{
 };
 use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
-    KeyRing, RefreshPolicy, RefreshTokens, RevocationStore, TicketStore, TokenConfig, TokenError,
-    TokenService, TokenStores,
+    RefreshPolicy, RefreshTokens, RevocationStore, SigningKeys, TicketStore, TokenConfig,
+    TokenError, TokenService, TokenStores,
 };
 use portcullis_webhooks::{ReplayGuard, WebhookError};
 
@@ -67,7 +67,7 @@ fn services(b: &RedisBackend, clock: &ManualClock) -> Services {
     )
     .unwrap();
     let secret = SecretBytes::from_slice(&[3u8; 32]);
-    let ring = KeyRing::hs256((KeyId::new("hs-1").unwrap(), &secret), None).unwrap();
+    let ring = SigningKeys::hs256((KeyId::new("hs-1").unwrap(), &secret), None).unwrap();
     let tokens = TokenService::new(
         Arc::new(ring),
         TokenConfig::new("https://issuer.test", "api").unwrap(),

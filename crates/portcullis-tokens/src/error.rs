@@ -158,7 +158,7 @@ pub enum TokenError {
     RetentionBeforeEpoch,
     /// A key or key-ring operation was refused.
     #[error("key ring: {reason}")]
-    KeyRing {
+    SigningKeys {
         /// What was refused.
         reason: String,
     },

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::claims::{Claims, NoExtra, RESERVED, TokenType, check_label, decode_claims};
 use crate::error::{TokenError, escape_untrusted};
-use crate::keyring::{KeyRing, parse_header, split_compact};
+use crate::keyring::{SigningKeys, parse_header, split_compact};
 use crate::memory::{MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
 use crate::refresh::{FamilyId, FamilyStatus, RefreshStore};
 use crate::revocation::{RevocationReason, RevocationStatus, RevocationStore};
@@ -210,11 +210,11 @@ pub struct Verified<E = NoExtra> {
     pub kid: KeyId,
 }
 
-/// Issues and verifies the JWTs of one issuer/audience with one [`KeyRing`], consulting
+/// Issues and verifies the JWTs of one issuer/audience with one [`SigningKeys`], consulting
 /// its [`TokenStores`] on every verify.
 #[derive(Debug, Clone)]
 pub struct TokenService {
-    ring: Arc<KeyRing>,
+    ring: Arc<SigningKeys>,
     config: TokenConfig,
     stores: TokenStores,
     provider: Provider,
@@ -224,7 +224,7 @@ impl TokenService {
     /// A service signing with `ring`'s active key, checking revocations, sessions and
     /// tickets in `stores`, reading time and randomness from `provider`.
     pub fn new(
-        ring: Arc<KeyRing>,
+        ring: Arc<SigningKeys>,
         config: TokenConfig,
         stores: TokenStores,
         provider: Provider,
@@ -248,7 +248,7 @@ impl TokenService {
     }
 
     /// The key ring.
-    pub fn ring(&self) -> &Arc<KeyRing> {
+    pub fn ring(&self) -> &Arc<SigningKeys> {
         &self.ring
     }
 
@@ -258,7 +258,7 @@ impl TokenService {
     /// # Errors
     ///
     /// [`TokenError::InvalidConfig`] if `extra` does not serialize to a JSON object or
-    /// reuses a registered claim name; [`TokenError::KeyRing`] without an active key;
+    /// reuses a registered claim name; [`TokenError::SigningKeys`] without an active key;
     /// [`TokenError::Random`], [`TokenError::Signing`].
     pub fn issue_access<E: Serialize>(
         &self,

@@ -14,9 +14,9 @@
 //! | [`KeyState::Retired`] | no | no: [`TokenError::KeyRetired`] | no |
 //!
 //! Zero-downtime rotation: add the next key as standby (verifiers fetch the JWKS), then
-//! [`KeyRing::activate`] it (the previous active key becomes verify-only, so tokens it
+//! [`SigningKeys::activate`] it (the previous active key becomes verify-only, so tokens it
 //! signed keep verifying), and once the longest token lifetime has passed,
-//! [`KeyRing::retire`] the old key.
+//! [`SigningKeys::retire`] the old key.
 //!
 //! `kid` is the RFC 7638 JWK thumbprint (SHA-256, base64url) for Ed25519 and P-256 keys;
 //! HS256 keys carry a `kid` chosen by the operator (a thumbprint of a shared secret would
@@ -114,10 +114,10 @@ impl KeyMaterial {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the secret is shorter than [`MIN_HMAC_SECRET_LEN`].
+    /// [`TokenError::SigningKeys`] if the secret is shorter than [`MIN_HMAC_SECRET_LEN`].
     pub fn hs256(kid: KeyId, secret: &SecretBytes) -> Result<Self, TokenError> {
         if secret.len() < MIN_HMAC_SECRET_LEN {
-            return Err(TokenError::KeyRing {
+            return Err(TokenError::SigningKeys {
                 reason: format!(
                     "hs256 secret is {} bytes, at least {MIN_HMAC_SECRET_LEN} are required",
                     secret.len()
@@ -172,7 +172,7 @@ impl KeyMaterial {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the key cannot be encoded.
+    /// [`TokenError::SigningKeys`] if the key cannot be encoded.
     pub fn ed25519_from_seed(seed: &SecretArray<32>) -> Result<Self, TokenError> {
         let signing = ed25519_dalek::SigningKey::from_bytes(seed.expose_secret());
         let der = signing
@@ -188,7 +188,7 @@ impl KeyMaterial {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the bytes are not a valid Ed25519 point.
+    /// [`TokenError::SigningKeys`] if the bytes are not a valid Ed25519 point.
     pub fn ed25519_public(public: &[u8; 32]) -> Result<Self, TokenError> {
         ed25519_dalek::VerifyingKey::from_bytes(public)
             .map_err(|_| key_err("invalid ed25519 public key"))?;
@@ -209,7 +209,7 @@ impl KeyMaterial {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the scalar is zero or not below the group order.
+    /// [`TokenError::SigningKeys`] if the scalar is zero or not below the group order.
     pub fn es256_from_scalar(scalar: &SecretArray<32>) -> Result<Self, TokenError> {
         let secret = p256::SecretKey::from_slice(scalar.expose_secret())
             .map_err(|_| key_err("invalid p-256 scalar"))?;
@@ -229,7 +229,7 @@ impl KeyMaterial {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the bytes are not a point on P-256.
+    /// [`TokenError::SigningKeys`] if the bytes are not a point on P-256.
     pub fn es256_public(sec1: &[u8]) -> Result<Self, TokenError> {
         let public = p256::PublicKey::from_sec1_bytes(sec1)
             .map_err(|_| key_err("invalid p-256 public key"))?;
@@ -347,13 +347,13 @@ pub(crate) fn parse_header(b64: &str) -> Result<RawHeader, TokenError> {
 }
 
 fn key_err(reason: &str) -> TokenError {
-    TokenError::KeyRing {
+    TokenError::SigningKeys {
         reason: reason.to_owned(),
     }
 }
 
 fn key_id(s: &str) -> Result<KeyId, TokenError> {
-    KeyId::new(s).map_err(|e| TokenError::KeyRing {
+    KeyId::new(s).map_err(|e| TokenError::SigningKeys {
         reason: e.to_string(),
     })
 }
@@ -398,7 +398,7 @@ impl PublicJwk {
     /// valid `KeyId`; the error path exists only because `KeyId` is parsed, never assumed.
     fn thumbprint(&self) -> Result<KeyId, TokenError> {
         let print = URL_SAFE_NO_PAD.encode(Sha256::digest(self.canonical().as_bytes()));
-        KeyId::new(print.as_str()).map_err(|e| TokenError::KeyRing {
+        KeyId::new(print.as_str()).map_err(|e| TokenError::SigningKeys {
             reason: format!("the RFC 7638 thumbprint is not a key id: {e}"),
         })
     }
@@ -442,17 +442,19 @@ pub(crate) struct RingKey {
     public_jwk: Option<PublicJwk>,
 }
 
-/// The set of keys a service signs and verifies with. Cheap to share (`Arc<KeyRing>`);
+/// The set of keys a service signs and verifies with. Cheap to share (`Arc<SigningKeys>`);
 /// lifecycle changes take `&self` and are atomic with respect to signing and verifying.
 #[derive(Default)]
-pub struct KeyRing {
+pub struct SigningKeys {
     keys: RwLock<Vec<Arc<RingKey>>>,
 }
 
-impl fmt::Debug for KeyRing {
+impl fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let states = self.states().unwrap_or_default();
-        f.debug_struct("KeyRing").field("keys", &states).finish()
+        f.debug_struct("SigningKeys")
+            .field("keys", &states)
+            .finish()
     }
 }
 
@@ -460,7 +462,7 @@ fn poisoned() -> TokenError {
     key_err("key ring lock poisoned")
 }
 
-impl KeyRing {
+impl SigningKeys {
     /// An empty ring.
     pub fn new() -> Self {
         Self::default()
@@ -471,7 +473,7 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] for short secrets or equal key ids.
+    /// [`TokenError::SigningKeys`] for short secrets or equal key ids.
     pub fn hs256(
         current: (KeyId, &SecretBytes),
         previous: Option<(KeyId, &SecretBytes)>,
@@ -489,7 +491,7 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the `kid` is already present, or if a verify-only key
+    /// [`TokenError::SigningKeys`] if the `kid` is already present, or if a verify-only key
     /// (no private part) is added as active.
     pub fn insert(&self, key: KeyMaterial, state: KeyState) -> Result<(), TokenError> {
         if state == KeyState::Active && key.encoding.is_none() {
@@ -497,7 +499,7 @@ impl KeyRing {
         }
         let mut keys = self.keys.write().map_err(|_| poisoned())?;
         if keys.iter().any(|k| k.kid == key.kid) {
-            return Err(TokenError::KeyRing {
+            return Err(TokenError::SigningKeys {
                 reason: format!("key `{}` is already in the ring", key.kid),
             });
         }
@@ -520,7 +522,7 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if `kid` is unknown, not in standby, or has no private key.
+    /// [`TokenError::SigningKeys`] if `kid` is unknown, not in standby, or has no private key.
     pub fn activate(&self, kid: &KeyId) -> Result<(), TokenError> {
         let mut keys = self.keys.write().map_err(|_| poisoned())?;
         let idx = find(&keys, kid)?;
@@ -536,7 +538,7 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if `kid` is unknown or not verify-only (an active key must
+    /// [`TokenError::SigningKeys`] if `kid` is unknown or not verify-only (an active key must
     /// be replaced first; a standby key can simply be removed).
     pub fn retire(&self, kid: &KeyId) -> Result<(), TokenError> {
         let mut keys = self.keys.write().map_err(|_| poisoned())?;
@@ -553,7 +555,7 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if `kid` is unknown, active or verify-only.
+    /// [`TokenError::SigningKeys`] if `kid` is unknown, active or verify-only.
     pub fn remove(&self, kid: &KeyId) -> Result<(), TokenError> {
         let mut keys = self.keys.write().map_err(|_| poisoned())?;
         let idx = find(&keys, kid)?;
@@ -569,7 +571,7 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the ring's lock was poisoned.
+    /// [`TokenError::SigningKeys`] if the ring's lock was poisoned.
     pub fn states(&self) -> Result<Vec<(KeyId, Algorithm, KeyState)>, TokenError> {
         let keys = self.keys.read().map_err(|_| poisoned())?;
         Ok(keys
@@ -583,7 +585,7 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`TokenError::KeyRing`] if the ring's lock was poisoned.
+    /// [`TokenError::SigningKeys`] if the ring's lock was poisoned.
     pub fn jwks(&self) -> Result<Jwks, TokenError> {
         let keys = self.keys.read().map_err(|_| poisoned())?;
         let keys = keys
@@ -636,13 +638,13 @@ impl KeyRing {
 fn find(keys: &[Arc<RingKey>], kid: &KeyId) -> Result<usize, TokenError> {
     keys.iter()
         .position(|k| &k.kid == kid)
-        .ok_or_else(|| TokenError::KeyRing {
+        .ok_or_else(|| TokenError::SigningKeys {
             reason: format!("no key `{kid}` in the ring"),
         })
 }
 
 fn transition_err(kid: &KeyId, from: KeyState, to: KeyState) -> TokenError {
-    TokenError::KeyRing {
+    TokenError::SigningKeys {
         reason: format!("key `{kid}` cannot go from {from:?} to {to:?}"),
     }
 }

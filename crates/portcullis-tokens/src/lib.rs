@@ -5,7 +5,7 @@
 //! | concern | entry point | store trait | in-memory store |
 //! |---------|-------------|-------------|-----------------|
 //! | access, scoped tokens, tickets (JWT) | [`TokenService`] over [`TokenStores`] | [`RevocationStore`], [`RefreshStore`], [`TicketStore`] | [`MemoryRevocationStore`], [`MemoryRefreshStore`], [`MemoryTicketStore`] |
-//! | signing keys, JWKS | [`KeyRing`] | none | none |
+//! | signing keys, JWKS | [`SigningKeys`] | none | none |
 //! | refresh tokens | [`RefreshTokens`] | [`RefreshStore`] | [`MemoryRefreshStore`] |
 //! | API keys | [`ApiKeys`] | [`ApiKeyStore`] | [`MemoryApiKeyStore`] |
 //! | cookies | [`CookiePolicy`] | none | none |
@@ -26,13 +26,13 @@
 //! use std::sync::Arc;
 //! use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
 //! use portcullis_tokens::{
-//!     Algorithm, KeyMaterial, KeyRing, KeyState, NoExtra, RefreshPolicy, RefreshTokens,
+//!     Algorithm, KeyMaterial, SigningKeys, KeyState, NoExtra, RefreshPolicy, RefreshTokens,
 //!     TokenConfig, TokenError, TokenService, TokenStores,
 //! };
 //!
 //! # futures::executor::block_on(async {
 //! let provider = Provider::system(); // the one source of time and randomness
-//! let ring = Arc::new(KeyRing::new());
+//! let ring = Arc::new(SigningKeys::new());
 //! ring.insert(KeyMaterial::generate(Algorithm::EdDsa, &provider)?, KeyState::Active)?;
 //! let stores = TokenStores::in_memory(&provider); // or the portcullis-redis stores
 //! let jwt = TokenService::new(
@@ -134,7 +134,7 @@ pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
 pub use error::TokenError;
 pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, TokenStores, Verified};
-pub use keyring::{Algorithm, Jwk, Jwks, KeyMaterial, KeyRing, KeyState, MIN_HMAC_SECRET_LEN};
+pub use keyring::{Algorithm, Jwk, Jwks, KeyMaterial, KeyState, MIN_HMAC_SECRET_LEN, SigningKeys};
 pub use memory::{MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
 pub use refresh::{
     FamilyId, FamilyStatus, IssuedRefresh, NewFamily, RefreshPolicy, RefreshStore, RefreshTokens,

@@ -416,13 +416,13 @@ fn hs256_current_and_previous() {
     let prev_kid = portcullis_core::KeyId::new("hs-2025").unwrap();
     let cur_kid = portcullis_core::KeyId::new("hs-2026").unwrap();
     let old_ring = Arc::new(
-        portcullis_tokens::KeyRing::hs256((prev_kid.clone(), &prev_secret), None).unwrap(),
+        portcullis_tokens::SigningKeys::hs256((prev_kid.clone(), &prev_secret), None).unwrap(),
     );
     let old_token = service(old_ring, &clock)
         .issue_access(&tenant(), &alice(), None, &NoExtra {})
         .unwrap();
     let ring = Arc::new(
-        portcullis_tokens::KeyRing::hs256(
+        portcullis_tokens::SigningKeys::hs256(
             (cur_kid.clone(), &cur_secret),
             Some((prev_kid.clone(), &prev_secret)),
         )

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use portcullis_core::{Provider, RandomError, SecureRandom, SystemClock, TenantId};
 use portcullis_keys::envelope::inspect_envelope;
-use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer, inspect};
+use portcullis_keys::{KeyVersion, MasterKeys, MasterKey, Purpose, Sealer, inspect};
 
 /// Deterministic generator: the fixture seals exactly one blob, so it is the same blob in
 /// every fuzzing process and the only one that may ever open (a blob sealed by an earlier
@@ -32,7 +32,7 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let v1 = KeyVersion::new(1).unwrap();
-        let mut ring = Keyring::new(v1, MasterKey::new([1; 32]));
+        let mut ring = MasterKeys::new(v1, MasterKey::new([1; 32]));
         ring.rotate(KeyVersion::new(2).unwrap(), MasterKey::new([2; 32])).unwrap();
         let sealer = Sealer::new(
             Purpose::new("credentials").unwrap(),

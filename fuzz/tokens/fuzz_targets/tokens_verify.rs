@@ -21,7 +21,7 @@ use portcullis_core::{
 use portcullis_tokens::apikey::format as api_format;
 use portcullis_tokens::refresh::format as rt_format;
 use portcullis_tokens::{
-    KeyMaterial, KeyRing, KeyState, NoExtra, TokenConfig, TokenService, TokenStores, TokenType,
+    KeyMaterial, SigningKeys, KeyState, NoExtra, TokenConfig, TokenService, TokenStores, TokenType,
     danger,
 };
 use sha2::Sha256;
@@ -36,7 +36,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let ring = KeyRing::new();
+        let ring = SigningKeys::new();
         let hs = KeyMaterial::hs256(
             KeyId::new("hs-1").unwrap(),
             &SecretBytes::new(HS_SECRET.to_vec()),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use portcullis_core::{Provider, RandomError, SecureRandom, TenantId};
-use portcullis_keys::{KeyVersion, Keyring, MasterKey, Purpose, Sealer};
+use portcullis_keys::{KeyVersion, MasterKey, MasterKeys, Purpose, Sealer};
 use portcullis_testkit::SeededRandom;
 
 /// A test-only generator that returns the queued bytes (for the documented vector).
@@ -43,7 +43,7 @@ pub fn tenant(s: &str) -> TenantId {
     TenantId::new(s).unwrap()
 }
 
-pub fn sealer_with(ring: Keyring, seed: u64) -> Sealer {
+pub fn sealer_with(ring: MasterKeys, seed: u64) -> Sealer {
     Sealer::new(
         Purpose::new("credentials").unwrap(),
         ring,
@@ -55,5 +55,5 @@ pub fn sealer_with(ring: Keyring, seed: u64) -> Sealer {
 }
 
 pub fn sealer() -> Sealer {
-    sealer_with(Keyring::new(v(1), key(1)), 7)
+    sealer_with(MasterKeys::new(v(1), key(1)), 7)
 }

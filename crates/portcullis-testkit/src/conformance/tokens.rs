@@ -33,10 +33,10 @@ use portcullis_core::{
     ActorId, BackendErrorKind, Clock, KeyId, Provider, SecretArray, SecretBytes, TenantId, UnixTime,
 };
 use portcullis_tokens::{
-    ApiKeyRecord, ApiKeyStore, FamilyStatus, IssuedRefresh, KeyRing, MAX_API_KEYS_PER_OWNER,
+    ApiKeyRecord, ApiKeyStore, FamilyStatus, IssuedRefresh, MAX_API_KEYS_PER_OWNER,
     MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore, NoExtra,
     RefreshPolicy, RefreshStore, RefreshTokens, RevocationReason, RevocationStatus,
-    RevocationStore, TicketStore, TokenConfig, TokenError, TokenService, TokenStores,
+    RevocationStore, SigningKeys, TicketStore, TokenConfig, TokenError, TokenService, TokenStores,
 };
 
 use crate::ManualClock;
@@ -422,7 +422,7 @@ pub async fn duplicate_family_conflicts(stores: &StoreSet) {
 
 fn token_service(clock: &ManualClock, stores: &StoreSet) -> TokenService {
     let secret = SecretBytes::from_slice(&[3u8; 32]);
-    let ring = KeyRing::hs256((KeyId::new("hs-1").unwrap(), &secret), None).unwrap();
+    let ring = SigningKeys::hs256((KeyId::new("hs-1").unwrap(), &secret), None).unwrap();
     TokenService::new(
         Arc::new(ring),
         TokenConfig::new("https://issuer.test", "api").unwrap(),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use portcullis_core::{ActorId, KeyId, SecretBytes, TenantId};
 use portcullis_testkit::{ManualClock, SeededRandom};
 use portcullis_tokens::{
-    Algorithm, KeyMaterial, KeyRing, KeyState, TokenConfig, TokenError, TokenService, TokenStores,
-    Verified,
+    Algorithm, KeyMaterial, KeyState, SigningKeys, TokenConfig, TokenError, TokenService,
+    TokenStores, Verified,
 };
 use serde::de::DeserializeOwned;
 
@@ -28,8 +28,8 @@ pub(crate) fn hs_kid() -> KeyId {
 }
 
 /// A ring whose active key has `alg` (HS256 uses [`HS_SECRET`] with kid `hs-1`).
-pub(crate) fn ring(alg: Algorithm) -> Arc<KeyRing> {
-    let ring = KeyRing::new();
+pub(crate) fn ring(alg: Algorithm) -> Arc<SigningKeys> {
+    let ring = SigningKeys::new();
     let key = match alg {
         Algorithm::Hs256 => {
             KeyMaterial::hs256(hs_kid(), &SecretBytes::from_slice(HS_SECRET)).unwrap()
@@ -41,14 +41,14 @@ pub(crate) fn ring(alg: Algorithm) -> Arc<KeyRing> {
 }
 
 /// A service over fresh in-memory stores.
-pub(crate) fn service(ring: Arc<KeyRing>, clock: &ManualClock) -> TokenService {
+pub(crate) fn service(ring: Arc<SigningKeys>, clock: &ManualClock) -> TokenService {
     let provider = clock.provider(7);
     service_with(ring, clock, TokenStores::in_memory(&provider))
 }
 
 /// A service over `stores`.
 pub(crate) fn service_with(
-    ring: Arc<KeyRing>,
+    ring: Arc<SigningKeys>,
     clock: &ManualClock,
     stores: TokenStores,
 ) -> TokenService {
