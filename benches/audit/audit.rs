@@ -14,10 +14,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use portcullis_audit::merkle::{self, MerkleTree};
 use portcullis_audit::{
     AuditLog, AuditStore, Entry, Hash, MemoryStore, Metadata, NewEntry, PendingEntry, verify_chain,
 };
+use portcullis_audit::{MerkleTree, leaf_hash, verify_inclusion};
 use portcullis_core::{ActorId, FixedClock, Provider, TenantId, UnixTime};
 use sha2::{Digest, Sha256};
 
@@ -138,9 +138,7 @@ fn verify(c: &mut Criterion) {
 
 fn merkle_1m(c: &mut Criterion) {
     const N: u64 = 1_000_000;
-    let leaves: Vec<Hash> = (0..N)
-        .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
-        .collect();
+    let leaves: Vec<Hash> = (0..N).map(|i| leaf_hash(&i.to_be_bytes())).collect();
     let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
     let root = tree.root();
     let idx = 777_777;
@@ -160,7 +158,7 @@ fn merkle_1m(c: &mut Criterion) {
     });
     g.bench_function("verify_inclusion_1m", |b| {
         b.iter(|| {
-            merkle::verify_inclusion(
+            verify_inclusion(
                 leaves[idx as usize].as_bytes(),
                 idx,
                 N,

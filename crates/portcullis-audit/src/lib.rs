@@ -4,12 +4,12 @@
 //! Every meaningful action becomes an [`Entry`] in its tenant's log. Entries have a
 //! versioned canonical binary encoding; each entry's SHA-256 hash covers the previous
 //! entry's hash, forming one hash chain per tenant ([`verify_chain`] names the first bad
-//! seq). Over the same entries sits an RFC 6962 Merkle tree ([`merkle`]) with inclusion
+//! seq). Over the same entries sits an RFC 6962 Merkle tree ([`MerkleTree`]) with inclusion
 //! and consistency proofs, and signed checkpoints ([`Checkpoint`]) in the C2SP
-//! tlog-checkpoint / signed-note format with Ed25519 keys ([`note`]). Redactors
+//! tlog-checkpoint / signed-note format with Ed25519 keys ([`NoteSigner`]). Redactors
 //! ([`PiiRedactor`], [`Pseudonymizer`]) run before hashing. Storage sits behind the async
 //! [`AuditStore`] trait, with [`MemoryStore`] and the append-only JSON-lines
-//! [`FileStore`]; [`AuditLog`] ties them together, and [`ops`] has the one-call
+//! [`FileStore`]; [`AuditLog`] ties them together, and the `*_log_file` functions ([`verify_log_file`]) are the one-call
 //! operations of the command-line tool.
 //!
 //! # When not to use it
@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use portcullis_audit::{merkle, AuditLog, MemoryStore, Metadata, NewEntry, NoteSigner, PiiRedactor};
+//! use portcullis_audit::{leaf_hash, verify_inclusion, AuditLog, MemoryStore, Metadata, NewEntry, NoteSigner, PiiRedactor};
 //! use portcullis_core::{ActorId, Provider, TenantId};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
@@ -46,8 +46,8 @@
 //! // A signed checkpoint, and a proof that the entry is in it.
 //! let proven = log.append_with_proof(&tenant, NewEntry::new(ActorId::new("bob")?, "invoice.pay", "invoices/42")?).await?;
 //! let cp = portcullis_audit::Checkpoint::open(&proven.checkpoint.note, &verifier, "audit.example.com/acme")?;
-//! let leaf = merkle::leaf_hash(proven.receipt.hash.as_bytes());
-//! merkle::verify_inclusion(leaf.as_bytes(), proven.receipt.seq, cp.size(), &proven.proof, cp.root().as_bytes())?;
+//! let leaf = leaf_hash(proven.receipt.hash.as_bytes());
+//! verify_inclusion(leaf.as_bytes(), proven.receipt.seq, cp.size(), &proven.proof, cp.root().as_bytes())?;
 //!
 //! // The whole chain verifies against the latest checkpoint.
 //! assert_eq!(log.verify(&tenant).await?.size, 2);
@@ -64,12 +64,12 @@
 //! | --- | --- |
 //! | [`Entry`], [`NewEntry`], [`Metadata`] | entries, canonical encoding, canonical JSON |
 //! | [`verify_chain`], [`ChainVerifier`] | chain verification naming the first bad seq |
-//! | [`merkle`] | RFC 6962 hashing, [`merkle::MerkleTree`], proofs, strict verifiers |
-//! | [`note`], [`Checkpoint`] | C2SP signed notes (Ed25519) and tlog checkpoints |
+//! | [`MerkleTree`], [`leaf_hash`], [`verify_inclusion`], [`verify_consistency`] | RFC 6962 hashing, proofs, strict verifiers |
+//! | [`NoteSigner`], [`NoteVerifier`], [`Checkpoint`] | C2SP signed notes (Ed25519) and tlog checkpoints |
 //! | [`Redactor`], [`PiiRedactor`], [`Pseudonymizer`] | redaction before hashing |
 //! | [`AuditStore`], [`MemoryStore`], [`FileStore`] | storage seam and two stores |
 //! | [`AuditLog`] | redact, timestamp, append, checkpoint, prove, verify |
-//! | [`ops`] | one-call CLI operations on log files |
+//! | [`verify_log_file`], [`append_to_file_store`], [`checkpoint_log_file`], [`keygen`] | one-call CLI operations on log files |
 //!
 //! # Entry encoding (version 1)
 //!
@@ -146,17 +146,17 @@
 //! 1. **Open the checkpoint**: [`Checkpoint::open`] with the pinned [`NoteVerifier`] and
 //!    origin `<log name>/<tenant>`. A wrong key fails as "invalid signature"; a checkpoint
 //!    of another tenant fails as an origin mismatch.
-//! 2. **Verify the chain**: [`ops::verify_log_file`] (or [`verify_chain`]) recomputes
+//! 2. **Verify the chain**: [`verify_log_file`] (or [`verify_chain`]) recomputes
 //!    every hash and link; it prints `ok: <n> entries` or names the first bad seq and the
 //!    fault (hash mismatch, broken link, gap, reorder, wrong tenant, malformed).
-//! 3. **Compare with the checkpoint**: with a [`ops::CheckpointCheck`], the first `size`
+//! 3. **Compare with the checkpoint**: with a [`CheckpointCheck`], the first `size`
 //!    entries must reproduce the signed root. Fewer entries is truncation; another root is
 //!    a rewrite, even a perfectly rehashed one.
 //! 4. **Check consistency over time**: for a newer checkpoint, ask the operator for the
 //!    consistency proof between the two sizes and check it with
 //!    [`Checkpoint::verify_extended_by`]: the newer log must extend the older one.
 //! 5. **Spot-check single entries**: for one entry, an inclusion proof against a checkpoint
-//!    ([`merkle::verify_inclusion`] with the entry's leaf hash) proves it is in the log
+//!    ([`verify_inclusion`] with the entry's leaf hash) proves it is in the log
 //!    without downloading the rest.
 //!
 //! # Security considerations
@@ -184,6 +184,7 @@
 //! - The file store blocks its executor thread on `fsync`; a torn last line stops all
 //!   operations on that tenant until an operator repairs the file.
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 mod chain;
 mod checkpoint;
@@ -191,13 +192,13 @@ mod entry;
 mod error;
 mod hash;
 mod log;
-pub mod merkle;
+mod merkle;
 mod metadata;
-pub mod note;
-pub mod ops;
+mod note;
+mod ops;
 mod pseudonym;
 mod redact;
-pub mod store;
+mod store;
 
 pub use chain::{ChainHead, ChainVerifier, verify_chain, verify_chain_against};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
@@ -207,10 +208,17 @@ pub use entry::{
 pub use error::{AuditError, ChainFault};
 pub use hash::Hash;
 pub use log::{AuditLog, ProvenAppend};
+pub use merkle::{
+    MerkleTree, empty_root, leaf_hash, node_hash, root_of, verify_consistency, verify_inclusion,
+};
 pub use metadata::Metadata;
-pub use note::{NoteSigner, NoteVerifier};
+pub use note::{MAX_SIGNATURES, NoteSigner, NoteVerifier};
+pub use ops::{
+    AppendRequest, CheckpointCheck, GeneratedKeys, VerifyReport, append_to_file_store,
+    checkpoint_log_file, keygen, verify_lines, verify_log_file,
+};
 pub use pseudonym::{MemorySubjectKeys, Pseudonymizer, SubjectKeys};
 pub use redact::{PiiRedactor, Redactor, mask_ip};
 pub use store::{
-    AppendReceipt, AuditStore, FileStore, MemoryStore, PendingEntry, StoredCheckpoint,
+    AppendReceipt, AuditStore, FileStore, MemoryStore, PendingEntry, StoredCheckpoint, seal_batch,
 };

@@ -8,12 +8,12 @@
 
 use std::sync::Arc;
 
-use portcullis_audit::merkle::{self, MerkleTree};
-use portcullis_audit::ops::{self, CheckpointCheck};
 use portcullis_audit::{
     AuditError, AuditLog, ChainFault, Checkpoint, Entry, FileStore, Hash, Metadata, NewEntry,
     NoteSigner, RunStep, verify_chain, verify_chain_against,
 };
+use portcullis_audit::{CheckpointCheck, verify_lines};
+use portcullis_audit::{MerkleTree, empty_root, leaf_hash, node_hash, root_of, verify_inclusion};
 use portcullis_core::{ActorId, Provider, SecretArray, TenantId, UnixTime};
 use portcullis_testkit::ManualClock;
 use serde_json::Value;
@@ -60,9 +60,9 @@ fn lines(entries: &[Entry]) -> Vec<String> {
     entries.iter().map(|e| e.to_json_line().unwrap()).collect()
 }
 
-fn verify(lines: &[String]) -> Result<portcullis_audit::ops::VerifyReport, AuditError> {
+fn verify(lines: &[String]) -> Result<portcullis_audit::VerifyReport, AuditError> {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-    ops::verify_lines(&refs, Some(&tenant()), None)
+    verify_lines(&refs, Some(&tenant()), None)
 }
 
 fn signer() -> NoteSigner {
@@ -246,12 +246,12 @@ fn rewritten_and_rehashed_log_is_caught_by_a_checkpoint() {
     let refs = lines(&forged);
     let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
     assert!(matches!(
-        ops::verify_lines(&refs, Some(&t), Some(check)),
+        verify_lines(&refs, Some(&t), Some(check)),
         Err(AuditError::RootMismatch { size: 6 })
     ));
     let good = lines(&entries);
     let good: Vec<&str> = good.iter().map(String::as_str).collect();
-    let report = ops::verify_lines(&good, Some(&t), Some(check)).unwrap();
+    let report = verify_lines(&good, Some(&t), Some(check)).unwrap();
     assert_eq!(
         report.to_string(),
         "ok: 6 entries (checkpoint at 6 verified)"
@@ -288,7 +288,7 @@ fn checkpoint_of_another_tenant_is_refused() {
         verifier: &verifier,
         log_name: None,
     };
-    assert!(ops::verify_lines(&refs, Some(&a), Some(check)).is_err());
+    assert!(verify_lines(&refs, Some(&a), Some(check)).is_err());
 }
 
 #[test]
@@ -298,7 +298,7 @@ fn checkpoint_signed_by_another_key_is_refused() {
     let cp = Checkpoint::new(
         Checkpoint::origin_for("audit.example.com", &t),
         0,
-        merkle::empty_root(),
+        empty_root(),
     )
     .unwrap();
     let note = cp.sign(&other).unwrap().note;
@@ -334,8 +334,8 @@ fn checkpoint_signed_by_another_key_is_refused() {
 
 #[test]
 fn abc_and_abcc_roots_differ() {
-    let [a, b, c] = [b"A".as_slice(), b"B", b"C"].map(merkle::leaf_hash);
-    assert_ne!(merkle::root_of(&[a, b, c]), merkle::root_of(&[a, b, c, c]));
+    let [a, b, c] = [b"A".as_slice(), b"B", b"C"].map(leaf_hash);
+    assert_ne!(root_of(&[a, b, c]), root_of(&[a, b, c, c]));
     // And at the chain level: a duplicated last entry is a reorder.
     let mut l = lines(&chain(&tenant(), 3));
     l.push(l[2].clone());
@@ -344,20 +344,18 @@ fn abc_and_abcc_roots_differ() {
 
 #[test]
 fn sixty_four_byte_leaf_does_not_collide_with_two_leaves() {
-    let (l0, l1) = (merkle::leaf_hash(b"left"), merkle::leaf_hash(b"right"));
-    let two = merkle::root_of(&[l0, l1]);
+    let (l0, l1) = (leaf_hash(b"left"), leaf_hash(b"right"));
+    let two = root_of(&[l0, l1]);
     let mut concat = Vec::new();
     concat.extend_from_slice(l0.as_bytes());
     concat.extend_from_slice(l1.as_bytes());
-    let fake = merkle::leaf_hash(&concat);
+    let fake = leaf_hash(&concat);
     assert_ne!(fake, two);
-    assert_ne!(merkle::root_of(&[fake]), two);
-    assert!(
-        merkle::verify_inclusion::<[u8; 32]>(fake.as_bytes(), 0, 1, &[], two.as_bytes()).is_err()
-    );
+    assert_ne!(root_of(&[fake]), two);
+    assert!(verify_inclusion::<[u8; 32]>(fake.as_bytes(), 0, 1, &[], two.as_bytes()).is_err());
     // The interior node itself, presented as a leaf hash in a one-leaf tree, verifies only
     // as itself: the 0x00/0x01 prefixes keep leaves and nodes apart.
-    assert_eq!(merkle::node_hash(&l0, &l1), two);
+    assert_eq!(node_hash(&l0, &l1), two);
 }
 
 /// End to end through `AuditLog` and the file store: checkpoints, then tampering on disk.
@@ -381,8 +379,8 @@ async fn audit_log_detects_truncation_and_rewrite_on_disk() {
     let proven = log.append_with_proof(&t, body(9)).await.unwrap();
     assert_eq!(proven.receipt.seq, 5);
     assert_eq!(proven.checkpoint.checkpoint.size(), 6);
-    let leaf = merkle::leaf_hash(proven.receipt.hash.as_bytes());
-    merkle::verify_inclusion(
+    let leaf = leaf_hash(proven.receipt.hash.as_bytes());
+    verify_inclusion(
         leaf.as_bytes(),
         5,
         6,

@@ -8,7 +8,9 @@
 )]
 
 use portcullis_audit::Hash;
-use portcullis_audit::merkle::{self, MerkleTree};
+use portcullis_audit::{
+    MerkleTree, empty_root, leaf_hash, node_hash, verify_consistency, verify_inclusion,
+};
 use proptest::prelude::*;
 
 fn k(n: usize) -> usize {
@@ -22,9 +24,9 @@ fn k(n: usize) -> usize {
 /// MTH(D[n]) as written in RFC 6962.
 fn mth(d: &[Hash]) -> Hash {
     match d.len() {
-        0 => merkle::empty_root(),
+        0 => empty_root(),
         1 => d[0],
-        n => merkle::node_hash(&mth(&d[..k(n)]), &mth(&d[k(n)..])),
+        n => node_hash(&mth(&d[..k(n)]), &mth(&d[k(n)..])),
     }
 }
 
@@ -65,9 +67,7 @@ fn subproof(m: usize, d: &[Hash], b: bool) -> Vec<Hash> {
 }
 
 fn leaves(n: usize) -> Vec<Hash> {
-    (0..n as u64)
-        .map(|i| merkle::leaf_hash(&i.to_le_bytes()))
-        .collect()
+    (0..n as u64).map(|i| leaf_hash(&i.to_le_bytes())).collect()
 }
 
 proptest! {
@@ -80,11 +80,11 @@ proptest! {
         prop_assert_eq!(tree.root_at(size as u64).unwrap(), mth(&d[..size]));
         let p = tree.inclusion_proof(m as u64, size as u64).unwrap();
         prop_assert_eq!(&p, &path(m, &d[..size]));
-        merkle::verify_inclusion(d[m].as_bytes(), m as u64, size as u64, &p, mth(&d[..size]).as_bytes()).unwrap();
+        verify_inclusion(d[m].as_bytes(), m as u64, size as u64, &p, mth(&d[..size]).as_bytes()).unwrap();
         let old = 1 + b % size;
         let c = tree.consistency_proof(old as u64, size as u64).unwrap();
         prop_assert_eq!(&c, &subproof(old, &d[..size], true));
-        merkle::verify_consistency(old as u64, size as u64, mth(&d[..old]).as_bytes(), mth(&d[..size]).as_bytes(), &c).unwrap();
+        verify_consistency(old as u64, size as u64, mth(&d[..old]).as_bytes(), mth(&d[..size]).as_bytes(), &c).unwrap();
     }
 
     #[test]
@@ -96,22 +96,22 @@ proptest! {
         let p = tree.inclusion_proof(m as u64, n as u64).unwrap();
         let other = b % n;
         if other != m {
-            prop_assert!(merkle::verify_inclusion(d[m].as_bytes(), other as u64, n as u64, &p, root.as_bytes()).is_err());
-            prop_assert!(merkle::verify_inclusion(d[other].as_bytes(), m as u64, n as u64, &p, root.as_bytes()).is_err());
+            prop_assert!(verify_inclusion(d[m].as_bytes(), other as u64, n as u64, &p, root.as_bytes()).is_err());
+            prop_assert!(verify_inclusion(d[other].as_bytes(), m as u64, n as u64, &p, root.as_bytes()).is_err());
         }
         // (A proof may also fit another size with the same shape; the signed checkpoint binds
         // size and root together, so only the pair is meaningful.)
-        prop_assert!(merkle::verify_inclusion(d[m].as_bytes(), m as u64, 2 * n as u64, &p, root.as_bytes()).is_err());
+        prop_assert!(verify_inclusion(d[m].as_bytes(), m as u64, 2 * n as u64, &p, root.as_bytes()).is_err());
         let old = 1 + b % (n - 1);
         let c = tree.consistency_proof(old as u64, n as u64).unwrap();
         let wrong_old = tree.root_at(old as u64 + 1).unwrap();
-        prop_assert!(merkle::verify_consistency(old as u64, n as u64, wrong_old.as_bytes(), root.as_bytes(), &c).is_err());
+        prop_assert!(verify_consistency(old as u64, n as u64, wrong_old.as_bytes(), root.as_bytes(), &c).is_err());
     }
 
     #[test]
     fn arbitrary_proofs_never_panic(idx in any::<u64>(), size in any::<u64>(), hashes in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..70)) {
-        let _ = merkle::verify_inclusion(&[1u8; 32], idx, size, &hashes, &[2u8; 32]);
-        let _ = merkle::verify_consistency(idx, size, &[1u8; 32], &[2u8; 32], &hashes);
+        let _ = verify_inclusion(&[1u8; 32], idx, size, &hashes, &[2u8; 32]);
+        let _ = verify_consistency(idx, size, &[1u8; 32], &[2u8; 32], &hashes);
     }
 }
 
@@ -119,9 +119,9 @@ proptest! {
 fn huge_sizes_are_handled() {
     let h = [0u8; 32];
     let proof: Vec<[u8; 32]> = vec![[1u8; 32]; 64];
-    assert!(merkle::verify_inclusion(&h, u64::MAX - 1, u64::MAX, &proof, &h).is_err());
-    assert!(merkle::verify_consistency(u64::MAX - 1, u64::MAX, &h, &h, &proof).is_err());
-    assert!(merkle::verify_consistency(1, u64::MAX, &h, &h, &proof).is_err());
+    assert!(verify_inclusion(&h, u64::MAX - 1, u64::MAX, &proof, &h).is_err());
+    assert!(verify_consistency(u64::MAX - 1, u64::MAX, &h, &h, &proof).is_err());
+    assert!(verify_consistency(1, u64::MAX, &h, &h, &proof).is_err());
 }
 
 /// Roots and hashes compare through `subtle::ConstantTimeEq` (the verifiers use it, so the
@@ -138,12 +138,12 @@ fn hashes_compare_in_constant_time_and_agree_with_bytes() {
     }
     // Equal sizes: equal roots verify, a root differing in any byte is a mismatch.
     let none: [&[u8]; 0] = [];
-    assert!(merkle::verify_consistency(3, 3, a.as_bytes(), a.as_bytes(), &none).is_ok());
+    assert!(verify_consistency(3, 3, a.as_bytes(), a.as_bytes(), &none).is_ok());
     for i in [0usize, 17, 31] {
         let mut c = a;
         c.0[i] ^= 0x80;
         assert!(matches!(
-            merkle::verify_consistency(3, 3, a.as_bytes(), c.as_bytes(), &none),
+            verify_consistency(3, 3, a.as_bytes(), c.as_bytes(), &none),
             Err(portcullis_audit::AuditError::ProofMismatch)
         ));
     }

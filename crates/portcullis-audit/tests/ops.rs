@@ -8,14 +8,17 @@
 
 use std::io::Write as _;
 
-use portcullis_audit::ops::{self, AppendRequest, CheckpointCheck};
+use portcullis_audit::{
+    AppendRequest, CheckpointCheck, append_to_file_store, checkpoint_log_file, keygen,
+    verify_log_file,
+};
 use portcullis_audit::{AuditError, ChainFault, NoteSigner, NoteVerifier, PiiRedactor, Redactor};
 use portcullis_core::{ActorId, TenantId};
 use portcullis_testkit::{ManualClock, SeededRandom};
 
 #[test]
 fn keygen_append_checkpoint_verify() {
-    let keys = ops::keygen("audit.example.com", &SeededRandom::new(9)).unwrap();
+    let keys = keygen("audit.example.com", &SeededRandom::new(9)).unwrap();
     assert!(
         keys.signer_key
             .expose_secret()
@@ -42,7 +45,7 @@ fn keygen_append_checkpoint_verify() {
             ip: Some("192.0.2.1".parse().unwrap()),
             metadata_json: r#"{"size": 10}"#,
         };
-        let r = ops::append_to_file_store(dir.path(), &req, &clock, &redactors).unwrap();
+        let r = append_to_file_store(dir.path(), &req, &clock, &redactors).unwrap();
         assert_eq!(r.seq, i);
     }
     let path = dir.path().join("acme.jsonl");
@@ -51,10 +54,10 @@ fn keygen_append_checkpoint_verify() {
             .unwrap()
             .contains("x@example.com")
     );
-    let report = ops::verify_log_file(&path, None, None).unwrap();
+    let report = verify_log_file(&path, None, None).unwrap();
     assert_eq!(report.to_string(), "ok: 3 entries");
 
-    let signed = ops::checkpoint_log_file(&path, Some(&tenant), &signer, None).unwrap();
+    let signed = checkpoint_log_file(&path, Some(&tenant), &signer, None).unwrap();
     assert_eq!(signed.checkpoint.origin(), "audit.example.com/acme");
     assert!(signed.note.starts_with("audit.example.com/acme\n3\n"));
     let check = CheckpointCheck {
@@ -62,12 +65,12 @@ fn keygen_append_checkpoint_verify() {
         verifier: &verifier,
         log_name: None,
     };
-    let report = ops::verify_log_file(&path, Some(&tenant), Some(check)).unwrap();
+    let report = verify_log_file(&path, Some(&tenant), Some(check)).unwrap();
     assert_eq!(report.checkpoint_size, Some(3));
 
     // Another key is refused.
     let other = NoteVerifier::parse(
-        &ops::keygen("audit.example.com", &SeededRandom::new(10))
+        &keygen("audit.example.com", &SeededRandom::new(10))
             .unwrap()
             .verifier_key,
     )
@@ -78,7 +81,7 @@ fn keygen_append_checkpoint_verify() {
         log_name: None,
     };
     assert!(matches!(
-        ops::verify_log_file(&path, Some(&tenant), Some(bad)),
+        verify_log_file(&path, Some(&tenant), Some(bad)),
         Err(AuditError::InvalidSignature)
     ));
 
@@ -87,7 +90,7 @@ fn keygen_append_checkpoint_verify() {
     let tampered = content.replacen("doc/1", "doc/7", 1);
     let tpath = dir.path().join("tampered.jsonl");
     std::fs::write(&tpath, &tampered).unwrap();
-    match ops::verify_log_file(&tpath, None, None) {
+    match verify_log_file(&tpath, None, None) {
         Err(
             e @ AuditError::ChainBroken {
                 seq: 1,
@@ -102,7 +105,7 @@ fn keygen_append_checkpoint_verify() {
     let garbled = content.replacen("\"seq\":2", "\"seq\":\"2\"", 1);
     std::fs::write(&tpath, &garbled).unwrap();
     assert!(matches!(
-        ops::verify_log_file(&tpath, None, None),
+        verify_log_file(&tpath, None, None),
         Err(AuditError::ChainBroken {
             seq: 2,
             fault: ChainFault::Malformed
@@ -115,11 +118,11 @@ fn keygen_append_checkpoint_verify() {
         .unwrap();
     f.write_all(b"{\"v\":1,\"ten").unwrap();
     assert!(matches!(
-        ops::verify_log_file(&path, None, None),
+        verify_log_file(&path, None, None),
         Err(AuditError::TornWrite { line: 4, .. })
     ));
     assert!(
-        ops::append_to_file_store(
+        append_to_file_store(
             dir.path(),
             &AppendRequest {
                 tenant: &tenant,

@@ -9,8 +9,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use portcullis_audit::merkle::{self, MerkleTree};
 use portcullis_audit::{AuditError, Checkpoint, Hash, NoteSigner, NoteVerifier};
+use portcullis_audit::{MerkleTree, leaf_hash, root_of, verify_consistency, verify_inclusion};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -40,15 +40,12 @@ fn roots_for_sizes_0_to_8() {
         .map(|l| hex::decode(l.as_str().unwrap()).unwrap())
         .collect();
     let roots = v["roots_hex_by_size"].as_array().unwrap();
-    let tree = MerkleTree::from_leaf_hashes(leaves.iter().map(|l| merkle::leaf_hash(l)));
+    let tree = MerkleTree::from_leaf_hashes(leaves.iter().map(|l| leaf_hash(l)));
     for (size, want) in roots.iter().enumerate() {
         let got = tree.root_at(size as u64).unwrap();
         assert_eq!(got.to_hex(), want.as_str().unwrap(), "size {size}");
-        let hashes: Vec<Hash> = leaves[..size]
-            .iter()
-            .map(|l| merkle::leaf_hash(l))
-            .collect();
-        assert_eq!(merkle::root_of(&hashes), got, "root_of size {size}");
+        let hashes: Vec<Hash> = leaves[..size].iter().map(|l| leaf_hash(l)).collect();
+        assert_eq!(root_of(&hashes), got, "root_of size {size}");
     }
 }
 
@@ -59,14 +56,14 @@ fn generated_proofs_match_and_verify_for_all_sizes() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| merkle::leaf_hash(&hex::decode(l.as_str().unwrap()).unwrap()))
+        .map(|l| leaf_hash(&hex::decode(l.as_str().unwrap()).unwrap()))
         .collect();
     let tree = MerkleTree::from_leaf_hashes(leaves.iter().copied());
     for size in 1..=8u64 {
         let root = tree.root_at(size).unwrap();
         for idx in 0..size {
             let p = tree.inclusion_proof(idx, size).unwrap();
-            merkle::verify_inclusion(
+            verify_inclusion(
                 leaves[idx as usize].as_bytes(),
                 idx,
                 size,
@@ -78,8 +75,7 @@ fn generated_proofs_match_and_verify_for_all_sizes() {
         for old in 1..=size {
             let p = tree.consistency_proof(old, size).unwrap();
             let old_root = tree.root_at(old).unwrap();
-            merkle::verify_consistency(old, size, old_root.as_bytes(), root.as_bytes(), &p)
-                .unwrap();
+            verify_consistency(old, size, old_root.as_bytes(), root.as_bytes(), &p).unwrap();
         }
     }
 }
@@ -92,14 +88,14 @@ fn transparency_dev_inclusion_corpus() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|l| merkle::leaf_hash(&hex::decode(l.as_str().unwrap()).unwrap())),
+            .map(|l| leaf_hash(&hex::decode(l.as_str().unwrap()).unwrap())),
     );
     let cases = v["cases"].as_array().unwrap();
     assert!(cases.len() >= 20);
     for c in cases {
         let file = c["file"].as_str().unwrap();
         let p = proof(&c["proof"]);
-        let res = merkle::verify_inclusion(
+        let res = verify_inclusion(
             &b64(&c["leafHash"]),
             c["leafIdx"].as_u64().unwrap(),
             c["treeSize"].as_u64().unwrap(),
@@ -131,7 +127,7 @@ fn transparency_dev_consistency_corpus() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|l| merkle::leaf_hash(&hex::decode(l.as_str().unwrap()).unwrap())),
+            .map(|l| leaf_hash(&hex::decode(l.as_str().unwrap()).unwrap())),
     );
     let cases = v["cases"].as_array().unwrap();
     assert!(cases.len() >= 15);
@@ -139,7 +135,7 @@ fn transparency_dev_consistency_corpus() {
         let file = c["file"].as_str().unwrap();
         let p = proof(&c["proof"]);
         let (s1, s2) = (c["size1"].as_u64().unwrap(), c["size2"].as_u64().unwrap());
-        let res = merkle::verify_consistency(s1, s2, &b64(&c["root1"]), &b64(&c["root2"]), &p);
+        let res = verify_consistency(s1, s2, &b64(&c["root1"]), &b64(&c["root2"]), &p);
         if c["wantErr"].as_bool().unwrap() {
             assert!(res.is_err(), "{file} must fail");
         } else {
@@ -162,42 +158,33 @@ fn strict_verifiers_reject_malformed_parameters() {
     let one: Vec<[u8; 32]> = vec![[1u8; 32]];
     let none: Vec<[u8; 32]> = Vec::new();
     let mal = |r: Result<(), AuditError>| matches!(r, Err(AuditError::MalformedProof(_)));
+    assert!(mal(verify_inclusion(&leaf, 0, 0, &none, &root)), "size 0");
     assert!(
-        mal(merkle::verify_inclusion(&leaf, 0, 0, &none, &root)),
-        "size 0"
-    );
-    assert!(
-        mal(merkle::verify_inclusion(&leaf, 2, 2, &one, &root)),
+        mal(verify_inclusion(&leaf, 2, 2, &one, &root)),
         "index == size"
     );
     assert!(
-        mal(merkle::verify_inclusion(&leaf, u64::MAX, 2, &one, &root)),
+        mal(verify_inclusion(&leaf, u64::MAX, 2, &one, &root)),
         "index > size"
     );
     assert!(
-        mal(merkle::verify_inclusion(&leaf[..31], 0, 2, &one, &root)),
+        mal(verify_inclusion(&leaf[..31], 0, 2, &one, &root)),
         "31-byte leaf"
     );
     assert!(
-        mal(merkle::verify_inclusion(&leaf, 0, 2, &one, &[0u8; 33])),
+        mal(verify_inclusion(&leaf, 0, 2, &one, &[0u8; 33])),
         "33-byte root"
     );
     assert!(
-        mal(merkle::verify_inclusion(
-            &leaf,
-            0,
-            2,
-            &[vec![1u8; 31]],
-            &root
-        )),
+        mal(verify_inclusion(&leaf, 0, 2, &[vec![1u8; 31]], &root)),
         "31-byte proof hash"
     );
     assert!(
-        mal(merkle::verify_inclusion(&leaf, 0, 2, &none, &root)),
+        mal(verify_inclusion(&leaf, 0, 2, &none, &root)),
         "too short"
     );
     assert!(
-        mal(merkle::verify_inclusion(
+        mal(verify_inclusion(
             &leaf,
             0,
             2,
@@ -206,37 +193,28 @@ fn strict_verifiers_reject_malformed_parameters() {
         )),
         "too long"
     );
+    assert!(mal(verify_consistency(0, 2, &leaf, &root, &one)), "size1 0");
     assert!(
-        mal(merkle::verify_consistency(0, 2, &leaf, &root, &one)),
-        "size1 0"
-    );
-    assert!(
-        mal(merkle::verify_consistency(3, 2, &leaf, &root, &one)),
+        mal(verify_consistency(3, 2, &leaf, &root, &one)),
         "size1 > size2"
     );
     assert!(
-        mal(merkle::verify_consistency(2, 2, &leaf, &leaf, &one)),
+        mal(verify_consistency(2, 2, &leaf, &leaf, &one)),
         "equal sizes need empty proof"
     );
     assert!(
-        mal(merkle::verify_consistency(1, 2, &leaf[..5], &root, &one)),
+        mal(verify_consistency(1, 2, &leaf[..5], &root, &one)),
         "short root1"
     );
     assert!(
-        mal(merkle::verify_consistency(
-            1,
-            2,
-            &leaf,
-            &root,
-            &[vec![0u8; 64]]
-        )),
+        mal(verify_consistency(1, 2, &leaf, &root, &[vec![0u8; 64]])),
         "64-byte proof hash"
     );
     assert!(matches!(
-        merkle::verify_consistency(2, 2, &leaf, &root, &none),
+        verify_consistency(2, 2, &leaf, &root, &none),
         Err(AuditError::ProofMismatch)
     ));
-    assert!(merkle::verify_consistency(2, 2, &leaf, &leaf, &none).is_ok());
+    assert!(verify_consistency(2, 2, &leaf, &leaf, &none).is_ok());
 }
 
 #[test]
@@ -271,7 +249,7 @@ fn go_signed_note_vector() {
 fn sumdb_tree_note_format() {
     let v = load("signed_note.json");
     let t = &v["tree_note"];
-    let record = merkle::leaf_hash(t["record"].as_str().unwrap().as_bytes());
+    let record = leaf_hash(t["record"].as_str().unwrap().as_bytes());
     let cp = Checkpoint::new(
         t["origin"].as_str().unwrap(),
         t["size"].as_u64().unwrap(),

@@ -4,7 +4,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use portcullis_audit::ops::{self, AppendRequest, CheckpointCheck, VerifyReport};
+use portcullis_audit::{
+    AppendRequest, CheckpointCheck, VerifyReport, append_to_file_store, checkpoint_log_file,
+    verify_log_file,
+};
 use portcullis_audit::{
     AuditError, ChainVerifier, Checkpoint, Entry, NoteSigner, NoteVerifier, PiiRedactor, Redactor,
 };
@@ -170,8 +173,7 @@ fn append(a: &AppendArgs) -> CliResult {
     };
     let pii = PiiRedactor::new();
     let redactors: Vec<&dyn Redactor> = if a.redact_pii { vec![&pii] } else { Vec::new() };
-    let receipt =
-        ops::append_to_file_store(&dir, &req, &SystemClock, &redactors).map_err(audit_err)?;
+    let receipt = append_to_file_store(&dir, &req, &SystemClock, &redactors).map_err(audit_err)?;
     input::write_stdout(format!("seq={} hash={}\n", receipt.seq, receipt.hash).as_bytes())
 }
 
@@ -213,17 +215,17 @@ fn verify(a: &VerifyArgs) -> CliResult {
         // authority for every failure.
         match verify_with_progress(&a.log, tenant.as_ref(), check)? {
             Some(report) => Ok(report),
-            None => ops::verify_log_file(&a.log, tenant.as_ref(), check),
+            None => verify_log_file(&a.log, tenant.as_ref(), check),
         }
     } else {
-        ops::verify_log_file(&a.log, tenant.as_ref(), check)
+        verify_log_file(&a.log, tenant.as_ref(), check)
     }
     .map_err(audit_err)?;
     input::write_stdout(format!("{report}\n").as_bytes())
 }
 
 /// Verifies with a progress bar. `None` means "something is wrong: let
-/// [`ops::verify_log_file`] name it".
+/// [`verify_log_file`] name it".
 fn verify_with_progress(
     path: &Path,
     tenant: Option<&TenantId>,
@@ -278,13 +280,13 @@ fn checkpoint(a: &CheckpointArgs) -> CliResult {
     let tenant = tenant(&a.tenant)?;
     let key = input::read_secret_file(&a.signing_key)?;
     let signer = NoteSigner::parse(key.expose_secret().trim()).map_err(audit_err)?;
-    let signed = ops::checkpoint_log_file(&a.log, Some(&tenant), &signer, a.log_name.as_deref())
+    let signed = checkpoint_log_file(&a.log, Some(&tenant), &signer, a.log_name.as_deref())
         .map_err(audit_err)?;
     input::write_stdout(signed.note.as_bytes())
 }
 
 fn keygen(a: &KeygenArgs) -> CliResult {
-    let keys = ops::keygen(&a.name, &OsRandom).map_err(audit_err)?;
+    let keys = portcullis_audit::keygen(&a.name, &OsRandom).map_err(audit_err)?;
     let mut key_path = a.out.clone().into_os_string();
     key_path.push(".key");
     let mut pub_path = a.out.clone().into_os_string();

@@ -111,6 +111,7 @@
 //! - Progress bars are drawn on standard error only when it is a terminal.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 mod apikey;
 mod audit;

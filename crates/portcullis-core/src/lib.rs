@@ -49,7 +49,7 @@
 //!
 //! - Secret types zeroize their memory on drop, print `[redacted]` in `Debug`, have no
 //!   `Display` and do not implement `Serialize`; serializing one requires naming
-//!   [`secret::serialize_exposed`] explicitly in a `#[serde(serialize_with)]` attribute.
+//!   [`serialize_exposed`] explicitly in a `#[serde(serialize_with)]` attribute.
 //! - Equality on secret types runs in constant time for equal-length inputs (`subtle`);
 //!   the length of a secret is not treated as secret.
 //! - Zeroization is best effort: copies the compiler or the allocator made before the
@@ -60,17 +60,18 @@
 //!   or not yet valid, which fails closed.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 mod error;
-pub mod id;
+mod id;
 mod provider;
-pub mod random;
-pub mod secret;
-pub mod time;
+mod random;
+mod secret;
+mod time;
 
 pub use error::{BackendError, BackendErrorKind};
 pub use id::{ActorId, IdError, KeyId, TenantId};
 pub use provider::Provider;
 pub use random::{OsRandom, RandomError, SecureRandom, random_array};
-pub use secret::{SecretArray, SecretBytes, SecretString};
+pub use secret::{SecretArray, SecretBytes, SecretString, serialize_exposed};
 pub use time::{Clock, FixedClock, SystemClock, UnixTime};

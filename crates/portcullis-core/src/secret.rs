@@ -200,7 +200,7 @@ impl<const N: usize> SecretArray<N> {
 ///
 /// #[derive(serde::Serialize)]
 /// struct KeyFile {
-///     #[serde(serialize_with = "portcullis_core::secret::serialize_exposed")]
+///     #[serde(serialize_with = "portcullis_core::serialize_exposed")]
 ///     secret: SecretString,
 /// }
 /// let file = KeyFile { secret: SecretString::from("s3cr3t".to_owned()) };

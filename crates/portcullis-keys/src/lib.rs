@@ -17,7 +17,7 @@
 //!   billions of records per key.
 //! - When the database and the master key live on the same host with the same access:
 //!   encryption then only moves the problem. Back the key ring with a KMS
-//!   ([`kms::unwrap_master_key`]) or keep the master key in a separate secret store.
+//!   ([`unwrap_master_key`]) or keep the master key in a separate secret store.
 //!
 //! # Quick start
 //!
@@ -54,7 +54,7 @@
 //! |---|---|
 //! | Master keys, versions, primary, minimum decryption version, retirement | [`MasterKeys`], [`MasterKey`], [`KeyVersion`] |
 //! | Per-tenant HKDF derivation, crypto-shredding salt, derived-key cache | [`Purpose`], [`TenantSalt`], [`CacheStats`] |
-//! | Sealing and opening (AES-256-GCM, random nonce, AAD binding) | [`Sealer`], [`format`](mod@format) |
+//! | Sealing and opening (AES-256-GCM, random nonce, AAD binding) | [`Sealer`], [`inspect`] |
 //! | Envelope encryption, KMS seam, local KMS, data-key cache | [`Kms`], [`LocalKms`], [`Envelope`] |
 //! | Rotation and streaming re-encryption | [`Sealer::reencrypt`], [`Sealer::reencrypt_all`], [`BlobSource`], [`BlobSink`] |
 //! | Runtime secrets | [`SecretResolver`], [`SecretSource`], [`EnvFallback`] |
@@ -91,7 +91,7 @@
 //! | 17 | n | AES-256-GCM ciphertext of the n-byte plaintext |
 //! | 17 + n | 16 | GCM tag |
 //!
-//! The blob is `n + 33` bytes ([`format::OVERHEAD`]); anything shorter than 33 bytes is
+//! The blob is `n + 33` bytes ([`OVERHEAD`]); anything shorter than 33 bytes is
 //! [`KeysError::Truncated`], any other first byte [`KeysError::UnknownFormat`]. The key is
 //! the tenant key above for the blob's key version; the additional authenticated data is
 //!
@@ -242,28 +242,29 @@
 //!   CPU's AES implementation, or replay of an older valid blob for the same tenant and
 //!   context (include a version or timestamp in the context if that matters).
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 mod aead;
 mod cache;
 mod derive;
-pub mod envelope;
+mod envelope;
 mod error;
-pub mod format;
+mod format;
 mod keyring;
-pub mod kms;
-pub mod resolver;
-pub mod rotation;
+mod kms;
+mod resolver;
+mod rotation;
 mod sealer;
 mod secret_key;
 mod usage;
 
 pub use cache::CacheStats;
 pub use derive::{Purpose, TenantSalt};
-pub use envelope::{Envelope, EnvelopeConfig, EnvelopeStats};
+pub use envelope::{ENVELOPE_V1, Envelope, EnvelopeConfig, EnvelopeStats, inspect_envelope};
 pub use error::KeysError;
-pub use format::{BlobHeader, inspect};
+pub use format::{BlobHeader, FORMAT_V1, HEADER_LEN, MIN_BLOB_LEN, OVERHEAD, inspect};
 pub use keyring::{KeyVersion, KeyringStatus, MasterKey, MasterKeys};
-pub use kms::{DataKey, Kms, KmsContext, LocalKms, WrappedKey};
+pub use kms::{DataKey, Kms, KmsContext, LocalKms, WrappedKey, unwrap_master_key, wrap_master_key};
 pub use resolver::{
     EnvFallback, ResolverConfig, ResolverStats, SecretName, SecretResolver, SecretSource,
 };

@@ -15,10 +15,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::{key, tenant, v};
 use portcullis_core::{BackendError, KeyId, Provider, UnixTime};
-use portcullis_keys::kms::{unwrap_master_key, wrap_master_key};
 use portcullis_keys::{
     DataKey, Envelope, EnvelopeConfig, KeysError, Kms, KmsContext, LocalKms, WrappedKey,
 };
+use portcullis_keys::{unwrap_master_key, wrap_master_key};
 use portcullis_testkit::{ManualClock, SeededRandom};
 
 fn kek() -> KeyId {

@@ -26,7 +26,7 @@ fn round_trip_and_header() {
     let s = sealer();
     let t = tenant("acme");
     let blob = s.seal(&t, CTX, b"hunter2").unwrap();
-    assert_eq!(blob.len(), 7 + portcullis_keys::format::OVERHEAD);
+    assert_eq!(blob.len(), 7 + portcullis_keys::OVERHEAD);
     assert_eq!(blob[0], 0x01);
     assert_eq!(inspect(&blob).unwrap().key_version, v(1));
     assert_eq!(s.open(&t, CTX, &blob).unwrap().expose_secret(), b"hunter2");
@@ -136,9 +136,9 @@ fn truncated_blobs_fail_structurally() {
         let r = s.open(&t, CTX, &blob[..len]);
         match r {
             Err(KeysError::Truncated(n)) => {
-                assert!(len < portcullis_keys::format::MIN_BLOB_LEN && n == len)
+                assert!(len < portcullis_keys::MIN_BLOB_LEN && n == len)
             }
-            Err(KeysError::Decrypt) => assert!(len >= portcullis_keys::format::MIN_BLOB_LEN),
+            Err(KeysError::Decrypt) => assert!(len >= portcullis_keys::MIN_BLOB_LEN),
             other => panic!("len {len}: {other:?}"),
         }
     }

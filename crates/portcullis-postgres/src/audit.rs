@@ -2,7 +2,7 @@
 
 use portcullis_audit::{
     AppendReceipt, AuditError, AuditStore, ChainHead, Entry, Hash, PendingEntry, StoredCheckpoint,
-    store::seal_batch,
+    seal_batch,
 };
 use portcullis_core::{BackendError, TenantId};
 use tokio_postgres::Row;

@@ -147,6 +147,7 @@
 //! - Schema names are validated (`[a-z_][a-z0-9_]*`) before being spliced into SQL; all
 //!   values are bound parameters.
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 mod audit;
 mod credentials;

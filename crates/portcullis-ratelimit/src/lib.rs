@@ -64,6 +64,7 @@
 //!   refill early.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 mod error;
 mod limiter;

@@ -147,6 +147,7 @@
 //!   `<p>:*` keys) when Redis is not on a trusted network.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 mod apikeys;
 mod backend;

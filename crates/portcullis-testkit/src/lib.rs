@@ -48,6 +48,7 @@
 //! default to it.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,12 +1,4 @@
 //! `Set-Cookie` values for access and refresh tokens.
-//!
-//! | environment | `Secure` | `HttpOnly` | `SameSite` (access / refresh) | name prefix |
-//! |-------------|----------|------------|-------------------------------|-------------|
-//! | [`Environment::Production`] | yes | yes | `Lax` / `Strict` | `__Host-` when no `Domain` is set and the path is `/`, else `__Secure-` |
-//! | [`Environment::Development`] | no (plain-HTTP localhost) | yes | `Lax` / `Lax` | none |
-//!
-//! The refresh cookie is scoped to [`CookiePolicy::refresh_path`] (default
-//! `/auth/refresh`) so browsers send it only to the refresh endpoint.
 
 use std::time::Duration;
 
@@ -42,6 +34,14 @@ impl SameSite {
 }
 
 /// Builds `Set-Cookie` header values.
+///
+/// | environment | `Secure` | `HttpOnly` | `SameSite` (access / refresh) | name prefix |
+/// |-------------|----------|------------|-------------------------------|-------------|
+/// | [`Environment::Production`] | yes | yes | `Lax` / `Strict` | `__Host-` when no `Domain` is set and the path is `/`, else `__Secure-` |
+/// | [`Environment::Development`] | no (plain-HTTP localhost) | yes | `Lax` / `Lax` | none |
+///
+/// The refresh cookie is scoped to [`CookiePolicy::refresh_path`] (default
+/// `/auth/refresh`) so browsers send it only to the refresh endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookiePolicy {
     env: Environment,

@@ -1,26 +1,4 @@
 //! Signing keys, their lifecycle, and the JWKS export.
-//!
-//! Every key is pinned to exactly one [`Algorithm`] when it is created; verification uses
-//! the key's algorithm and refuses a token whose header names another, so the header's
-//! `alg` is never trusted to choose how to verify.
-//!
-//! Lifecycle (one direction only):
-//!
-//! | state | signs new tokens | verifies | in JWKS |
-//! |-------|------------------|----------|---------|
-//! | [`KeyState::Standby`] | no | yes | yes (published ahead of use) |
-//! | [`KeyState::Active`] (exactly one) | yes | yes | yes |
-//! | [`KeyState::VerifyOnly`] | no | yes | yes |
-//! | [`KeyState::Retired`] | no | no: [`TokenError::KeyRetired`] | no |
-//!
-//! Zero-downtime rotation: add the next key as standby (verifiers fetch the JWKS), then
-//! [`SigningKeys::activate`] it (the previous active key becomes verify-only, so tokens it
-//! signed keep verifying), and once the longest token lifetime has passed,
-//! [`SigningKeys::retire`] the old key.
-//!
-//! `kid` is the RFC 7638 JWK thumbprint (SHA-256, base64url) for Ed25519 and P-256 keys;
-//! HS256 keys carry a `kid` chosen by the operator (a thumbprint of a shared secret would
-//! be a hash of the secret).
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -72,7 +50,7 @@ impl fmt::Display for Algorithm {
     }
 }
 
-/// Where a key is in its lifecycle (see the [module docs](self)).
+/// Where a key is in its lifecycle (see [`SigningKeys`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum KeyState {
@@ -444,6 +422,28 @@ pub(crate) struct RingKey {
 
 /// The set of keys a service signs and verifies with. Cheap to share (`Arc<SigningKeys>`);
 /// lifecycle changes take `&self` and are atomic with respect to signing and verifying.
+///
+/// Every key is pinned to exactly one [`Algorithm`] when it is created; verification uses
+/// the key's algorithm and refuses a token whose header names another, so the header's
+/// `alg` is never trusted to choose how to verify.
+///
+/// Lifecycle (one direction only):
+///
+/// | state | signs new tokens | verifies | in JWKS |
+/// |-------|------------------|----------|---------|
+/// | [`KeyState::Standby`] | no | yes | yes (published ahead of use) |
+/// | [`KeyState::Active`] (exactly one) | yes | yes | yes |
+/// | [`KeyState::VerifyOnly`] | no | yes | yes |
+/// | [`KeyState::Retired`] | no | no: [`TokenError::KeyRetired`] | no |
+///
+/// Zero-downtime rotation: add the next key as standby (verifiers fetch the JWKS), then
+/// [`SigningKeys::activate`] it (the previous active key becomes verify-only, so tokens it
+/// signed keep verifying), and once the longest token lifetime has passed,
+/// [`SigningKeys::retire`] the old key.
+///
+/// `kid` is the RFC 7638 JWK thumbprint (SHA-256, base64url) for Ed25519 and P-256 keys;
+/// HS256 keys carry a `kid` chosen by the operator (a thumbprint of a shared secret would
+/// be a hash of the secret).
 #[derive(Default)]
 pub struct SigningKeys {
     keys: RwLock<Vec<Arc<RingKey>>>,

@@ -73,10 +73,10 @@
 //!   `sub`, `tid` (tenant), `iat`, `nbf`, `exp` (integer seconds), `jti`, `typ`
 //!   (`access` | `scoped` | `ticket`), optional `sid` (session), `res` and `role` (scoped),
 //!   `pur` (ticket), plus caller claims. Standard libraries (PyJWT, jose) verify them.
-//! - Refresh tokens: `prt_` + base64url of 69 bytes, specified in [`refresh::format`].
-//! - API keys: `<prefix>_<id><secret><checksum>`, specified in [`apikey::format`].
+//! - Refresh tokens: `prt_` + base64url of 69 bytes, specified in [`refresh_format`].
+//! - API keys: `<prefix>_<id><secret><checksum>`, specified in [`api_key_format`].
 //!
-//! The refresh state machine is specified as a table in [`refresh`].
+//! The refresh state machine is specified as a table in the `refresh` module docs (see [`RefreshTokens`]).
 //!
 //! # Features
 //!
@@ -116,19 +116,21 @@
 //!   epoch.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::mod_module_files)]
 
-pub mod apikey;
+mod apikey;
 mod claims;
-pub mod cookie;
+mod cookie;
 pub mod danger;
 mod error;
 mod jwt;
-pub mod keyring;
-pub mod memory;
-pub mod refresh;
-pub mod revocation;
-pub mod tickets;
+mod keyring;
+mod memory;
+mod refresh;
+mod revocation;
+mod tickets;
 
+pub use apikey::format as api_key_format;
 pub use apikey::{ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEYS_PER_OWNER, NewApiKey};
 pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
@@ -136,6 +138,7 @@ pub use error::TokenError;
 pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, TokenStores, Verified};
 pub use keyring::{Algorithm, Jwk, Jwks, KeyMaterial, KeyState, MIN_HMAC_SECRET_LEN, SigningKeys};
 pub use memory::{MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
+pub use refresh::format as refresh_format;
 pub use refresh::{
     FamilyId, FamilyStatus, IssuedRefresh, NewFamily, RefreshPolicy, RefreshStore, RefreshTokens,
     RotateOutcome, RotateRequest, TokenHash, TokenRef,

@@ -1,10 +1,4 @@
 //! The store behind one-time tickets.
-//!
-//! A ticket is a short-lived JWT (`typ` = `ticket`, default 30 s) bound to a subject and a
-//! purpose; see [`TokenService::issue_ticket`](crate::TokenService::issue_ticket) and
-//! [`TokenService::redeem_ticket`](crate::TokenService::redeem_ticket). Single use is
-//! enforced by [`TicketStore::consume`], an atomic insert-if-absent (Redis:
-//! `SET {tenant}:ticket:<jti> 1 NX PXAT keep_until`).
 
 use std::fmt;
 
@@ -13,6 +7,12 @@ use portcullis_core::{TenantId, UnixTime};
 use crate::error::TokenError;
 
 /// Records which tickets were redeemed.
+///
+/// A ticket is a short-lived JWT (`typ` = `ticket`, default 30 s) bound to a subject and a
+/// purpose; see [`TokenService::issue_ticket`](crate::TokenService::issue_ticket) and
+/// [`TokenService::redeem_ticket`](crate::TokenService::redeem_ticket). Single use is
+/// enforced by [`TicketStore::consume`], an atomic insert-if-absent (Redis:
+/// `SET {tenant}:ticket:<jti> 1 NX PXAT keep_until`).
 #[async_trait::async_trait]
 pub trait TicketStore: Send + Sync + fmt::Debug {
     /// Marks `jti` of `tenant` as used, keeping the mark until `keep_until`. Returns `true`

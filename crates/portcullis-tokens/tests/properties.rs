@@ -11,8 +11,8 @@ mod common;
 use common::*;
 use portcullis_core::{SecretArray, TenantId};
 use portcullis_testkit::ManualClock;
-use portcullis_tokens::apikey::format as api_format;
-use portcullis_tokens::refresh::format as rt_format;
+use portcullis_tokens::api_key_format as api_format;
+use portcullis_tokens::refresh_format as rt_format;
 use portcullis_tokens::{Algorithm, FamilyId, NoExtra, TokenError};
 use proptest::prelude::*;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::*;
 use portcullis_core::{ActorId, BackendError, SecretArray, TenantId, UnixTime};
 use portcullis_testkit::ManualClock;
-use portcullis_tokens::apikey::format as api_format;
+use portcullis_tokens::api_key_format as api_format;
 use portcullis_tokens::{
     Algorithm, ApiKeyRecord, ApiKeyStore, ApiKeys, CookiePolicy, Environment, FamilyId,
     FamilyStatus, MemoryApiKeyStore, MemoryRefreshStore, NewFamily, NoExtra, RefreshPolicy,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::{KeyId, SecretArray, SecretBytes, TenantId};
-use portcullis_tokens::apikey::format as api_format;
-use portcullis_tokens::refresh::format as rt_format;
+use portcullis_tokens::api_key_format as api_format;
+use portcullis_tokens::refresh_format as rt_format;
 use portcullis_tokens::{FamilyId, KeyMaterial, TokenError};
 
 fn load(name: &str) -> HashMap<String, String> {

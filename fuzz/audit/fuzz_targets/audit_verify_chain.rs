@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use portcullis_audit::ops::verify_lines;
+use portcullis_audit::verify_lines;
 use portcullis_audit::{Entry, Hash, Metadata, NewEntry, RunStep};
 use portcullis_core::{ActorId, TenantId, UnixTime};
 

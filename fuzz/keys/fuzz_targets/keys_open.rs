@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use portcullis_core::{Provider, RandomError, SecureRandom, SystemClock, TenantId};
-use portcullis_keys::envelope::inspect_envelope;
+use portcullis_keys::inspect_envelope;
 use portcullis_keys::{KeyVersion, MasterKeys, MasterKey, Purpose, Sealer, inspect};
 
 /// Deterministic generator: the fixture seals exactly one blob, so it is the same blob in

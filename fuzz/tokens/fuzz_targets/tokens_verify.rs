@@ -18,8 +18,8 @@ use libfuzzer_sys::fuzz_target;
 use portcullis_core::{
     ActorId, FixedClock, KeyId, Provider, SecretArray, SecretBytes, TenantId, UnixTime,
 };
-use portcullis_tokens::apikey::format as api_format;
-use portcullis_tokens::refresh::format as rt_format;
+use portcullis_tokens::api_key_format as api_format;
+use portcullis_tokens::refresh_format as rt_format;
 use portcullis_tokens::{
     KeyMaterial, SigningKeys, KeyState, NoExtra, TokenConfig, TokenService, TokenStores, TokenType,
     danger,

@@ -30,7 +30,7 @@
 //! ```
 //!
 //! ```
-//! use portcullis_tokens::apikey::format;
+//! use portcullis_tokens::api_key_format as format;
 //! let head = "pc_0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZabcdef";
 //! assert_eq!(&format::checksum(head), b"4IDUXo");
 //! let parsed = format::parse("pc", "pc_0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZabcdef4IDUXo")?;

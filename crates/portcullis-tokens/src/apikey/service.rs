@@ -22,6 +22,11 @@ pub struct NewApiKey {
 }
 
 /// Creates and verifies the API keys of one prefix.
+///
+/// The format is specified in [`api_key_format`](crate::api_key_format). Verification order: layout and checksum (no
+/// store access, so typos and garbage cost nothing), then one store lookup by id, then a
+/// constant-time comparison of SHA-256 hashes, then revocation and expiry (only for keys
+/// whose secret matched, so a guesser learns nothing about a key's status).
 #[derive(Debug, Clone)]
 pub struct ApiKeys {
     store: Arc<dyn ApiKeyStore>,

@@ -31,7 +31,7 @@
 //! ```
 //! use portcullis_core::{SecretArray, TenantId};
 //! use portcullis_tokens::FamilyId;
-//! use portcullis_tokens::refresh::format;
+//! use portcullis_tokens::refresh_format as format;
 //!
 //! let key = SecretArray::new(core::array::from_fn(|i| i as u8));
 //! let tenant: TenantId = "acme".parse()?;

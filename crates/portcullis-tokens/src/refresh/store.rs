@@ -33,7 +33,7 @@ pub struct NewFamily {
     pub idle_until: UnixTime,
 }
 
-/// One rotation request; see the state machine in the [module docs](super).
+/// One rotation request; see the state machine on [`RefreshTokens`](crate::RefreshTokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotateRequest {
     /// The family named by the presented token.
@@ -114,7 +114,7 @@ pub trait RefreshStore: Send + Sync + fmt::Debug {
     /// [`TokenError::Backend`] with kind `Conflict` if the family id exists in the tenant.
     async fn create(&self, tenant: &TenantId, family: NewFamily) -> Result<(), TokenError>;
 
-    /// Applies the rotation state machine of the [module docs](super) atomically.
+    /// Applies the rotation state machine on [`RefreshTokens`](crate::RefreshTokens) atomically.
     ///
     /// # Errors
     ///

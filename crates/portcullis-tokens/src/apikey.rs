@@ -1,0 +1,8 @@
+//! API keys: long-lived credentials for machines, shown once, stored as hashes.
+
+pub mod format;
+mod service;
+mod store;
+
+pub use service::{ApiKeys, NewApiKey};
+pub use store::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER};

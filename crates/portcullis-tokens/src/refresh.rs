@@ -1,0 +1,9 @@
+//! Refresh tokens: opaque, rotated on every use, grouped in families with reuse detection.
+
+pub mod format;
+mod service;
+mod store;
+
+pub use format::{FamilyId, TokenHash};
+pub use service::{IssuedRefresh, RefreshPolicy, RefreshTokens};
+pub use store::{FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef};
