@@ -73,7 +73,7 @@
 //! A UTF-8 TOML document; unknown keys are errors. Every name is validated (see
 //! [`RoleName`], [`FeatureName`], [`PlanName`] and [`Permission`]): roles, features and
 //! plans match `[a-z][a-z0-9_-]*` (1 to 64 bytes); permissions are `resource:action`
-//! (`leads:read`, `billing:invoice:refund`) or `platform__leads__read` style (1 to 128
+//! (`leads:read`, `billing:invoice:refund`) or `platform__leads__read` style (3 to 128
 //! bytes).
 //!
 //! ```toml
