@@ -16,11 +16,12 @@ use serde_json::{Map, Value};
 
 use crate::claims::{Claims, NoExtra, RESERVED, TokenType, check_label, decode_claims};
 use crate::error::{TokenError, escape_untrusted};
-use crate::keyring::{SigningKeys, parse_header, split_compact};
-use crate::memory::{MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
-use crate::refresh::{FamilyId, FamilyStatus, RefreshStore};
-use crate::revocation::{RevocationReason, RevocationStatus, RevocationStore};
-use crate::tickets::TicketStore;
+use crate::refresh::{FamilyId, FamilyStatus, MemoryRefreshStore, RefreshStore};
+use crate::revocation::{
+    MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore,
+};
+use crate::signing_keys::{SigningKeys, parse_header, split_compact};
+use crate::tickets::{MemoryTicketStore, TicketStore};
 
 /// Largest leeway accepted by [`TokenConfig::with_leeway`].
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);

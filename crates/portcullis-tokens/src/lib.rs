@@ -124,24 +124,27 @@ mod cookie;
 pub mod danger;
 mod error;
 mod jwt;
-mod keyring;
-mod memory;
+mod memory_lock;
 mod refresh;
 mod revocation;
+mod signing_keys;
 mod tickets;
 
 pub use apikey::format as api_key_format;
-pub use apikey::{ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEYS_PER_OWNER, NewApiKey};
+pub use apikey::{
+    ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEYS_PER_OWNER, MemoryApiKeyStore, NewApiKey,
+};
 pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
 pub use error::TokenError;
 pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, TokenStores, Verified};
-pub use keyring::{Algorithm, Jwk, Jwks, KeyMaterial, KeyState, MIN_HMAC_SECRET_LEN, SigningKeys};
-pub use memory::{MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore};
 pub use refresh::format as refresh_format;
 pub use refresh::{
-    FamilyId, FamilyStatus, IssuedRefresh, NewFamily, RefreshPolicy, RefreshStore, RefreshTokens,
-    RotateOutcome, RotateRequest, TokenHash, TokenRef,
+    FamilyId, FamilyStatus, IssuedRefresh, MemoryRefreshStore, NewFamily, RefreshPolicy,
+    RefreshStore, RefreshTokens, RotateOutcome, RotateRequest, TokenHash, TokenRef,
 };
-pub use revocation::{RevocationReason, RevocationStatus, RevocationStore};
-pub use tickets::TicketStore;
+pub use revocation::{MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore};
+pub use signing_keys::{
+    Algorithm, Jwk, Jwks, KeyMaterial, KeyState, MIN_HMAC_SECRET_LEN, SigningKeys,
+};
+pub use tickets::{MemoryTicketStore, TicketStore};

@@ -1,4 +1,9 @@
 //! Revocation of access and scoped tokens: a `jti` deny-list with expiry, and per-subject
+//! and per-tenant "not before" epochs for mass logout.
+
+mod memory;
+
+pub use memory::MemoryRevocationStore;
 
 use std::fmt;
 
@@ -42,8 +47,6 @@ pub enum RevocationStatus {
 }
 
 /// Where revocations are recorded. Each method is one atomic operation.
-///
-/// and per-tenant "not before" epochs for mass logout.
 ///
 /// Semantics a backend must reproduce exactly:
 ///

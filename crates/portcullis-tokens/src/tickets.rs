@@ -1,4 +1,8 @@
-//! The store behind one-time tickets.
+//! The store behind one-time tickets, and its in-memory implementation.
+
+mod memory;
+
+pub use memory::MemoryTicketStore;
 
 use std::fmt;
 

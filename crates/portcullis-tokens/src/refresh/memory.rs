@@ -1,0 +1,202 @@
+//! The in-memory [`RefreshStore`], for tests and single-process deployments. Its state
+//! sits under one `Mutex`, so every trait method is atomic; a poisoned lock is reported as
+//! a [`BackendError`] (fail closed).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
+
+use super::format::{FamilyId, TokenHash};
+use super::store::{FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef};
+use crate::error::TokenError;
+use crate::memory_lock::lock;
+
+#[derive(Debug, Clone)]
+struct Previous {
+    token: TokenRef,
+    successor: TokenHash,
+    grace_until: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+struct Family {
+    subject: ActorId,
+    expires_at: UnixTime,
+    revoked: bool,
+    current: TokenRef,
+    idle_until: UnixTime,
+    previous: Option<Previous>,
+}
+
+/// Refresh families in memory.
+#[derive(Debug, Default)]
+pub struct MemoryRefreshStore {
+    families: Mutex<HashMap<(TenantId, FamilyId), Family>>,
+}
+
+impl MemoryRefreshStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Drops families whose absolute lifetime ended before `now` (a backend with TTLs
+    /// does this by itself). Returns how many were dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`] if the lock is poisoned.
+    pub fn purge_expired(&self, now: UnixTime) -> Result<usize, TokenError> {
+        let mut map = lock(&self.families, "refresh.purge")?;
+        let before = map.len();
+        map.retain(|_, f| f.expires_at > now);
+        Ok(before - map.len())
+    }
+}
+
+#[async_trait::async_trait]
+impl RefreshStore for MemoryRefreshStore {
+    async fn create(&self, tenant: &TenantId, family: NewFamily) -> Result<(), TokenError> {
+        let mut map = lock(&self.families, "refresh.create")?;
+        let key = (tenant.clone(), family.family);
+        if map.contains_key(&key) {
+            return Err(TokenError::Backend(BackendError::new(
+                BackendErrorKind::Conflict,
+                "refresh.create",
+                "family id already exists",
+            )));
+        }
+        map.insert(
+            key,
+            Family {
+                subject: family.subject,
+                expires_at: family.expires_at,
+                revoked: false,
+                current: family.current,
+                idle_until: family.idle_until.min(family.expires_at),
+                previous: None,
+            },
+        );
+        Ok(())
+    }
+
+    async fn rotate(
+        &self,
+        tenant: &TenantId,
+        req: RotateRequest,
+    ) -> Result<RotateOutcome, TokenError> {
+        let mut map = lock(&self.families, "refresh.rotate")?;
+        // Row 1.
+        let Some(fam) = map.get_mut(&(tenant.clone(), req.family)) else {
+            return Ok(RotateOutcome::NotFound);
+        };
+        // Row 2.
+        if fam.revoked {
+            return Ok(RotateOutcome::Revoked);
+        }
+        // Row 3.
+        if req.now >= fam.expires_at {
+            return Ok(RotateOutcome::Expired);
+        }
+        if same(&req.presented, &fam.current) {
+            // Row 4.
+            if req.now >= fam.idle_until {
+                return Ok(RotateOutcome::Expired);
+            }
+            // Row 5.
+            let Some(next_generation) = fam.current.generation.checked_add(1) else {
+                return Ok(RotateOutcome::Expired);
+            };
+            fam.previous = Some(Previous {
+                token: fam.current,
+                successor: req.successor,
+                grace_until: req.grace_until,
+            });
+            fam.current = TokenRef {
+                generation: next_generation,
+                hash: req.successor,
+            };
+            fam.idle_until = req.idle_until.min(fam.expires_at);
+            return Ok(RotateOutcome::Rotated {
+                subject: fam.subject.clone(),
+                expires_at: fam.expires_at,
+                replay: false,
+            });
+        }
+        // Row 6.
+        if let Some(prev) = &fam.previous {
+            if same(&req.presented, &prev.token)
+                && prev.successor.ct_eq(&req.successor)
+                && req.now < prev.grace_until
+            {
+                return Ok(RotateOutcome::Rotated {
+                    subject: fam.subject.clone(),
+                    expires_at: fam.expires_at,
+                    replay: true,
+                });
+            }
+        }
+        // Row 7.
+        fam.revoked = true;
+        Ok(RotateOutcome::ReuseDetected {
+            subject: fam.subject.clone(),
+        })
+    }
+
+    async fn revoke_family(
+        &self,
+        tenant: &TenantId,
+        family: &FamilyId,
+        _now: UnixTime,
+    ) -> Result<bool, TokenError> {
+        let mut map = lock(&self.families, "refresh.revoke_family")?;
+        Ok(match map.get_mut(&(tenant.clone(), *family)) {
+            Some(f) if !f.revoked => {
+                f.revoked = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn revoke_subject(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        _now: UnixTime,
+    ) -> Result<u64, TokenError> {
+        let mut map = lock(&self.families, "refresh.revoke_subject")?;
+        let mut count = 0u64;
+        for ((t, _), f) in map.iter_mut() {
+            if t == tenant && &f.subject == subject && !f.revoked {
+                f.revoked = true;
+                count = count.saturating_add(1);
+            }
+        }
+        Ok(count)
+    }
+
+    async fn family_status(
+        &self,
+        tenant: &TenantId,
+        family: &FamilyId,
+        now: UnixTime,
+    ) -> Result<FamilyStatus, TokenError> {
+        let map = lock(&self.families, "refresh.family_status")?;
+        Ok(match map.get(&(tenant.clone(), *family)) {
+            None => FamilyStatus::NotFound,
+            Some(f) if f.revoked => FamilyStatus::Revoked,
+            Some(f) if now >= f.expires_at || now >= f.idle_until => FamilyStatus::Expired,
+            Some(f) => FamilyStatus::Active {
+                subject: f.subject.clone(),
+            },
+        })
+    }
+}
+
+fn same(a: &TokenRef, b: &TokenRef) -> bool {
+    // Evaluate both comparisons; the hash comparison is constant time.
+    let hash_eq = a.hash.ct_eq(&b.hash);
+    hash_eq & (a.generation == b.generation)
+}

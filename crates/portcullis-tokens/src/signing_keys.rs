@@ -1,0 +1,22 @@
+//! Signing keys, their lifecycle, and the JWKS export.
+//!
+//! One idea per child, layered so that no child reaches back up:
+//!
+//! - `jws`: the JWS algorithms, the compact serialization (split, header, signature
+//!   check); knows nothing of keys beyond a decoding key;
+//! - `jwk`: the public JWK members, the RFC 7638 thumbprint and the JWKS document;
+//! - `material`: one key ([`KeyMaterial`]) and its secret handling, built on `jws` and
+//!   `jwk`;
+//! - `ring`: the set of keys ([`SigningKeys`]) and their lifecycle, built on the three
+//!   others.
+
+mod jwk;
+mod jws;
+mod material;
+mod ring;
+
+pub use jwk::{Jwk, Jwks};
+pub use jws::Algorithm;
+pub(crate) use jws::{parse_header, split_compact};
+pub use material::{KeyMaterial, MIN_HMAC_SECRET_LEN};
+pub use ring::{KeyState, SigningKeys};

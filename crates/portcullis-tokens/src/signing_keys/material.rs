@@ -1,0 +1,230 @@
+//! Key material: one signing or verifying key, pinned to one [`Algorithm`], built from a
+//! secret (HS256), a seed or scalar (Ed25519, P-256), a public key, or drawn fresh.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use p256::pkcs8::EncodePrivateKey as _;
+use portcullis_core::{KeyId, SecretArray, SecretBytes, SecureRandom};
+
+use super::jwk::PublicJwk;
+use super::jws::{Algorithm, verify_compact};
+use crate::error::TokenError;
+
+/// Minimum HS256 secret length in bytes (RFC 7518 section 3.2: at least the hash size).
+pub const MIN_HMAC_SECRET_LEN: usize = 32;
+
+/// Key material before it is added to a ring: a private key (can sign) or a public key
+/// (verify only).
+pub struct KeyMaterial {
+    pub(super) kid: KeyId,
+    pub(super) alg: Algorithm,
+    pub(super) encoding: Option<EncodingKey>,
+    pub(super) decoding: DecodingKey,
+    pub(super) public_jwk: Option<PublicJwk>,
+}
+
+impl fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyMaterial")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private", &self.encoding.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyMaterial {
+    /// An HS256 key with an operator-chosen `kid`.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] if the secret is shorter than [`MIN_HMAC_SECRET_LEN`].
+    pub fn hs256(kid: KeyId, secret: &SecretBytes) -> Result<Self, TokenError> {
+        if secret.len() < MIN_HMAC_SECRET_LEN {
+            return Err(TokenError::SigningKeys {
+                reason: format!(
+                    "hs256 secret is {} bytes, at least {MIN_HMAC_SECRET_LEN} are required",
+                    secret.len()
+                ),
+            });
+        }
+        Ok(Self {
+            kid,
+            alg: Algorithm::Hs256,
+            encoding: Some(EncodingKey::from_secret(secret.expose_secret())),
+            decoding: DecodingKey::from_secret(secret.expose_secret()),
+            public_jwk: None,
+        })
+    }
+
+    /// A fresh key of `alg` drawn from `rng`. HS256 keys get a 32-byte secret and `kid`
+    /// `hs256-<first 16 hex digits of a random id>`; asymmetric keys get their thumbprint.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Random`] if the generator fails.
+    pub fn generate(alg: Algorithm, rng: &dyn SecureRandom) -> Result<Self, TokenError> {
+        match alg {
+            Algorithm::Hs256 => {
+                let secret = SecretBytes::random(rng, 32)?;
+                let label: [u8; 8] = portcullis_core::random_array(rng)?;
+                let kid = key_id(&format!("hs256-{}", hex_lower(&label)))?;
+                Self::hs256(kid, &secret)
+            }
+            // For P-256, draw again when the scalar is out of range (about 2^-32). Bounded
+            // so a broken generator cannot loop forever.
+            Algorithm::EdDsa => {
+                for _ in 0..64 {
+                    if let Ok(key) = Self::ed25519_from_seed(&SecretArray::random(rng)?) {
+                        return Ok(key);
+                    }
+                }
+                Err(key_err("could not generate an ed25519 key"))
+            }
+            Algorithm::Es256 => {
+                for _ in 0..64 {
+                    if let Ok(key) = Self::es256_from_scalar(&SecretArray::random(rng)?) {
+                        return Ok(key);
+                    }
+                }
+                Err(key_err("could not generate a p-256 key"))
+            }
+        }
+    }
+
+    /// An Ed25519 signing key from its 32-byte seed (the JWK `d`).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] if the key cannot be encoded.
+    pub fn ed25519_from_seed(seed: &SecretArray<32>) -> Result<Self, TokenError> {
+        let signing = ed25519_dalek::SigningKey::from_bytes(seed.expose_secret());
+        let der = signing
+            .to_pkcs8_der()
+            .map_err(|_| key_err("cannot encode ed25519 key"))?;
+        let public = signing.verifying_key().to_bytes();
+        let mut key = Self::ed25519_public(&public)?;
+        key.encoding = Some(EncodingKey::from_ed_der(der.as_bytes()));
+        Ok(key)
+    }
+
+    /// A verify-only Ed25519 key from its 32-byte public key (the JWK `x`).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] if the bytes are not a valid Ed25519 point.
+    pub fn ed25519_public(public: &[u8; 32]) -> Result<Self, TokenError> {
+        ed25519_dalek::VerifyingKey::from_bytes(public)
+            .map_err(|_| key_err("invalid ed25519 public key"))?;
+        let jwk = PublicJwk::Okp {
+            crv: "Ed25519",
+            x: URL_SAFE_NO_PAD.encode(public),
+        };
+        Ok(Self {
+            kid: jwk.thumbprint()?,
+            alg: Algorithm::EdDsa,
+            encoding: None,
+            decoding: DecodingKey::from_ed_der(public),
+            public_jwk: Some(jwk),
+        })
+    }
+
+    /// A P-256 signing key from its 32-byte secret scalar (the JWK `d`).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] if the scalar is zero or not below the group order.
+    pub fn es256_from_scalar(scalar: &SecretArray<32>) -> Result<Self, TokenError> {
+        let secret = p256::SecretKey::from_slice(scalar.expose_secret())
+            .map_err(|_| key_err("invalid p-256 scalar"))?;
+        let der = secret
+            .to_pkcs8_der()
+            .map_err(|_| key_err("cannot encode p-256 key"))?;
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+            &secret.public_key(),
+            false,
+        );
+        let mut key = Self::es256_public(point.as_bytes())?;
+        key.encoding = Some(EncodingKey::from_ec_der(der.as_bytes()));
+        Ok(key)
+    }
+
+    /// A verify-only P-256 key from its SEC1 encoding (65 bytes uncompressed or 33 compressed).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] if the bytes are not a point on P-256.
+    pub fn es256_public(sec1: &[u8]) -> Result<Self, TokenError> {
+        let public = p256::PublicKey::from_sec1_bytes(sec1)
+            .map_err(|_| key_err("invalid p-256 public key"))?;
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            return Err(key_err("invalid p-256 public key"));
+        };
+        let jwk = PublicJwk::Ec {
+            crv: "P-256",
+            x: URL_SAFE_NO_PAD.encode(x),
+            y: URL_SAFE_NO_PAD.encode(y),
+        };
+        Ok(Self {
+            kid: jwk.thumbprint()?,
+            alg: Algorithm::Es256,
+            encoding: None,
+            decoding: DecodingKey::from_ec_der(point.as_bytes()),
+            public_jwk: Some(jwk),
+        })
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &KeyId {
+        &self.kid
+    }
+
+    /// The algorithm this key is pinned to.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Whether this material can sign.
+    pub fn can_sign(&self) -> bool {
+        self.encoding.is_some()
+    }
+
+    /// Verifies a compact JWS at the signature layer only: the header's `alg` must equal
+    /// this key's algorithm and the signature must verify. Returns the decoded payload.
+    /// No claim is looked at; use [`TokenService`](crate::TokenService) for tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Malformed`], [`TokenError::UnsupportedAlgorithm`],
+    /// [`TokenError::AlgorithmMismatch`], [`TokenError::InvalidSignature`].
+    pub fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
+        verify_compact(token, &self.kid, self.alg, &self.decoding)
+    }
+}
+
+/// A [`TokenError::SigningKeys`] with a fixed reason.
+pub(super) fn key_err(reason: &str) -> TokenError {
+    TokenError::SigningKeys {
+        reason: reason.to_owned(),
+    }
+}
+
+fn key_id(s: &str) -> Result<KeyId, TokenError> {
+    KeyId::new(s).map_err(|e| TokenError::SigningKeys {
+        reason: e.to_string(),
+    })
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    use fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
