@@ -1,0 +1,331 @@
+//! The [`RefreshStore`] through [`RefreshTokens`] (which computes hashes and successors),
+//! so the steps exercise the refresh state machine exactly as production does: rotation,
+//! grace and reuse detection, forged tokens, concurrent rotation, revocation racing
+//! rotation, lifetimes, subject revocation and duplicate family ids.
+//!
+//! [`RefreshStore`]: portcullis_tokens::RefreshStore
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_core::{BackendErrorKind, TenantId};
+use portcullis_tokens::{FamilyStatus, IssuedRefresh, RefreshTokens, TokenError};
+
+use super::fixtures::{BoxFuture, GRACE, StoreSet, actor, refresh_service, tenant};
+use crate::ManualClock;
+
+fn token(issued: &IssuedRefresh) -> String {
+    issued.token.expose_secret().to_owned()
+}
+
+async fn must_rotate(
+    svc: &RefreshTokens,
+    t: &TenantId,
+    presented: &str,
+    step: &str,
+) -> IssuedRefresh {
+    match svc.rotate(t, presented).await {
+        Ok(next) => next,
+        Err(e) => panic!("tokens conformance: {step}: rotate failed: {e}"),
+    }
+}
+
+/// Rotation yields consecutive generations of one family, each token usable once.
+pub async fn rotation_advances_generations(stores: &StoreSet) {
+    let step = "rotation_advances_generations";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 1);
+    let t = tenant("acme");
+    let t0 = svc.issue(&t, &actor("alice")).await.unwrap();
+    assert_eq!(t0.generation, 0, "{step}");
+    clock.advance(Duration::from_secs(60));
+    let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
+    assert_eq!(
+        (t1.generation, t1.family, t1.replay),
+        (1, t0.family, false),
+        "{step}: t1"
+    );
+    assert_eq!(t1.subject, actor("alice"), "{step}: subject");
+    assert_ne!(token(&t1), token(&t0), "{step}: successor differs");
+    clock.advance(Duration::from_secs(60));
+    let t2 = must_rotate(&svc, &t, &token(&t1), step).await;
+    assert_eq!(t2.generation, 2, "{step}: t2");
+    assert!(
+        matches!(
+            svc.status(&t, &t0.family).await.unwrap(),
+            FamilyStatus::Active { .. }
+        ),
+        "{step}: family active"
+    );
+}
+
+/// A rotated token replayed inside the grace window receives the same successor; outside
+/// it, the family is revoked and the caller gets `ReuseDetected` with the family id.
+pub async fn grace_then_reuse_revokes_family(stores: &StoreSet) {
+    let step = "grace_then_reuse_revokes_family";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 2);
+    let t = tenant("acme");
+    let t0 = svc.issue(&t, &actor("alice")).await.unwrap();
+    let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
+    clock.advance(GRACE - Duration::from_millis(1));
+    let again = must_rotate(&svc, &t, &token(&t0), step).await;
+    assert_eq!(
+        token(&again),
+        token(&t1),
+        "{step}: same successor inside grace"
+    );
+    assert!(again.replay, "{step}: marked as replay");
+    clock.advance(Duration::from_millis(1));
+    match svc.rotate(&t, &token(&t0)).await {
+        Err(TokenError::ReuseDetected { family, subject }) => {
+            assert_eq!(family, t0.family, "{step}: family id reported");
+            assert_eq!(subject, actor("alice"), "{step}: subject reported");
+        }
+        other => panic!("{step}: expected ReuseDetected, got {other:?}"),
+    }
+    match svc.rotate(&t, &token(&t1)).await {
+        Err(TokenError::RefreshRevoked { family }) => assert_eq!(family, t0.family, "{step}"),
+        other => panic!("{step}: successor must be dead, got {other:?}"),
+    }
+    assert_eq!(
+        svc.status(&t, &t0.family).await.unwrap(),
+        FamilyStatus::Revoked,
+        "{step}"
+    );
+}
+
+/// Presenting an older generation (two rotations back) is reuse even inside the grace
+/// window of the latest rotation.
+pub async fn older_generation_is_reuse(stores: &StoreSet) {
+    let step = "older_generation_is_reuse";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 3);
+    let t = tenant("acme");
+    let t0 = svc.issue(&t, &actor("bob")).await.unwrap();
+    let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
+    let _t2 = must_rotate(&svc, &t, &token(&t1), step).await;
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&t0)).await,
+            Err(TokenError::ReuseDetected { .. })
+        ),
+        "{step}"
+    );
+}
+
+/// Forged, tampered and cross-tenant tokens are invalid and revoke nothing.
+pub async fn forged_and_foreign_tokens_change_nothing(stores: &StoreSet) {
+    let step = "forged_and_foreign_tokens_change_nothing";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 4);
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let t0 = svc.issue(&a, &actor("carol")).await.unwrap();
+    let text = token(&t0);
+    assert!(
+        matches!(svc.rotate(&b, &text).await, Err(TokenError::RefreshInvalid)),
+        "{step}: foreign"
+    );
+    let mut tampered = text.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert!(
+        matches!(
+            svc.rotate(&a, &tampered).await,
+            Err(TokenError::RefreshInvalid)
+        ),
+        "{step}: tag"
+    );
+    assert!(
+        matches!(
+            svc.rotate(&a, "prt_short").await,
+            Err(TokenError::RefreshInvalid)
+        ),
+        "{step}"
+    );
+    let t1 = must_rotate(&svc, &a, &text, step).await;
+    assert_eq!(t1.generation, 1, "{step}: family untouched");
+}
+
+/// 64 concurrent rotations of one token all receive the one successor; the family does
+/// not fork and the successor rotates normally afterwards.
+pub async fn concurrent_rotations_converge<S>(stores: &StoreSet, spawn: &S)
+where
+    S: Fn(BoxFuture<String>) -> BoxFuture<String>,
+{
+    let step = "concurrent_rotations_converge";
+    let clock = ManualClock::new();
+    let svc = Arc::new(refresh_service(stores.refresh.clone(), &clock, 5));
+    let t = tenant("acme");
+    for round in 0..4 {
+        let t0 = svc.issue(&t, &actor("dave")).await.unwrap();
+        let presented = token(&t0);
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                let (svc, t, presented) = (svc.clone(), t.clone(), presented.clone());
+                spawn(Box::pin(async move {
+                    match svc.rotate(&t, &presented).await {
+                        Ok(next) => token(&next),
+                        Err(e) => format!("error: {e}"),
+                    }
+                }))
+            })
+            .collect();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await);
+        }
+        let first = results[0].clone();
+        assert!(first.starts_with("prt_"), "{step}: round {round}: {first}");
+        assert!(
+            results.iter().all(|r| *r == first),
+            "{step}: round {round}: forked: {results:?}"
+        );
+        let t2 = must_rotate(&svc, &t, &first, step).await;
+        assert_eq!(t2.generation, 2, "{step}: round {round}");
+    }
+}
+
+/// A rotation racing a revocation: afterwards the family is revoked and any successor
+/// that was handed out is refused.
+pub async fn rotate_racing_revoke_revoke_wins<S>(stores: &StoreSet, spawn: &S)
+where
+    S: Fn(BoxFuture<String>) -> BoxFuture<String>,
+{
+    let step = "rotate_racing_revoke_revoke_wins";
+    let clock = ManualClock::new();
+    let svc = Arc::new(refresh_service(stores.refresh.clone(), &clock, 6));
+    let t = tenant("acme");
+    for round in 0..16 {
+        let t0 = svc.issue(&t, &actor("erin")).await.unwrap();
+        let (s1, t1, p) = (svc.clone(), t.clone(), token(&t0));
+        let rotate = spawn(Box::pin(async move {
+            match s1.rotate(&t1, &p).await {
+                Ok(next) => token(&next),
+                Err(e) => format!("error: {e}"),
+            }
+        }));
+        let (s2, t2, fam) = (svc.clone(), t.clone(), t0.family);
+        let revoke = spawn(Box::pin(async move {
+            s2.revoke_family(&t2, &fam).await.unwrap().to_string()
+        }));
+        let (rotated, _) = (rotate.await, revoke.await);
+        assert_eq!(
+            svc.status(&t, &t0.family).await.unwrap(),
+            FamilyStatus::Revoked,
+            "{step}: round {round}"
+        );
+        if rotated.starts_with("prt_") {
+            assert!(
+                matches!(
+                    svc.rotate(&t, &rotated).await,
+                    Err(TokenError::RefreshRevoked { .. })
+                ),
+                "{step}: round {round}: successor survived revocation"
+            );
+        } else {
+            assert!(
+                rotated.contains("revoked"),
+                "{step}: round {round}: {rotated}"
+            );
+        }
+    }
+}
+
+/// Idle and absolute lifetimes, driven by the manual clock.
+pub async fn refresh_lifetimes_expire(stores: &StoreSet) {
+    let step = "refresh_lifetimes_expire";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 7);
+    let t = tenant("acme");
+    // Idle: one hour without rotation.
+    let idle = svc.issue(&t, &actor("frank")).await.unwrap();
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&idle)).await,
+            Err(TokenError::RefreshExpired)
+        ),
+        "{step}: idle"
+    );
+    assert_eq!(
+        svc.status(&t, &idle.family).await.unwrap(),
+        FamilyStatus::Expired,
+        "{step}"
+    );
+    // Absolute: rotating every 50 minutes still ends two hours after login.
+    let mut cur = svc.issue(&t, &actor("frank")).await.unwrap();
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(50 * 60));
+        cur = must_rotate(&svc, &t, &token(&cur), step).await;
+    }
+    clock.advance(Duration::from_secs(20 * 60));
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&cur)).await,
+            Err(TokenError::RefreshExpired)
+        ),
+        "{step}: absolute"
+    );
+}
+
+/// Revoking a subject revokes all its families in that tenant only.
+pub async fn revoke_subject_is_scoped(stores: &StoreSet) {
+    let step = "revoke_subject_is_scoped";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 8);
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let g1 = svc.issue(&a, &actor("grace")).await.unwrap();
+    let g2 = svc.issue(&a, &actor("grace")).await.unwrap();
+    let other = svc.issue(&a, &actor("heidi")).await.unwrap();
+    let elsewhere = svc.issue(&b, &actor("grace")).await.unwrap();
+    assert_eq!(
+        svc.revoke_subject(&a, &actor("grace")).await.unwrap(),
+        2,
+        "{step}"
+    );
+    assert_eq!(
+        svc.revoke_subject(&a, &actor("grace")).await.unwrap(),
+        0,
+        "{step}: idempotent"
+    );
+    for g in [&g1, &g2] {
+        assert!(
+            matches!(
+                svc.rotate(&a, &token(g)).await,
+                Err(TokenError::RefreshRevoked { .. })
+            ),
+            "{step}"
+        );
+    }
+    must_rotate(&svc, &a, &token(&other), step).await;
+    must_rotate(&svc, &b, &token(&elsewhere), step).await;
+    assert!(
+        svc.revoke_family(&a, &other.family).await.unwrap(),
+        "{step}: revoke family"
+    );
+    assert!(
+        !svc.revoke_family(&a, &other.family).await.unwrap(),
+        "{step}: already revoked"
+    );
+    assert!(
+        !svc.revoke_family(&b, &other.family).await.unwrap(),
+        "{step}: other tenant"
+    );
+}
+
+/// A duplicate family id is a `Conflict` backend error.
+pub async fn duplicate_family_conflicts(stores: &StoreSet) {
+    let step = "duplicate_family_conflicts";
+    let clock = ManualClock::new();
+    // Two services with the same seed draw the same family id.
+    let s1 = refresh_service(stores.refresh.clone(), &clock, 99);
+    let s2 = refresh_service(stores.refresh.clone(), &clock, 99);
+    let t = tenant("acme");
+    s1.issue(&t, &actor("ivan")).await.unwrap();
+    match s2.issue(&t, &actor("ivan")).await {
+        Err(TokenError::Backend(e)) => assert_eq!(e.kind(), BackendErrorKind::Conflict, "{step}"),
+        other => panic!("{step}: expected a conflict, got {other:?}"),
+    }
+}
