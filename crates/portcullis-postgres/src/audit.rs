@@ -9,7 +9,6 @@ use tokio_postgres::Row;
 
 use crate::error::{self, corrupt};
 use crate::pool::{APP_ROLE, PgPool};
-use crate::query::{begin_tenant, commit, fetch, single_statement};
 
 /// The audit store: `audit_heads`, `audit_entries` and `audit_checkpoints` in the pool's
 /// schema, accessed as `portcullis_app` with row-level security scoped to one tenant per
@@ -89,15 +88,22 @@ impl PgAuditStore {
     ) -> Result<Vec<AppendReceipt>, AuditError> {
         const OP: &str = "postgres.audit.append";
         let mut client = self.pool.get(OP).await?;
-        let tx = begin_tenant(&self.pool, &mut client, OP, tenant).await?;
-        let row =
-            match fetch::<Option<Row>>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()]).await? {
-                Some(row) => row,
-                None => {
-                    fetch::<u64>(&tx, OP, &self.sql.create_head, &[&tenant.as_str()]).await?;
-                    fetch::<Row>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()]).await?
-                }
-            };
+        let tx = self.pool.begin_tenant(&mut client, OP, tenant).await?;
+        let row = match self
+            .pool
+            .fetch::<Option<Row>>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()])
+            .await?
+        {
+            Some(row) => row,
+            None => {
+                self.pool
+                    .fetch::<u64>(&tx, OP, &self.sql.create_head, &[&tenant.as_str()])
+                    .await?;
+                self.pool
+                    .fetch::<Row>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()])
+                    .await?
+            }
+        };
         let head = head_of(OP, &row)?;
         let entries = seal_batch(tenant, head, batch)?;
         let n = entries.len();
@@ -130,27 +136,29 @@ impl PgAuditStore {
         let new_size = to_i64(OP, last.seq().saturating_add(1))?;
         let old_size = to_i64(OP, head.size)?;
         let count = to_i64(OP, n as u64)?;
-        let updated: u64 = fetch(
-            &tx,
-            OP,
-            &self.sql.append,
-            &[
-                &tenant.as_str(),
-                &seqs,
-                &prevs,
-                &hashes,
-                &times,
-                &actors,
-                &actions,
-                &resources,
-                &records,
-                &new_size,
-                &last.hash().as_bytes().as_slice(),
-                &old_size,
-                &count,
-            ],
-        )
-        .await?;
+        let updated: u64 = self
+            .pool
+            .fetch(
+                &tx,
+                OP,
+                &self.sql.append,
+                &[
+                    &tenant.as_str(),
+                    &seqs,
+                    &prevs,
+                    &hashes,
+                    &times,
+                    &actors,
+                    &actions,
+                    &resources,
+                    &records,
+                    &new_size,
+                    &last.hash().as_bytes().as_slice(),
+                    &old_size,
+                    &count,
+                ],
+            )
+            .await?;
         if updated != 1 {
             // The head moved under a lock we hold: something outside this store wrote.
             // Dropping the transaction rolls the inserts back.
@@ -161,7 +169,7 @@ impl PgAuditStore {
             )
             .into());
         }
-        commit(tx, OP).await?;
+        self.pool.commit(tx, OP).await?;
         Ok(receipts)
     }
 
@@ -173,21 +181,26 @@ impl PgAuditStore {
     ) -> Result<Vec<Entry>, AuditError> {
         const OP: &str = "postgres.audit.read";
         let mut client = self.pool.get(OP).await?;
-        let tx = begin_tenant(&self.pool, &mut client, OP, tenant).await?;
-        let row: Option<Row> = fetch(&tx, OP, &self.sql.read_head, &[&tenant.as_str()]).await?;
+        let tx = self.pool.begin_tenant(&mut client, OP, tenant).await?;
+        let row: Option<Row> = self
+            .pool
+            .fetch(&tx, OP, &self.sql.read_head, &[&tenant.as_str()])
+            .await?;
         let size = head_or_genesis(OP, row.as_ref())?.size;
         if start > size || start > end {
             return Err(AuditError::OutOfRange { start, end, size });
         }
         let end_c = end.min(size);
-        let rows: Vec<Row> = fetch(
-            &tx,
-            OP,
-            &self.sql.read,
-            &[&tenant.as_str(), &to_i64(OP, start)?, &to_i64(OP, end_c)?],
-        )
-        .await?;
-        commit(tx, OP).await?;
+        let rows: Vec<Row> = self
+            .pool
+            .fetch(
+                &tx,
+                OP,
+                &self.sql.read,
+                &[&tenant.as_str(), &to_i64(OP, start)?, &to_i64(OP, end_c)?],
+            )
+            .await?;
+        self.pool.commit(tx, OP).await?;
         let q = |e| AuditError::Backend(error::db(OP, e));
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -202,15 +215,16 @@ impl PgAuditStore {
 
     async fn head_inner(&self, tenant: &TenantId) -> Result<ChainHead, AuditError> {
         const OP: &str = "postgres.audit.head";
-        let row: Option<Row> = single_statement(
-            &self.pool,
-            OP,
-            APP_ROLE,
-            Some(tenant),
-            &self.sql.read_head,
-            &[&tenant.as_str()],
-        )
-        .await?;
+        let row: Option<Row> = self
+            .pool
+            .single_statement(
+                OP,
+                APP_ROLE,
+                Some(tenant),
+                &self.sql.read_head,
+                &[&tenant.as_str()],
+            )
+            .await?;
         head_or_genesis(OP, row.as_ref())
     }
 
@@ -222,10 +236,13 @@ impl PgAuditStore {
     ) -> Result<(), AuditError> {
         const OP: &str = "postgres.audit.store_checkpoint";
         let mut client = self.pool.get(OP).await?;
-        let tx = begin_tenant(&self.pool, &mut client, OP, tenant).await?;
+        let tx = self.pool.begin_tenant(&mut client, OP, tenant).await?;
         // Locking the head serializes checkpoint writers of the tenant (and appends), so
         // the regression check below cannot race.
-        let row: Option<Row> = fetch(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()]).await?;
+        let row: Option<Row> = self
+            .pool
+            .fetch(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()])
+            .await?;
         let log_size = head_or_genesis(OP, row.as_ref())?.size;
         if size > log_size {
             return Err(AuditError::OutOfRange {
@@ -234,22 +251,25 @@ impl PgAuditStore {
                 size: log_size,
             });
         }
-        if let Some(row) =
-            fetch::<Option<Row>>(&tx, OP, &self.sql.latest_checkpoint, &[&tenant.as_str()]).await?
+        if let Some(row) = self
+            .pool
+            .fetch::<Option<Row>>(&tx, OP, &self.sql.latest_checkpoint, &[&tenant.as_str()])
+            .await?
         {
             let stored = from_i64(OP, row.try_get(0).map_err(|e| error::db(OP, e))?)?;
             if size < stored {
                 return Err(AuditError::CheckpointRegression { stored, new: size });
             }
         }
-        fetch::<u64>(
-            &tx,
-            OP,
-            &self.sql.insert_checkpoint,
-            &[&tenant.as_str(), &to_i64(OP, size)?, &note],
-        )
-        .await?;
-        commit(tx, OP).await?;
+        self.pool
+            .fetch::<u64>(
+                &tx,
+                OP,
+                &self.sql.insert_checkpoint,
+                &[&tenant.as_str(), &to_i64(OP, size)?, &note],
+            )
+            .await?;
+        self.pool.commit(tx, OP).await?;
         Ok(())
     }
 
@@ -258,15 +278,16 @@ impl PgAuditStore {
         tenant: &TenantId,
     ) -> Result<Option<StoredCheckpoint>, AuditError> {
         const OP: &str = "postgres.audit.latest_checkpoint";
-        let row: Option<Row> = single_statement(
-            &self.pool,
-            OP,
-            APP_ROLE,
-            Some(tenant),
-            &self.sql.latest_checkpoint,
-            &[&tenant.as_str()],
-        )
-        .await?;
+        let row: Option<Row> = self
+            .pool
+            .single_statement(
+                OP,
+                APP_ROLE,
+                Some(tenant),
+                &self.sql.latest_checkpoint,
+                &[&tenant.as_str()],
+            )
+            .await?;
         let q = |e| AuditError::Backend(error::db(OP, e));
         match row {
             None => Ok(None),

@@ -17,7 +17,6 @@ use tokio_postgres::Row;
 
 use crate::error::{self, corrupt};
 use crate::pool::{APP_ROLE, PgPool, ROTATOR_ROLE};
-use crate::query::single_statement;
 
 /// The id of a credential within its tenant: 1-256 bytes of printable ASCII other than
 /// space (for example `stripe:acct_42` or `integration/7/refresh-token`).
@@ -185,15 +184,16 @@ impl PgCredentialStore {
         let version = version_i32(OP, portcullis_keys::inspect(blob)?.key_version)?;
         self.pool
             .run(OP, || async {
-                let _: u64 = single_statement(
-                    &self.pool,
-                    OP,
-                    APP_ROLE,
-                    Some(tenant),
-                    &self.sql.put,
-                    &[&tenant.as_str(), &id.as_str(), &version, &blob],
-                )
-                .await?;
+                let _: u64 = self
+                    .pool
+                    .single_statement(
+                        OP,
+                        APP_ROLE,
+                        Some(tenant),
+                        &self.sql.put,
+                        &[&tenant.as_str(), &id.as_str(), &version, &blob],
+                    )
+                    .await?;
                 Ok(())
             })
             .await
@@ -234,15 +234,16 @@ impl PgCredentialStore {
         const OP: &str = "postgres.credentials.get";
         self.pool
             .run(OP, || async {
-                let row: Option<Row> = single_statement(
-                    &self.pool,
-                    OP,
-                    APP_ROLE,
-                    Some(tenant),
-                    &self.sql.get,
-                    &[&tenant.as_str(), &id.as_str()],
-                )
-                .await?;
+                let row: Option<Row> = self
+                    .pool
+                    .single_statement(
+                        OP,
+                        APP_ROLE,
+                        Some(tenant),
+                        &self.sql.get,
+                        &[&tenant.as_str(), &id.as_str()],
+                    )
+                    .await?;
                 let Some(row) = row else { return Ok(None) };
                 let q = |e| KeysError::Backend(error::db(OP, e));
                 let version: i32 = row.try_get(0).map_err(q)?;
@@ -265,15 +266,16 @@ impl PgCredentialStore {
         const OP: &str = "postgres.credentials.delete";
         self.pool
             .run(OP, || async {
-                let n: u64 = single_statement(
-                    &self.pool,
-                    OP,
-                    APP_ROLE,
-                    Some(tenant),
-                    &self.sql.delete,
-                    &[&tenant.as_str(), &id.as_str()],
-                )
-                .await?;
+                let n: u64 = self
+                    .pool
+                    .single_statement(
+                        OP,
+                        APP_ROLE,
+                        Some(tenant),
+                        &self.sql.delete,
+                        &[&tenant.as_str(), &id.as_str()],
+                    )
+                    .await?;
                 Ok(n > 0)
             })
             .await
@@ -292,15 +294,10 @@ impl BlobSource for PgCredentialStore {
         let after = after.map(BlobId::as_str);
         self.pool
             .run(OP, || async {
-                let rows: Vec<Row> = single_statement(
-                    &self.pool,
-                    OP,
-                    ROTATOR_ROLE,
-                    None,
-                    &self.sql.page,
-                    &[&after, &limit],
-                )
-                .await?;
+                let rows: Vec<Row> = self
+                    .pool
+                    .single_statement(OP, ROTATOR_ROLE, None, &self.sql.page, &[&after, &limit])
+                    .await?;
                 let q = |e| KeysError::Backend(error::db(OP, e));
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
@@ -337,15 +334,16 @@ impl BlobSink for PgCredentialStore {
         let version = version_i32(OP, portcullis_keys::inspect(new)?.key_version)?;
         self.pool
             .run(OP, || async {
-                let row: Row = single_statement(
-                    &self.pool,
-                    OP,
-                    ROTATOR_ROLE,
-                    None,
-                    &self.sql.replace,
-                    &[&tenant.as_str(), &cred.as_str(), &new, &version, &expected],
-                )
-                .await?;
+                let row: Row = self
+                    .pool
+                    .single_statement(
+                        OP,
+                        ROTATOR_ROLE,
+                        None,
+                        &self.sql.replace,
+                        &[&tenant.as_str(), &cred.as_str(), &new, &version, &expected],
+                    )
+                    .await?;
                 let q = |e| KeysError::Backend(error::db(OP, e));
                 let updated: i64 = row.try_get(0).map_err(q)?;
                 let exists: bool = row.try_get(1).map_err(q)?;

@@ -154,7 +154,6 @@ mod credentials;
 mod error;
 mod migrate;
 mod pool;
-mod query;
 mod secrets;
 
 pub use audit::PgAuditStore;

@@ -1,4 +1,7 @@
-//! Connection pool, options and the per-transaction session (role, tenant, timeouts).
+//! Connection pool, options and the per-transaction session (role, tenant, timeouts); the
+//! statement helpers of the stores are methods of the pool too (in `query`).
+
+mod query;
 
 use std::fmt;
 use std::future::Future;
