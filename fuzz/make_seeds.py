@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Writes fuzz/seeds/<target>/ from the crates' published test vectors (Python 3 stdlib only).
+
+The seeds are committed; rerun this after a vector file or a target's input layout changes:
+    python3 fuzz/make_seeds.py
+Each seed is laid out the way its target reads its input (see the target's first lines).
+"""
+import base64
+import hashlib
+import json
+import pathlib
+import struct
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "fuzz" / "seeds"
+CRATES = ROOT / "crates"
+
+
+def kv(path):
+    """The `key = value` / `key=value` lines of a vector text file, as a list of dicts per case."""
+    cases, cur = [], {}
+    for line in (CRATES / path).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            if cur and not line:
+                cases.append(cur)
+                cur = {}
+            continue
+        k, _, v = line.partition("=")
+        cur[k.strip()] = v.strip()
+    if cur:
+        cases.append(cur)
+    return cases
+
+
+def vectors(path):
+    return json.loads((CRATES / path).read_text())
+
+
+def write(target, name, data):
+    d = SEEDS / target
+    d.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    (d / name).write_bytes(data)
+
+
+def main():
+    # core_parse_ids: one identifier per input.
+    for name, s in [("tenant", "acme-corp"), ("actor", "alice@example.com"), ("key_id", "hs-2026-01"),
+                    ("too_long", "t" * 65), ("unicode", "é")]:
+        write("core_parse_ids", name, s)
+
+    # tokens_verify: mode byte 0 = raw token text, 1 = (u16 pos, byte) replacements in the
+    # fixture's valid token, 2 = claims JSON signed with the fixture's HS256 key.
+    for c in kv("portcullis-tokens/tests/vectors/rfc7515_a1_hs256.txt") + kv("portcullis-tokens/tests/vectors/rfc8037_a4_ed25519.txt"):
+        for k in ("token", "jws"):
+            if k in c:
+                write("tokens_verify", f"raw_{hashlib.sha256(c[k].encode()).hexdigest()[:8]}", b"\0" + c[k].encode())
+    for c in kv("portcullis-tokens/tests/vectors/refresh_token.txt") + kv("portcullis-tokens/tests/vectors/api_key.txt"):
+        for k in ("token", "key"):
+            if k in c:
+                write("tokens_verify", f"raw_{k}", b"\0" + c[k].encode())
+    write("tokens_verify", "mutate_header", b"\1" + struct.pack("<H", 3) + b"X" + struct.pack("<H", 10) + b".")
+    write("tokens_verify", "mutate_signature", b"\1" + struct.pack("<H", 0xFFFF) + b"A")
+    claims = {"iss": "iss", "aud": "aud", "sub": "alice", "tid": "acme", "typ": "access",
+              "iat": 1_700_000_000, "nbf": 1_700_000_000, "exp": 1_700_000_900, "jti": "fuzz-1"}
+    write("tokens_verify", "claims_valid", b"\2" + json.dumps(claims).encode())
+    write("tokens_verify", "claims_expired", b"\2" + json.dumps({**claims, "exp": 1}).encode())
+    write("tokens_verify", "claims_wrong_type", b"\2" + json.dumps({**claims, "typ": "ticket"}).encode())
+
+    # keys_open: the published sealed blobs, and a truncation.
+    for c in kv("portcullis-keys/tests/vectors/sealed_blob_v1.txt"):
+        if "blob" in c:
+            blob = bytes.fromhex(c["blob"])
+            write("keys_open", f"blob_{c.get('case', 'x')}", blob)
+            write("keys_open", f"blob_{c.get('case', 'x')}_cut", blob[:20])
+
+    # webhooks_parse_header: selector byte (scheme index in the target's SCHEMES), then the
+    # header values in the target's NAMES order, separated by '\n'.
+    names = ["webhook-id", "webhook-timestamp", "webhook-signature", "svix-id", "svix-timestamp",
+             "svix-signature", "stripe-signature", "x-hub-signature-256", "x-shopify-hmac-sha256",
+             "x-slack-signature", "x-slack-request-timestamp", "x-zm-signature", "x-zm-request-timestamp"]
+    schemes = {"stripe": 0, "standard": 1, "zoom": 2, "github": 3, "shopify": 4, "slack": 5}
+    for file, scheme in [("stripe.json", "stripe"), ("standard_webhooks.json", "standard"), ("zoom.json", "zoom"),
+                         ("github.json", "github"), ("slack.json", "slack")]:
+        for i, case in enumerate(vectors(f"portcullis-webhooks/tests/vectors/{file}")["cases"][:4]):
+            headers = {k.lower(): v for k, v in case["headers"]}
+            fields = "\n".join(headers.get(n, "") for n in names)
+            write("webhooks_parse_header", f"{scheme}_{i}", bytes([schemes[scheme]]) + fields.encode())
+            # webhooks_verify: [scheme, secret length, timestamp offset, body byte to change],
+            # then the secret, then the body.
+            secret = case["secrets"][0].encode()[:47]
+            body = case.get("body", "{}").encode()
+            write("webhooks_verify", f"{scheme}_{i}", bytes([schemes[scheme], len(secret), i, 7]) + secret + body)
+
+    # audit_verify_chain: mode 0 = raw lines (the published entries), 1 = (line, u16 pos, xor).
+    entries = vectors("portcullis-audit/tests/vectors/entry_encoding.json")["cases"]
+    write("audit_verify_chain", "raw_entries", b"\0" + "\n".join(json.dumps(e) for e in entries).encode())
+    write("audit_verify_chain", "flip_one", b"\1" + bytes([1]) + struct.pack("<H", 12) + b"\x01")
+    write("audit_verify_chain", "flip_two", b"\1" + bytes([0]) + struct.pack("<H", 40) + b"\x20" + bytes([3]) + struct.pack("<H", 3) + b"\x02")
+
+    # audit_verify_proof: u64 a, u64 b, then leaf 0xff root 0xff proof hashes.
+    for case in vectors("portcullis-audit/tests/vectors/merkle_inclusion.json")["cases"][:6]:
+        idx, size = case["leafIdx"], case["treeSize"]
+        b64 = lambda v: base64.b64decode(v or "")
+        parts = [b64(case["leafHash"]), b64(case["root"])] + [b64(h) for h in case["proof"] or []]
+        write("audit_verify_proof", f"inclusion_{idx}_{size}", struct.pack("<QQ", idx, size) + b"\xff".join(parts))
+    write("audit_verify_proof", "small", struct.pack("<QQ", 3, 7) + b"\xff" * 3)
+
+    # rbac_policy_parse: the documented policy file.
+    write("rbac_policy_parse", "documented_policy", (CRATES / "portcullis-rbac/tests/vectors/documented_policy.toml").read_bytes())
+    write("rbac_policy_parse", "minimal", 'version = 1\n[permissions."a:b"]\n[roles.r]\ngrants = ["a:b"]\n')
+
+    # postgres_ids: schema names, blob ids, tenant '\0' credential pairs.
+    for name, s in [("schema", "portcullis"), ("schema_bad", "Robert'); DROP TABLE x;--"),
+                    ("pair", "acme\0cred-42"), ("blob_id", "acme/cred-42")]:
+        write("postgres_ids", name, s)
+
+    # redis_key_escape: halves that collide unless the escape is injective.
+    for name, s in [("plain", "acmealice"), ("braces", "{a}:b{"), ("colons", "a:b:c:"), ("escape", "%7B%%3A")]:
+        write("redis_key_escape", name, s)
+
+
+if __name__ == "__main__":
+    main()
