@@ -63,7 +63,7 @@ async fn tour() -> Res {
     audit(&clock, &acme, &alice).await?;
 
     println!("\nDone. Every step above ran with in-memory stores; swap in portcullis-redis");
-    println!("and portcullis-postgres for production (see examples/axum-service).");
+    println!("and portcullis-postgres for production (see examples/src/axum_service/state.rs).");
     Ok(())
 }
 

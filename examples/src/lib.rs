@@ -1,7 +1,7 @@
 //! Runnable examples composing the Portcullis crates.
 //!
 //! - `cargo run --example quickstart`: a tour of all five concern crates in memory
-//!   (`examples/quickstart/main.rs`).
+//!   (`examples/examples/quickstart.rs`).
 //! - `cargo run --example axum-service`: an HTTP service composing them; its router lives
 //!   in [`axum_service`] so the example binary and the HTTP integration test share it.
 //!
