@@ -144,7 +144,10 @@ pub use error::{SecretProblem, WebhookError};
 pub use headers::{Header, HeaderLookup, from_fn};
 pub use key::Key;
 pub use limits::Limits;
-pub use message::{Candidate, Content, MAX_PARTS, Message, Part, Signatures, parse_timestamp};
+pub use message::{
+    Candidate, CandidateKind, Content, EntryForm, MAX_PARTS, Message, Part, Signatures,
+    TagEncoding, parse_timestamp,
+};
 pub use outbound::delivery::{
     DeliveryAttempt, OutboundRequest, Transport, TransportError, TransportResponse,
     attempt_delivery,

@@ -30,7 +30,9 @@ use crate::headers::{Header, HeaderLookup, answer, required};
 use crate::key::{B64, Key, KeyInner};
 use crate::limits::Limits;
 use crate::mac::hmac_sha256;
-use crate::message::{Candidate, Content, Message, Part, Signatures, parse_timestamp};
+use crate::message::{
+    CandidateKind, Content, EntryForm, Message, Part, Signatures, TagEncoding, parse_timestamp,
+};
 use crate::scheme::{Delivery, Scheme};
 
 const WEBHOOK: [&str; 3] = ["webhook-id", "webhook-timestamp", "webhook-signature"];
@@ -47,20 +49,20 @@ impl StandardWebhooks {
     }
 }
 
-/// Decodes one `<version>,<base64>` entry into a candidate, or `None` if it cannot match
-/// (another version, no comma, or base64 that does not decode to the version's length).
-fn candidate(entry: &str) -> Option<Candidate> {
-    let mut buf = [0u8; 66];
-    if let Some(b64) = entry.strip_prefix("v1,") {
-        let n = B64.decode_slice(b64, &mut buf).ok()?;
-        buf.get(..n)?.try_into().ok().map(Candidate::HmacSha256)
-    } else if let Some(b64) = entry.strip_prefix("v1a,") {
-        let n = B64.decode_slice(b64, &mut buf).ok()?;
-        buf.get(..n)?.try_into().ok().map(Candidate::Ed25519)
-    } else {
-        None
-    }
-}
+/// The signature entries: `v1,<base64 HMAC-SHA256>` and `v1a,<base64 Ed25519>`; other
+/// versions, and tags of the wrong length, never match.
+const FORMS: &[EntryForm] = &[
+    EntryForm {
+        prefix: "v1,",
+        encoding: TagEncoding::Base64,
+        kind: CandidateKind::HmacSha256,
+    },
+    EntryForm {
+        prefix: "v1a,",
+        encoding: TagEncoding::Base64,
+        kind: CandidateKind::Ed25519,
+    },
+];
 
 /// Refuses an id containing `.`, the delimiter of the signed content.
 fn check_id(name: &str, id: &str) -> Result<(), WebhookError> {
@@ -135,7 +137,7 @@ impl Scheme for StandardWebhooks {
             candidates: Signatures::Separated {
                 value: sigs,
                 separator: ' ',
-                parse: candidate,
+                forms: FORMS,
             },
         })
     }

@@ -11,19 +11,20 @@ use crate::error::WebhookError;
 use crate::headers::{HeaderLookup, required};
 use crate::key::Key;
 use crate::limits::Limits;
-use crate::mac::{decode_lower_hex, hmac_key, hmac_sha256};
-use crate::message::{Candidate, Content, Message, Part, Signatures, parse_timestamp};
+use crate::mac::{hmac_key, hmac_sha256};
+use crate::message::{
+    CandidateKind, Content, EntryForm, Message, Part, Signatures, TagEncoding, parse_timestamp,
+};
 use crate::scheme::{Delivery, Scheme};
 
 const HEADER: &str = "stripe-signature";
 
-/// Decodes one item of the header into a candidate: an item is a `v1` exactly when the
-/// text before its first `=` is `v1`, and only 64 lowercase hex digits can match.
-fn v1_candidate(item: &str) -> Option<Candidate> {
-    item.strip_prefix("v1=")
-        .and_then(decode_lower_hex)
-        .map(Candidate::HmacSha256)
-}
+/// A signature item: `v1=` and 64 lowercase hex digits (any other `v1` never matches).
+const FORMS: &[EntryForm] = &[EntryForm {
+    prefix: "v1=",
+    encoding: TagEncoding::LowerHex,
+    kind: CandidateKind::HmacSha256,
+}];
 
 /// The Stripe scheme.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,7 +91,7 @@ impl Scheme for Stripe {
             candidates: Signatures::Separated {
                 value,
                 separator: ',',
-                parse: v1_candidate,
+                forms: FORMS,
             },
         })
     }
