@@ -54,9 +54,10 @@ fn checks_on_a_resolved_principal_do_not_allocate() {
         "allocation counter is not counting"
     );
 
-    let region = Region::new(GLOBAL);
-    let mut allowed = 0;
-    for _ in 0..1000 {
+    // One warm-up pass outside the region: what a first call may set up once per process
+    // or thread (in a workspace build, unified dependency features can add lazy statics)
+    // is not the steady state this test is about. The measured region then repeats it.
+    let check_all = |allowed: &mut usize| {
         for d in [
             p.authorize(black_box(&member), read, &lead),
             p.authorize(black_box(&member), write, &lead),
@@ -66,10 +67,19 @@ fn checks_on_a_resolved_principal_do_not_allocate() {
             p.guard_route("GET", "/leads", black_box(&member)),
             p.authorize_named(black_box(&member), "leads:read", &lead),
         ] {
-            allowed += usize::from(black_box(d).is_allowed());
+            *allowed += usize::from(black_box(d).is_allowed());
         }
         // Deny paths too.
-        allowed += usize::from(p.authorize(black_box(&member), read, &theirs).is_allowed());
+        *allowed += usize::from(p.authorize(black_box(&member), read, &theirs).is_allowed());
+    };
+    let mut warm = 0;
+    check_all(&mut warm);
+    assert_eq!(warm, 7);
+
+    let region = Region::new(GLOBAL);
+    let mut allowed = 0;
+    for _ in 0..1000 {
+        check_all(&mut allowed);
     }
     let stats = region.change();
     assert_eq!(allowed, 7000);
