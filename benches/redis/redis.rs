@@ -45,6 +45,7 @@ fn service(store: Arc<dyn RefreshStore>) -> Arc<RefreshTokens> {
                 absolute: Duration::from_secs(24 * 3600),
                 idle: Duration::from_secs(3600),
                 grace: Duration::from_secs(10),
+                ..RefreshPolicy::default()
             },
             Provider::system(),
         )

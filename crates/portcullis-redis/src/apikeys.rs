@@ -144,10 +144,18 @@ impl ApiKeyStore for RedisApiKeyStore {
     ) -> Result<Vec<ApiKeyRecord>, TokenError> {
         const OP: &str = "apikeys.list";
         let keys = &self.backend.keys;
+        let list = keys.api_key_owner(tenant, owner);
+        // The owner's ids (at most MAX_API_KEYS_PER_OWNER), then one script over their
+        // records, each named in KEYS. Ids are append-only, so reading them first only
+        // means a key inserted in between is not listed yet.
+        let mut read = redis::cmd("LRANGE");
+        read.arg(&list).arg(0).arg(-1);
+        let ids: Vec<String> = self.backend.query(OP, &read).await?;
         let mut inv = self.backend.scripts.api_key_list.prepare_invoke();
-        inv.key(keys.api_key_owner(tenant, owner))
-            .arg(keys.api_key_prefix(tenant))
-            .arg(owner.as_str());
+        inv.key(&list).arg(owner.as_str());
+        for id in &ids {
+            inv.key(format!("{}{id}", keys.api_key_prefix(tenant)));
+        }
         let rows: Vec<Vec<Option<String>>> = self.backend.run(OP, &inv).await?;
         rows.iter()
             .map(|f| decode(OP, tenant, f).map_err(TokenError::from))

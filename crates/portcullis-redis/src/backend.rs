@@ -1,127 +1,209 @@
-//! Configuration and the shared connection.
+//! Configuration, the shared connection (one server or a cluster) and the deadline every
+//! operation runs under.
+
+mod config;
+mod transport;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use portcullis_core::{BackendError, Provider, UnixTime};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use portcullis_core::{BackendError, BackendErrorKind, Provider, UnixTime};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+
+#[cfg(feature = "tls")]
+pub use config::TlsOptions;
+pub use config::{RedisConfig, Topology};
 
 use crate::error::{RedisError, backend};
 use crate::keyspace::KeySpace;
 use crate::scripts::Scripts;
 
-/// Connection settings.
-#[derive(Debug, Clone)]
-pub struct RedisConfig {
-    prefix: String,
-    command_timeout: Duration,
-    connect_timeout: Duration,
-    reconnect_retries: usize,
+/// A connection the backend runs on: a standalone server (auto-reconnecting manager) or a
+/// Redis/Valkey Cluster (slot-aware client following `MOVED`/`ASK`). Built by
+/// [`RedisBackend::connect`], or from a connection the application already has with
+/// [`RedisBackend::from_connection`].
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum RedisConnection {
+    /// One endpoint: a standalone server, a primary behind Sentinel-managed DNS, or a
+    /// cluster proxy.
+    Standalone(ConnectionManager),
+    /// A Redis/Valkey Cluster.
+    Cluster(ClusterConnection),
 }
 
-impl Default for RedisConfig {
-    fn default() -> Self {
-        Self {
-            prefix: "portcullis".to_owned(),
-            command_timeout: Duration::from_millis(500),
-            connect_timeout: Duration::from_secs(1),
-            reconnect_retries: 2,
+impl fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Standalone(_) => "RedisConnection::Standalone",
+            Self::Cluster(_) => "RedisConnection::Cluster",
+        })
+    }
+}
+
+impl From<ConnectionManager> for RedisConnection {
+    fn from(c: ConnectionManager) -> Self {
+        Self::Standalone(c)
+    }
+}
+
+impl From<ClusterConnection> for RedisConnection {
+    fn from(c: ClusterConnection) -> Self {
+        Self::Cluster(c)
+    }
+}
+
+impl ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Standalone(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Standalone(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
         }
     }
 }
 
-impl RedisConfig {
-    /// Defaults: prefix `portcullis`, 500 ms per command, 1 s to connect, 2 reconnect
-    /// attempts per failed command.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Every key starts with `prefix:` (1-64 characters of `[A-Za-z0-9._:-]`), so several
-    /// services or environments can share one server.
-    #[must_use]
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The longest a command (script) may take before it fails with a `Timeout` backend
-    /// error.
-    #[must_use]
-    pub fn command_timeout(mut self, timeout: Duration) -> Self {
-        self.command_timeout = timeout;
-        self
-    }
-
-    /// The longest a (re)connection may take.
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How many times the connection manager retries a reconnection before giving up on
-    /// one command (each command still fails within its own deadline).
-    #[must_use]
-    pub fn reconnect_retries(mut self, retries: usize) -> Self {
-        self.reconnect_retries = retries;
-        self
-    }
-}
-
-/// A connection to one Redis/Valkey server (auto-reconnecting, multiplexed), the key
-/// space and the scripts. Cheap to clone; every store of this crate is built from one.
+/// The connection (one server or a cluster), the key space, the scripts and the clock.
+/// Cheap to clone; every store of this crate is built from one.
 #[derive(Clone)]
 pub struct RedisBackend {
-    pub(crate) conn: ConnectionManager,
+    conn: RedisConnection,
     pub(crate) keys: KeySpace,
     pub(crate) scripts: Arc<Scripts>,
     pub(crate) provider: Provider,
+    deadline: std::time::Duration,
 }
 
 impl fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisBackend")
+            .field("conn", &self.conn)
             .field("keys", &self.keys)
             .field("provider", &self.provider)
+            .field("command_timeout", &self.deadline)
             .finish_non_exhaustive()
     }
 }
 
+/// An operation ran past its `command_timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("no reply within the command timeout")]
+struct DeadlinePassed;
+
 impl RedisBackend {
-    /// Connects to `url` (`redis://[user:password@]host:port[/db]`, or `rediss://` where
-    /// the `redis` crate was built with TLS), reading time from `provider`
-    /// ([`Provider::system`] in production; see "Time" in the crate docs: the clock
-    /// computes retention and the replay guard's and limiter's "now").
+    /// Connects to `url`, reading time from `provider` ([`Provider::system`] in
+    /// production; see "Time" in the crate docs).
+    ///
+    /// - [`Topology::Standalone`] (the default): `url` is one
+    ///   `redis://[user:password@]host:port[/db]` or `rediss://...` URL.
+    /// - [`Topology::Cluster`] ([`RedisConfig::cluster`]): `url` is one or more seed nodes
+    ///   of a Redis/Valkey Cluster, separated by commas
+    ///   (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`); the client discovers the rest.
+    ///
+    /// `rediss://` needs the `tls` feature (on by default). Plain `redis://` to a host that
+    /// is not a loopback address is refused unless
+    /// [`RedisConfig::danger_allow_plaintext_remote`] says otherwise.
     ///
     /// # Errors
     ///
-    /// [`RedisError::InvalidConfig`] for a bad URL or prefix, [`RedisError::Backend`] if
-    /// the server cannot be reached within the connect timeout.
+    /// [`RedisError::InvalidConfig`] for a bad URL, prefix or TLS setting (the message never
+    /// contains the URL); [`RedisError::Backend`] if the server cannot be reached within the
+    /// connect timeout.
     pub async fn connect(
         url: &str,
         config: RedisConfig,
         provider: Provider,
     ) -> Result<Self, RedisError> {
-        let keys = KeySpace::new(&config.prefix)?;
-        let client = redis::Client::open(url).map_err(|_| RedisError::InvalidConfig {
-            reason: "redis url does not parse".to_owned(),
-        })?;
-        let mgr_config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(config.command_timeout))
-            .set_connection_timeout(Some(config.connect_timeout))
-            .set_number_of_retries(config.reconnect_retries)
-            .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_with_config(client, mgr_config)
-            .await
-            .map_err(|e| backend("redis.connect", e))?;
-        Ok(Self {
+        let keys = KeySpace::new(config.prefix_str())?;
+        let connect = async {
+            match config.topology_value() {
+                Topology::Standalone => {
+                    let client = transport::standalone_client(url, &config)?;
+                    let mgr_config = ConnectionManagerConfig::new()
+                        .set_response_timeout(Some(config.command_timeout_value()))
+                        .set_connection_timeout(Some(config.connect_timeout_value()))
+                        .set_number_of_retries(config.reconnect_retries_value())
+                        .set_max_delay(std::time::Duration::from_millis(200));
+                    ConnectionManager::new_with_config(client, mgr_config)
+                        .await
+                        .map(RedisConnection::Standalone)
+                        .map_err(|e| RedisError::Backend(backend("redis.connect", e)))
+                }
+                Topology::Cluster => {
+                    let client = transport::cluster_client(url, &config)?;
+                    client
+                        .get_async_connection()
+                        .await
+                        .map(RedisConnection::Cluster)
+                        .map_err(|e| RedisError::Backend(backend("redis.connect", e)))
+                }
+            }
+        };
+        let conn = match tokio::time::timeout(config.connect_timeout_value(), connect).await {
+            Ok(conn) => conn?,
+            Err(_) => {
+                return Err(RedisError::Backend(BackendError::new(
+                    BackendErrorKind::Timeout,
+                    "redis.connect",
+                    DeadlinePassed,
+                )));
+            }
+        };
+        Ok(Self::assemble(conn, keys, &config, provider))
+    }
+
+    /// A backend on a connection the application already has (a `ConnectionManager` or a
+    /// cluster connection, converted with `.into()`), with `config`'s prefix and command
+    /// timeout (its connection settings are the caller's).
+    ///
+    /// # Errors
+    ///
+    /// [`RedisError::InvalidConfig`] for a bad prefix.
+    pub fn from_connection(
+        conn: impl Into<RedisConnection>,
+        config: RedisConfig,
+        provider: Provider,
+    ) -> Result<Self, RedisError> {
+        let keys = KeySpace::new(config.prefix_str())?;
+        Ok(Self::assemble(conn.into(), keys, &config, provider))
+    }
+
+    fn assemble(
+        conn: RedisConnection,
+        keys: KeySpace,
+        config: &RedisConfig,
+        provider: Provider,
+    ) -> Self {
+        Self {
             conn,
             keys,
             scripts: Arc::new(Scripts::new()),
             provider,
-        })
+            deadline: config.command_timeout_value(),
+        }
     }
 
     /// The key space (for operators and tests: where each record lives).
@@ -129,45 +211,62 @@ impl RedisBackend {
         &self.keys
     }
 
-    /// Sends `PING`.
+    /// Whether this backend talks to a cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.conn, RedisConnection::Cluster(_))
+    }
+
+    /// Sends `PING` (to a random node on a cluster).
     ///
     /// # Errors
     ///
-    /// A [`BackendError`] if the server does not answer.
+    /// A [`BackendError`] if the server does not answer within the command timeout.
     pub async fn ping(&self) -> Result<(), BackendError> {
-        let mut conn = self.conn.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
+        self.query::<String>("redis.ping", &redis::cmd("PING"))
             .await
             .map(|_| ())
-            .map_err(|e| backend("redis.ping", e))
     }
 
     pub(crate) fn now(&self) -> UnixTime {
         self.provider.now()
     }
 
-    /// Runs a prepared script invocation (EVALSHA, then SCRIPT LOAD + EVALSHA on NOSCRIPT).
+    /// Runs `fut` under the command deadline: whatever the client does inside (retries,
+    /// reconnects, redirects), the operation ends by `command_timeout`.
+    async fn bounded<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T, redis::RedisError>>,
+    ) -> Result<T, BackendError> {
+        match tokio::time::timeout(self.deadline, fut).await {
+            Ok(r) => r.map_err(|e| backend(op, e)),
+            Err(_) => Err(BackendError::new(
+                BackendErrorKind::Timeout,
+                op,
+                DeadlinePassed,
+            )),
+        }
+    }
+
+    /// Runs a prepared script invocation (EVALSHA, then SCRIPT LOAD + EVALSHA on NOSCRIPT),
+    /// all of it within the command timeout.
     pub(crate) async fn run<T: redis::FromRedisValue>(
         &self,
         op: &'static str,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, BackendError> {
         let mut conn = self.conn.clone();
-        invocation
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| backend(op, e))
+        self.bounded(op, invocation.invoke_async(&mut conn)).await
     }
 
-    /// Runs one plain command.
+    /// Runs one plain command within the command timeout.
     pub(crate) async fn query<T: redis::FromRedisValue>(
         &self,
         op: &'static str,
         cmd: &redis::Cmd,
     ) -> Result<T, BackendError> {
         let mut conn = self.conn.clone();
-        cmd.query_async(&mut conn).await.map_err(|e| backend(op, e))
+        self.bounded(op, cmd.query_async(&mut conn)).await
     }
 }
 

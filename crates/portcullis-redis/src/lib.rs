@@ -1,7 +1,8 @@
 //! Redis/Valkey backends for Portcullis.
 //!
 //! Production services keep token state where every replica sees it. This crate
-//! implements, on one shared connection ([`RedisBackend`]):
+//! implements, on one shared connection to a server or a Redis/Valkey Cluster
+//! ([`RedisBackend`]):
 //!
 //! | store | trait | crate of the trait |
 //! |---|---|---|
@@ -56,9 +57,20 @@
 //!   `ZREMRANGEBYSCORE`, `ZRANGE`), `LLEN`; effect replication of
 //!   scripts, the default since Redis 5, is required for the `TIME`-reading rate-limit
 //!   script). Tested with Redis 7.0.
-//! - **Connect**: [`RedisBackend::connect`] with a [`RedisConfig`] (key prefix, command
-//!   timeout — default 500 ms —, connect timeout, reconnect attempts). The connection is a
-//!   multiplexed, auto-reconnecting `ConnectionManager`; clone the backend freely.
+//! - **Connect**: [`RedisBackend::connect`] with a [`RedisConfig`] (key prefix, topology,
+//!   command timeout — default 500 ms —, connect timeout, reconnect attempts, TLS). On one
+//!   endpoint the connection is a multiplexed, auto-reconnecting `ConnectionManager`; with
+//!   [`RedisConfig::cluster`] the URL lists seed nodes and the redis crate's async cluster
+//!   client follows the slot map (`MOVED`/`ASK`). An application that already has a
+//!   connection hands it in with [`RedisBackend::from_connection`]. Clone the backend freely.
+//! - **Deadlines**: `command_timeout` bounds every operation end to end — the script, a
+//!   `NOSCRIPT` reload, cluster redirects and any reconnection it waits on; past it the
+//!   operation fails with a `Timeout` backend error and grants nothing.
+//! - **Transport**: `rediss://` (rustls, feature `tls`, on by default) verifies the server
+//!   against the system roots or the CA of [`TlsOptions`], optionally with a client
+//!   certificate; a URL that turns hostname verification off (`#insecure`) is refused.
+//!   Plain `redis://` is accepted only to loopback addresses unless
+//!   [`RedisConfig::danger_allow_plaintext_remote`] says otherwise.
 //! - **Persistence**: enable AOF (`appendonly yes`, `appendfsync everysec` or `always`) if
 //!   revocations must survive a restart.
 //! - **Memory policy**: use `maxmemory-policy noeviction` (or a `volatile-*` policy
@@ -73,8 +85,8 @@
 //!
 //! | key | type | content | expires |
 //! |---|---|---|---|
-//! | `<p>:{t:<t>}:rf:<family>` | hash | `sub`, `exp`, `rev` (0/1), `cg`, `ch` (hex SHA-256), `iu`, `pg`, `ph`, `ps`, `gu`, `sk` (its subject-index key), `id` | at the family's absolute end |
-//! | `<p>:{t:<t>}:rf-sub:<subject>` | sorted set | live family ids of the subject, scored by `exp` (removed on revoke and reuse detection, pruned past `exp` on each create, deleted by `revoke_subject`) | with its longest family |
+//! | `<p>:{t:<t>}:rf:<family>` | hash | `sub`, `exp`, `rev` (0/1), `cg`, `ch` (hex SHA-256), `iu`, `pg`, `ph`, `ps`, `gu` | at the family's absolute end |
+//! | `<p>:{t:<t>}:rf-sub:<subject>` | sorted set | live family ids of the subject, scored by `exp`, at most the session cap (removed on revoke, reuse detection and eviction, pruned past `exp` on each create, deleted by `revoke_subject`) | with its longest family |
 //! | `<p>:{t:<t>}:jti:<jti>` | hash | `e` = 0, `k` = keep_until | at keep_until |
 //! | `<p>:{t:<t>}:sub-epoch:<subject>` | hash | `e` = not-before epoch, `k` = keep_until | at keep_until |
 //! | `<p>:{t:<t>}:epoch` | hash | `e` = tenant not-before epoch, `k` | at keep_until |
@@ -88,12 +100,16 @@
 //!
 //! Every key carries a hash tag, so Redis Cluster / Valkey cluster hash only the tag: all
 //! keys of one tenant share a slot, and every script's keys are in one slot (a test
-//! computes the CRC16 slots). Two scripts (`revoke_subject`, API-key `list`) read keys
-//! built inside the script from a prefix with the same tag (family hashes, key records);
-//! this is allowed for scripts without a shebang flag line, which ours are. A large tenant
-//! is one hot slot; shard by tenant if that matters. Use a cluster-aware client
-//! connection for clusters (this crate connects to one endpoint: a standalone server, a
-//! primary behind Sentinel-managed DNS, or a cluster proxy).
+//! computes the CRC16 slots). Every script names every key it touches in `KEYS`, never
+//! building one inside (a unit test parses each script and checks each key argument).
+//! Steps that need keys only an index names (evicting at the session cap,
+//! `revoke_subject`, API-key `list`) read the index first and pass what they read; the
+//! writing scripts refuse, and the step retries, if the index changed in between. The
+//! rotation script cannot name the subject index, so after a reuse detection or a
+//! `revoke_family` the store removes the family's id with one more command (the family
+//! is revoked either way; an id left behind by a failure there only counts toward the
+//! cap until the family's end). A large tenant is one hot slot; tenants spread over
+//! the cluster's masters.
 //!
 //! ## Time
 //!
@@ -120,8 +136,9 @@
 //!
 //! # Features
 //!
-//! None. TLS (`rediss://`) needs the `redis` crate's TLS feature enabled by the
-//! application.
+//! - `tls` (default): `rediss://` through rustls with the ring provider (installed as
+//!   the process default if the application installed none), [`TlsOptions`] for a custom
+//!   CA and client certificates, on one server and on a cluster.
 //!
 //! # Security considerations
 //!
@@ -136,15 +153,18 @@
 //! - **Injection.** Untrusted strings (jti, webhook ids, rate-limit keys, subjects) are
 //!   escaped into key names and passed as script arguments, never spliced into Lua.
 //! - **Bounded scripts.** No script loops over a collection that grows without bound:
-//!   `revoke_subject` walks only the subject's live refresh families (see the key
-//!   layout), and API-key `list` walks at most `MAX_API_KEYS_PER_OWNER` (1000) ids per
-//!   owner, because `insert` refuses more with `TokenError::TooManyApiKeys` (revoked keys
-//!   count: they stay listed).
+//!   a subject holds at most its session cap of live refresh families
+//!   (`RefreshPolicy::max_sessions_per_subject`, default 100, at most
+//!   `MAX_SESSIONS_PER_SUBJECT` = 1000; a login beyond it revokes the session that ends
+//!   first), so `revoke_subject` touches at most that many; API-key `list` walks at most
+//!   `MAX_API_KEYS_PER_OWNER` (1000) ids per owner, because `insert` refuses more with
+//!   `TokenError::TooManyApiKeys` (revoked keys count: they stay listed).
 //! - **Tenant isolation.** Every token key includes the tenant; a store method never reads
 //!   another tenant's keys.
 //! - **Durability and eviction** are the operator's: see Setup.
 //! - **Transport.** Use `rediss://` and ACLs (a user allowed only the commands above on
-//!   `<p>:*` keys) when Redis is not on a trusted network.
+//!   `<p>:*` keys) when Redis is not on a trusted network; plain TCP to a remote host is
+//!   refused unless explicitly allowed (see Setup). No error message contains the URL.
 
 #![forbid(unsafe_code)]
 #![warn(clippy::mod_module_files)]
@@ -160,7 +180,9 @@ mod revocation;
 mod scripts;
 
 pub use apikeys::RedisApiKeyStore;
-pub use backend::{RedisBackend, RedisConfig};
+#[cfg(feature = "tls")]
+pub use backend::TlsOptions;
+pub use backend::{RedisBackend, RedisConfig, RedisConnection, Topology};
 pub use error::RedisError;
 pub use keyspace::{KeySpace, escape};
 pub use ratelimit::{RedisRateLimiter, TimeSource};

@@ -11,8 +11,13 @@ use crate::error::{BadReply, corrupt};
 /// Refresh-token families in Redis: one hash per family (expiring at the family's
 /// absolute end) and one index of live family ids per subject (a sorted set scored by the
 /// family's end: ids leave it when revoked, on reuse detection, and once past their end at
-/// the subject's next create, so `revoke_subject` touches at most the subject's live
-/// families). Every method is one script or one read, atomic per family.
+/// the subject's next create). The index never holds more than the subject's session cap
+/// ([`NewFamily::max_sessions`], at most
+/// [`MAX_SESSIONS_PER_SUBJECT`](portcullis_tokens::MAX_SESSIONS_PER_SUBJECT)), so
+/// `revoke_subject` touches a bounded number of families. Every script names every key
+/// it touches in `KEYS` (cluster-safe); steps that first read the index (eviction at the
+/// cap, `revoke_subject`) pass what they read and the script refuses if the index changed
+/// in between, so they stay atomic.
 #[derive(Debug, Clone)]
 pub struct RedisRefreshStore {
     backend: RedisBackend,
@@ -39,29 +44,74 @@ fn parse_time(op: &'static str, s: &str, field: &'static str) -> Result<UnixTime
         .map_err(|_| corrupt(op, field))
 }
 
+/// How often a read-then-write step (eviction at the cap, `revoke_subject`) is retried
+/// when a concurrent login or revocation changed the subject index in between.
+const INDEX_RETRIES: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the subject index kept changing under concurrent logins")]
+struct IndexContended;
+
+impl RedisRefreshStore {
+    /// Removes a revoked family's id from its subject index (bookkeeping after a script
+    /// that could not name the index: the family is already revoked either way, and an id
+    /// left behind only counts toward the cap until the family's end).
+    async fn unindex(
+        &self,
+        op: &'static str,
+        tenant: &TenantId,
+        subject: &ActorId,
+        family: &FamilyId,
+    ) -> Result<(), BackendError> {
+        let mut cmd = redis::cmd("ZREM");
+        cmd.arg(self.backend.keys.subject_families(tenant, subject))
+            .arg(family.to_string());
+        let _: i64 = self.backend.query(op, &cmd).await?;
+        Ok(())
+    }
+}
+
 #[async_trait::async_trait]
 impl RefreshStore for RedisRefreshStore {
     async fn create(&self, tenant: &TenantId, family: NewFamily) -> Result<(), TokenError> {
         const OP: &str = "refresh.create";
         let keys = &self.backend.keys;
+        let index = keys.subject_families(tenant, &family.subject);
         let idle = family.idle_until.min(family.expires_at);
-        let mut inv = self.backend.scripts.refresh_create.prepare_invoke();
-        inv.key(keys.family(tenant, &family.family))
-            .key(keys.subject_families(tenant, &family.subject))
-            .arg(family.subject.as_str())
-            .arg(family.expires_at.as_millis())
-            .arg(family.current.generation)
-            .arg(hex::encode(family.current.hash.0))
-            .arg(idle.as_millis())
-            .arg(ttl_ms(family.expires_at, family.created_at))
-            .arg(family.family.to_string())
-            .arg(family.created_at.as_millis());
-        let created: i64 = self.backend.run(OP, &inv).await?;
-        if created == 1 {
-            Ok(())
-        } else {
-            Err(BackendError::new(BackendErrorKind::Conflict, OP, Exists).into())
+        let mut victims: Vec<String> = Vec::new();
+        for _ in 0..INDEX_RETRIES {
+            let mut inv = self.backend.scripts.refresh_create.prepare_invoke();
+            inv.key(keys.family(tenant, &family.family)).key(&index);
+            for v in &victims {
+                inv.key(format!("{}{v}", keys.family_prefix(tenant)));
+            }
+            inv.arg(family.subject.as_str())
+                .arg(family.expires_at.as_millis())
+                .arg(family.current.generation)
+                .arg(hex::encode(family.current.hash.0))
+                .arg(idle.as_millis())
+                .arg(ttl_ms(family.expires_at, family.created_at))
+                .arg(family.family.to_string())
+                .arg(family.created_at.as_millis())
+                .arg(family.max_sessions.max(1));
+            for v in &victims {
+                inv.arg(v);
+            }
+            let (code, _live): (i64, u64) = self.backend.run(OP, &inv).await?;
+            match code {
+                1 => return Ok(()),
+                0 => return Err(BackendError::new(BackendErrorKind::Conflict, OP, Exists).into()),
+                -1 => {
+                    // At the cap: pass the index as it is now (at most the cap, so
+                    // bounded) as the eviction candidates, then try again.
+                    let mut read = redis::cmd("ZRANGE");
+                    read.arg(&index).arg(0).arg(-1);
+                    victims = self.backend.query(OP, &read).await?;
+                }
+                _ => return Err(BackendError::corrupt(OP, BadReply).into()),
+            }
         }
+        Err(BackendError::new(BackendErrorKind::Conflict, OP, IndexContended).into())
     }
 
     async fn rotate(
@@ -95,9 +145,12 @@ impl RefreshStore for RedisRefreshStore {
                 expires_at: parse_time(OP, &expires, "exp")?,
                 replay: code == 4,
             },
-            5 => RotateOutcome::ReuseDetected {
-                subject: parse_subject(OP, subject)?,
-            },
+            5 => {
+                let subject = parse_subject(OP, subject)?;
+                // The family is revoked already; a failure here leaves only bookkeeping.
+                let _ = self.unindex(OP, tenant, &subject, &req.family).await;
+                RotateOutcome::ReuseDetected { subject }
+            }
             _ => return Err(BackendError::corrupt(OP, BadReply).into()),
         })
     }
@@ -108,10 +161,16 @@ impl RefreshStore for RedisRefreshStore {
         family: &FamilyId,
         _now: UnixTime,
     ) -> Result<bool, TokenError> {
+        const OP: &str = "refresh.revoke_family";
         let mut inv = self.backend.scripts.refresh_revoke_family.prepare_invoke();
         inv.key(self.backend.keys.family(tenant, family));
-        let n: i64 = self.backend.run("refresh.revoke_family", &inv).await?;
-        Ok(n == 1)
+        let (n, subject): (i64, String) = self.backend.run(OP, &inv).await?;
+        if n != 1 {
+            return Ok(false);
+        }
+        let subject = parse_subject(OP, subject)?;
+        let _ = self.unindex(OP, tenant, &subject, family).await;
+        Ok(true)
     }
 
     async fn revoke_subject(
@@ -120,13 +179,25 @@ impl RefreshStore for RedisRefreshStore {
         subject: &ActorId,
         _now: UnixTime,
     ) -> Result<u64, TokenError> {
+        const OP: &str = "refresh.revoke_subject";
         let keys = &self.backend.keys;
-        let mut inv = self.backend.scripts.refresh_revoke_subject.prepare_invoke();
-        inv.key(keys.subject_families(tenant, subject))
-            .arg(keys.family_prefix(tenant))
-            .arg(subject.as_str());
-        let n: u64 = self.backend.run("refresh.revoke_subject", &inv).await?;
-        Ok(n)
+        let index = keys.subject_families(tenant, subject);
+        for _ in 0..INDEX_RETRIES {
+            let mut read = redis::cmd("ZRANGE");
+            read.arg(&index).arg(0).arg(-1);
+            let ids: Vec<String> = self.backend.query(OP, &read).await?;
+            let mut inv = self.backend.scripts.refresh_revoke_subject.prepare_invoke();
+            inv.key(&index).arg(subject.as_str());
+            for id in &ids {
+                inv.key(format!("{}{id}", keys.family_prefix(tenant)))
+                    .arg(id);
+            }
+            let n: i64 = self.backend.run(OP, &inv).await?;
+            if let Ok(n) = u64::try_from(n) {
+                return Ok(n);
+            }
+        }
+        Err(BackendError::new(BackendErrorKind::Conflict, OP, IndexContended).into())
     }
 
     async fn family_status(

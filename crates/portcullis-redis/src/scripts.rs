@@ -1,39 +1,61 @@
 //! The Lua scripts. Each store operation that reads and writes runs as exactly one of
 //! these (EVALSHA, reloaded by `redis::Script` on NOSCRIPT), so it is atomic and one
-//! round trip. Every key a script touches is in `KEYS` or is built inside the script from
-//! a prefix passed in `ARGV` that carries the same hash tag as `KEYS[1]` (see
-//! [`KeySpace`](crate::KeySpace)); numbers are decimal strings of integers, formatted with
+//! round trip. Every key a script touches is passed in `KEYS` (never built inside a
+//! script, which a cluster does not allow), and all keys of one call share one hash tag
+//! (see [`KeySpace`](crate::KeySpace)); a test parses every script and checks that each
+//! key argument of each `redis.call` is a `KEYS[...]` expression. Numbers are decimal strings of integers, formatted with
 //! `%d` so Lua's float printing never rounds them.
 
 use redis::Script;
 
-/// Refresh family creation. KEYS: family hash, subject index (sorted set: family id
-/// scored by its absolute end). ARGV: subject, expires_at, generation, hash (hex),
-/// idle_until, ttl_ms, family id, created_at. First drops from the index every id whose
-/// family ended at or before created_at, so the index holds only live families (revoked
-/// ones are removed when revoked). The family hash records the index key (`sk`) so a
-/// revocation can remove its id (`id`). Returns 1, or 0 if the family exists.
+/// Refresh family creation under the per-subject session cap. KEYS: family hash, subject
+/// index (sorted set: family id scored by its absolute end), then candidate families to
+/// evict (possibly none). ARGV: subject, expires_at, generation, hash (hex), idle_until,
+/// ttl_ms, family id, created_at, cap, then the candidates' ids, in KEYS order.
+///
+/// First drops from the index every id whose family ended at or before created_at, so the
+/// index holds only live families (revoked ones leave it when revoked). If the subject
+/// would then exceed the cap, the index's lowest-scored ids (the sessions that end first)
+/// that must go are revoked and removed, provided each is among the candidates;
+/// otherwise nothing is written and {-1, live count} asks the caller to pass the index
+/// as it is now. Returns {1, 0} created, {0, 0} if the family exists.
 const REFRESH_CREATE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'exp', ARGV[2], 'rev', '0',
-  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5], 'sk', KEYS[2], 'id', ARGV[7])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[8])
+local live = redis.call('ZCARD', KEYS[2])
+local need = live + 1 - tonumber(ARGV[9])
+if need > 0 then
+  local at = {}
+  for i = 3, #KEYS do at[ARGV[7 + i]] = i end
+  local lowest = redis.call('ZRANGE', KEYS[2], 0, need - 1)
+  for _, id in ipairs(lowest) do
+    if not at[id] then return {-1, live} end
+  end
+  for _, id in ipairs(lowest) do
+    if redis.call('HGET', KEYS[at[id]], 'rev') == '0' then
+      redis.call('HSET', KEYS[at[id]], 'rev', '1')
+    end
+    redis.call('ZREM', KEYS[2], id)
+  end
+end
+redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'exp', ARGV[2], 'rev', '0',
+  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[7])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[6]) then
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
-return 1
+return {1, 0}
 ";
 
 /// The rotation state machine (rows 1-7 of `portcullis_tokens::refresh`). KEYS: family
 /// hash. ARGV: presented generation, presented hash (hex), successor hash (hex), now,
 /// grace_until, idle_until, next generation ('' if it would overflow). Returns
 /// {code, subject, expires_at}: 0 not found, 1 revoked, 2 expired, 3 rotated, 4 replay,
-/// 5 reuse detected (the family is revoked and its id leaves the subject index).
+/// 5 reuse detected (the family is revoked; the caller then removes its id from the
+/// subject index, a key this script cannot name).
 const REFRESH_ROTATE: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'pg', 'ph', 'ps', 'gu',
-  'sk', 'id')
+local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'pg', 'ph', 'ps', 'gu')
 if not f[1] then return {0, '', '0'} end
 if f[3] ~= '0' then return {1, '', '0'} end
 local now = tonumber(ARGV[4])
@@ -53,39 +75,42 @@ if f[7] and ARGV[1] == f[7] and ARGV[2] == f[8] and ARGV[3] == f[9]
   return {4, f[1], f[2]}
 end
 redis.call('HSET', KEYS[1], 'rev', '1')
-if f[11] and f[12] then redis.call('ZREM', f[11], f[12]) end
 return {5, f[1], f[2]}
 ";
 
-/// Revokes one family and removes its id from the subject index. KEYS: family hash.
-/// Returns 1 if it was active.
+/// Revokes one family. KEYS: family hash. Returns {1, subject} if it was active (the
+/// caller then removes its id from the subject index), else {0, ''}.
 const REFRESH_REVOKE_FAMILY: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'rev', 'sk', 'id')
+local f = redis.call('HMGET', KEYS[1], 'rev', 'sub')
 if f[1] == '0' then
   redis.call('HSET', KEYS[1], 'rev', '1')
-  if f[2] and f[3] then redis.call('ZREM', f[2], f[3]) end
-  return 1
+  return {1, f[2]}
 end
-return 0
+return {0, ''}
 ";
 
-/// Revokes every family of a subject. KEYS: subject index. ARGV: family key prefix
-/// (same hash tag), subject. The index holds only live families (ids leave it on revoke,
-/// reuse detection and, at the next create, once past their end), so the loop is bounded
-/// by the subject's concurrent sessions; afterwards every listed family is revoked or
-/// gone, so the index is deleted. Returns the count revoked.
+/// Revokes every family of a subject. KEYS: subject index, then the hash of every family
+/// the caller read from the index. ARGV: subject, then those families' ids in KEYS order.
+/// If the index no longer holds exactly these ids (a login or revocation ran in between),
+/// nothing is written and -1 asks the caller to read it again. The index never holds more
+/// than the session cap (at most `MAX_SESSIONS_PER_SUBJECT`), which bounds the loop.
+/// Returns the count revoked.
 const REFRESH_REVOKE_SUBJECT: &str = r"
-local n = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local k = ARGV[1] .. id
-  local f = redis.call('HMGET', k, 'rev', 'sub')
-  if f[1] == '0' and f[2] == ARGV[2] then
-    redis.call('HSET', k, 'rev', '1')
-    n = n + 1
+local n = #KEYS - 1
+if redis.call('ZCARD', KEYS[1]) ~= n then return -1 end
+for i = 1, n do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[1 + i]) then return -1 end
+end
+local count = 0
+for i = 1, n do
+  local f = redis.call('HMGET', KEYS[1 + i], 'rev', 'sub')
+  if f[1] == '0' and f[2] == ARGV[1] then
+    redis.call('HSET', KEYS[1 + i], 'rev', '1')
+    count = count + 1
   end
 end
 redis.call('DEL', KEYS[1])
-return n
+return count
 ";
 
 /// Monotonic raise of a revocation entry. KEYS: entry hash. ARGV: epoch (0 for a jti),
@@ -150,15 +175,15 @@ end
 return 1
 ";
 
-/// API-key list. KEYS: owner list. ARGV: key-hash prefix (same hash tag), owner. The list
-/// holds at most `MAX_API_KEYS_PER_OWNER` ids (enforced by the insert script), which
-/// bounds this loop.
+/// API-key list. KEYS: owner list, then the record of every id the caller read from it.
+/// ARGV: owner. The list holds at most `MAX_API_KEYS_PER_OWNER` ids (enforced by the
+/// insert script), which bounds this loop; records of another owner are skipped.
 const API_KEY_LIST: &str = r"
 local out = {}
-for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[1] .. id, 'id', 'owner', 'name', 'scopes', 'hash',
+for i = 2, #KEYS do
+  local f = redis.call('HMGET', KEYS[i], 'id', 'owner', 'name', 'scopes', 'hash',
     'created', 'expires', 'revoked')
-  if f[1] and f[2] == ARGV[2] then table.insert(out, f) end
+  if f[1] and f[2] == ARGV[1] then table.insert(out, f) end
 end
 return out
 ";
@@ -217,5 +242,77 @@ impl Scripts {
             api_key_list: Script::new(API_KEY_LIST),
             gcra: Script::new(GCRA),
         }
+    }
+}
+
+/// Every script source, by name (for the key-declaration test).
+#[cfg(test)]
+const ALL: &[(&str, &str)] = &[
+    ("refresh_create", REFRESH_CREATE),
+    ("refresh_rotate", REFRESH_ROTATE),
+    ("refresh_revoke_family", REFRESH_REVOKE_FAMILY),
+    ("refresh_revoke_subject", REFRESH_REVOKE_SUBJECT),
+    ("revocation_raise", REVOCATION_RAISE),
+    ("revocation_check", REVOCATION_CHECK),
+    ("mark_once", MARK_ONCE),
+    ("api_key_insert", API_KEY_INSERT),
+    ("api_key_revoke", API_KEY_REVOKE),
+    ("api_key_list", API_KEY_LIST),
+    ("gcra", GCRA),
+];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing, clippy::panic)]
+    use super::ALL;
+
+    /// Commands our scripts may call that take no key.
+    const KEYLESS: &[&str] = &["TIME"];
+
+    /// Each `redis.call(` in `src`: (command, first argument expression).
+    fn calls(src: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = src;
+        while let Some(i) = rest.find("redis.call(") {
+            rest = &rest[i + "redis.call(".len()..];
+            let args_end = rest.find(')').unwrap_or(rest.len());
+            let mut args = rest[..args_end].split(',').map(str::trim);
+            let cmd = args.next().unwrap_or("").trim_matches('\'').to_owned();
+            let first = args.next().unwrap_or("").to_owned();
+            out.push((cmd, first));
+        }
+        out
+    }
+
+    #[test]
+    fn every_key_a_script_touches_is_declared_in_keys() {
+        let mut seen = 0;
+        for (name, src) in ALL {
+            assert!(!src.contains("#!"), "{name}: no shebang flags");
+            assert!(
+                !src.contains(".. id") && !src.contains("ARGV[1] .."),
+                "{name} builds a key"
+            );
+            for (cmd, first) in calls(src) {
+                seen += 1;
+                if KEYLESS.contains(&cmd.as_str()) {
+                    assert!(first.is_empty(), "{name}: {cmd} takes no argument here");
+                    continue;
+                }
+                assert!(
+                    first.starts_with("KEYS[") && first.ends_with(']'),
+                    "{name}: {cmd} touches `{first}`, which is not a declared key"
+                );
+            }
+        }
+        assert!(seen > 40, "the parser found only {seen} calls");
+    }
+
+    #[test]
+    fn the_parser_sees_an_undeclared_key() {
+        let bad = "local f = redis.call('HGET', KEYS[1], 'sk')\nredis.call('ZREM', f, 'x')";
+        let c = calls(bad);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[1], ("ZREM".to_owned(), "f".to_owned()));
     }
 }

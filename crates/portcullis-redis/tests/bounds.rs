@@ -41,6 +41,7 @@ async fn subject_index_holds_only_live_families() {
             absolute: Duration::from_secs(2 * 3600),
             idle: Duration::from_secs(3600),
             grace: Duration::from_secs(10),
+            ..RefreshPolicy::default()
         },
         clock.provider(5),
     )

@@ -94,6 +94,7 @@ async fn refresh_state_machine_matches_memory() {
                     expires_at: now.saturating_add(Duration::from_secs(300)),
                     current,
                     idle_until: now.saturating_add(Duration::from_secs(60)),
+                    max_sessions: 100,
                 };
                 memory.create(&t, new.clone()).await.unwrap();
                 redis.create(&t, new).await.unwrap();

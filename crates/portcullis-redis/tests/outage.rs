@@ -62,6 +62,7 @@ fn services(b: &RedisBackend, clock: &ManualClock) -> Services {
             absolute: Duration::from_secs(7200),
             idle: Duration::from_secs(3600),
             grace: Duration::from_secs(10),
+            ..RefreshPolicy::default()
         },
         clock.provider(42),
     )

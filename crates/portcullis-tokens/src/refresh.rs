@@ -8,4 +8,7 @@ mod store;
 pub use format::{FamilyId, TokenHash};
 pub use memory::MemoryRefreshStore;
 pub use service::{IssuedRefresh, RefreshPolicy, RefreshTokens};
-pub use store::{FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef};
+pub use store::{
+    FamilyStatus, MAX_SESSIONS_PER_SUBJECT, NewFamily, RefreshStore, RotateOutcome, RotateRequest,
+    TokenRef,
+};

@@ -102,6 +102,7 @@ proptest! {
                 absolute: Duration::from_secs(ABSOLUTE),
                 idle: Duration::from_secs(IDLE),
                 grace: Duration::from_secs(GRACE),
+                ..RefreshPolicy::default()
             },
             clock.provider(1),
         ).unwrap();

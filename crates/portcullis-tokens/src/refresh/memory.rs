@@ -67,6 +67,26 @@ impl RefreshStore for MemoryRefreshStore {
                 "family id already exists",
             )));
         }
+        // The session cap: live = not revoked and before its absolute end; evict the ones
+        // that end first (ties: the smaller family id text), as the Redis index orders them.
+        let mut live: Vec<(UnixTime, String, FamilyId)> = map
+            .iter()
+            .filter(|((t, _), f)| {
+                t == tenant
+                    && f.subject == family.subject
+                    && !f.revoked
+                    && f.expires_at > family.created_at
+            })
+            .map(|((_, id), f)| (f.expires_at, id.to_string(), *id))
+            .collect();
+        live.sort();
+        let cap = usize::try_from(family.max_sessions.max(1)).unwrap_or(usize::MAX);
+        let excess = (live.len() + 1).saturating_sub(cap);
+        for (_, _, id) in live.into_iter().take(excess) {
+            if let Some(f) = map.get_mut(&(tenant.clone(), id)) {
+                f.revoked = true;
+            }
+        }
         map.insert(
             key,
             Family {

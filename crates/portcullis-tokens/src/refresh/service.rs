@@ -23,6 +23,10 @@ pub struct RefreshPolicy {
     /// How long a just-rotated token may be presented again and receive the same
     /// successor. Default 10 seconds; at most 60.
     pub grace: Duration,
+    /// Live sessions one subject may hold in a tenant. A login beyond it revokes the
+    /// subject's session that ends first (the oldest login). Default 100; 1 to
+    /// [`MAX_SESSIONS_PER_SUBJECT`](crate::MAX_SESSIONS_PER_SUBJECT).
+    pub max_sessions_per_subject: u32,
 }
 
 impl Default for RefreshPolicy {
@@ -31,6 +35,7 @@ impl Default for RefreshPolicy {
             absolute: Duration::from_secs(30 * 86_400),
             idle: Duration::from_secs(7 * 86_400),
             grace: Duration::from_secs(10),
+            max_sessions_per_subject: 100,
         }
     }
 }
@@ -130,6 +135,11 @@ impl RefreshTokens {
         if policy.grace > Duration::from_secs(60) {
             return Err(bad("refresh grace window must be at most 60 s"));
         }
+        if policy.max_sessions_per_subject == 0
+            || policy.max_sessions_per_subject > super::store::MAX_SESSIONS_PER_SUBJECT
+        {
+            return Err(bad("max sessions per subject must be 1 to 1000"));
+        }
         Ok(Self {
             store,
             key,
@@ -143,7 +153,9 @@ impl RefreshTokens {
         &self.store
     }
 
-    /// Starts a session: creates a family and returns its generation-0 token.
+    /// Starts a session: creates a family and returns its generation-0 token. If the
+    /// subject already holds [`RefreshPolicy::max_sessions_per_subject`] live sessions,
+    /// the one that ends first is revoked in the same atomic step.
     ///
     /// # Errors
     ///
@@ -172,6 +184,7 @@ impl RefreshTokens {
                         hash: token.hash(),
                     },
                     idle_until,
+                    max_sessions: self.policy.max_sessions_per_subject,
                 },
             )
             .await?;

@@ -31,7 +31,17 @@ pub struct NewFamily {
     pub current: TokenRef,
     /// The idle deadline of the generation-0 token.
     pub idle_until: UnixTime,
+    /// The subject's session cap (1 to [`MAX_SESSIONS_PER_SUBJECT`]): when the subject
+    /// already has this many live families in the tenant (not revoked, before their
+    /// absolute end), the store revokes the ones that end first (ties: the smaller family
+    /// id text) to make room, in the same atomic step as the create.
+    pub max_sessions: u32,
 }
+
+/// The largest per-subject session cap a [`RefreshPolicy`](crate::RefreshPolicy) may set.
+/// It bounds the work of [`RefreshStore::revoke_subject`] (a Redis script touches at most
+/// this many families).
+pub const MAX_SESSIONS_PER_SUBJECT: u32 = 1000;
 
 /// One rotation request; see the state machine on [`RefreshTokens`](crate::RefreshTokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +117,8 @@ pub enum FamilyStatus {
 /// script in one round trip.
 #[async_trait::async_trait]
 pub trait RefreshStore: Send + Sync + fmt::Debug {
-    /// Creates a family.
+    /// Creates a family, first revoking the subject's sessions that end first if the
+    /// subject is at [`NewFamily::max_sessions`] (see there).
     ///
     /// # Errors
     ///

@@ -78,6 +78,7 @@ pub(super) fn refresh_service(
         absolute: Duration::from_secs(2 * 3600),
         idle: Duration::from_secs(3600),
         grace: GRACE,
+        ..RefreshPolicy::default()
     };
     RefreshTokens::new(
         store,

@@ -1,15 +1,16 @@
 //! The [`RefreshStore`] through [`RefreshTokens`] (which computes hashes and successors),
 //! so the steps exercise the refresh state machine exactly as production does: rotation,
 //! grace and reuse detection, forged tokens, concurrent rotation, revocation racing
-//! rotation, lifetimes, subject revocation and duplicate family ids.
+//! rotation, lifetimes, subject revocation, the per-subject session cap and duplicate
+//! family ids.
 //!
 //! [`RefreshStore`]: portcullis_tokens::RefreshStore
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_core::{BackendErrorKind, TenantId};
-use portcullis_tokens::{FamilyStatus, IssuedRefresh, RefreshTokens, TokenError};
+use portcullis_core::{BackendErrorKind, SecretArray, TenantId};
+use portcullis_tokens::{FamilyStatus, IssuedRefresh, RefreshPolicy, RefreshTokens, TokenError};
 
 use super::fixtures::{BoxFuture, GRACE, StoreSet, actor, refresh_service, tenant};
 use crate::ManualClock;
@@ -328,4 +329,97 @@ pub async fn duplicate_family_conflicts(stores: &StoreSet) {
         Err(TokenError::Backend(e)) => assert_eq!(e.kind(), BackendErrorKind::Conflict, "{step}"),
         other => panic!("{step}: expected a conflict, got {other:?}"),
     }
+}
+
+/// The per-subject session cap: at the cap, a login revokes the subject's sessions that
+/// end first (the oldest logins), never another subject's or another tenant's; after
+/// the subject's logout, the cap is free again; a concurrent burst of logins never leaves
+/// more live sessions than the cap.
+pub async fn session_cap_evicts_the_oldest(stores: &StoreSet) {
+    let step = "session_cap_evicts_the_oldest";
+    let clock = ManualClock::new();
+    let policy = RefreshPolicy {
+        absolute: Duration::from_secs(2 * 3600),
+        idle: Duration::from_secs(3600),
+        grace: GRACE,
+        max_sessions_per_subject: 3,
+    };
+    let svc = RefreshTokens::new(
+        stores.refresh.clone(),
+        SecretArray::new([7u8; 32]),
+        policy,
+        clock.provider(21),
+    )
+    .unwrap();
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let other = svc.issue(&a, &actor("heidi")).await.unwrap();
+    let elsewhere = svc.issue(&b, &actor("ivan")).await.unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        sessions.push(svc.issue(&a, &actor("ivan")).await.unwrap());
+        clock.advance(Duration::from_secs(1));
+    }
+    let live: Vec<bool> = {
+        let mut v = Vec::new();
+        for s in &sessions {
+            v.push(matches!(
+                svc.status(&a, &s.family).await.unwrap(),
+                FamilyStatus::Active { .. }
+            ));
+        }
+        v
+    };
+    assert_eq!(
+        live,
+        [false, false, true, true, true],
+        "{step}: oldest two evicted"
+    );
+    for (t, s) in [(&a, &other), (&b, &elsewhere)] {
+        assert!(
+            matches!(
+                svc.status(t, &s.family).await.unwrap(),
+                FamilyStatus::Active { .. }
+            ),
+            "{step}: other subjects and tenants untouched"
+        );
+    }
+    // An evicted session's token is refused as revoked.
+    assert!(
+        matches!(
+            svc.rotate(&a, &token(&sessions[0])).await,
+            Err(TokenError::RefreshRevoked { .. })
+        ),
+        "{step}: evicted token refused"
+    );
+    // A rotated session keeps its place (eviction orders by absolute end).
+    let rotated = must_rotate(&svc, &a, &token(&sessions[2]), step).await;
+    assert_eq!(rotated.family, sessions[2].family);
+    assert_eq!(
+        svc.revoke_subject(&a, &actor("ivan")).await.unwrap(),
+        3,
+        "{step}"
+    );
+    let fresh = svc.issue(&a, &actor("ivan")).await.unwrap();
+    assert!(
+        matches!(
+            svc.status(&a, &fresh.family).await.unwrap(),
+            FamilyStatus::Active { .. }
+        ),
+        "{step}: cap free after logout"
+    );
+    // A burst of concurrent logins: never more than the cap live afterwards.
+    let judy = actor("judy");
+    let burst: Vec<_> = (0..12).map(|_| svc.issue(&a, &judy)).collect();
+    let issued = futures::future::join_all(burst).await;
+    let mut active = 0;
+    for r in issued {
+        let s = r.unwrap();
+        if matches!(
+            svc.status(&a, &s.family).await.unwrap(),
+            FamilyStatus::Active { .. }
+        ) {
+            active += 1;
+        }
+    }
+    assert_eq!(active, 3, "{step}: exactly the cap survives a burst");
 }
