@@ -7,7 +7,7 @@ use portcullis_audit::{
 use portcullis_core::{BackendError, TenantId};
 use tokio_postgres::Row;
 
-use crate::error::{self, corrupt};
+use crate::error::{self, AuditIntegrityError, corrupt};
 use crate::pool::{APP_ROLE, PgPool};
 
 /// The audit store: `audit_heads`, `audit_entries` and `audit_checkpoints` in the pool's
@@ -18,7 +18,17 @@ use crate::pool::{APP_ROLE, PgPool};
 /// created on first use with `INSERT ... ON CONFLICT DO NOTHING`), seal the batch after
 /// it with [`seal_batch`], insert every entry and move the head in one statement, commit.
 /// Concurrent appenders of a tenant queue on the row lock; `UNIQUE (tenant_id, seq)`
-/// backs it up.
+/// backs it up, and the consistency triggers of migration 4 refuse, at commit, any
+/// transaction that leaves an entry beyond the head, a head not naming its last entry or
+/// a checkpoint beyond the head (SQLSTATE `PC001`, `PC002`, `PC003`; kind
+/// [`Corrupt`](portcullis_core::BackendErrorKind::Corrupt) here).
+///
+/// Every [`read`](AuditStore::read) first checks, in one statement, that the tables agree
+/// with the head (the same three rules), and fails with an
+/// [`AuditIntegrityError`](crate::AuditIntegrityError) as the source of a corrupt
+/// [`BackendError`] if not. With [`verify_chain`](portcullis_audit::verify_chain) over the
+/// entries (what [`AuditLog::verify`](portcullis_audit::AuditLog::verify) runs) this means
+/// a passing verify recomputed exactly the stored head.
 #[derive(Debug, Clone)]
 pub struct PgAuditStore {
     pool: PgPool,
@@ -30,6 +40,7 @@ struct Sql {
     lock_head: String,
     create_head: String,
     read_head: String,
+    checked_head: String,
     append: String,
     read: String,
     latest_checkpoint: String,
@@ -53,6 +64,16 @@ impl PgAuditStore {
                 "INSERT INTO {heads} (tenant_id) VALUES ($1) ON CONFLICT (tenant_id) DO NOTHING"
             ),
             read_head: format!("SELECT size, head_hash FROM {heads} WHERE tenant_id = $1"),
+            // One statement, so one snapshot: the head and what the tables hold around it.
+            checked_head: format!(
+                "SELECT h.size, h.head_hash,
+                        (SELECT min(e.seq) FROM {entries} e
+                         WHERE e.tenant_id = $1 AND e.seq >= coalesce(h.size, 0)),
+                        (SELECT e.entry_hash FROM {entries} e
+                         WHERE e.tenant_id = $1 AND e.seq = h.size - 1),
+                        (SELECT max(c.size) FROM {cps} c WHERE c.tenant_id = $1)
+                 FROM (VALUES (1)) AS one (x) LEFT JOIN {heads} h ON h.tenant_id = $1"
+            ),
             append: format!(
                 "WITH ins AS (
                      INSERT INTO {entries}
@@ -182,11 +203,11 @@ impl PgAuditStore {
         const OP: &str = "postgres.audit.read";
         let mut client = self.pool.get(OP).await?;
         let tx = self.pool.begin_tenant(&mut client, OP, tenant).await?;
-        let row: Option<Row> = self
+        let row: Row = self
             .pool
-            .fetch(&tx, OP, &self.sql.read_head, &[&tenant.as_str()])
+            .fetch(&tx, OP, &self.sql.checked_head, &[&tenant.as_str()])
             .await?;
-        let size = head_or_genesis(OP, row.as_ref())?.size;
+        let size = checked_head(OP, &row)?.size;
         if start > size || start > end {
             return Err(AuditError::OutOfRange { start, end, size });
         }
@@ -359,6 +380,45 @@ impl AuditStore for PgAuditStore {
             })
             .await
     }
+}
+
+/// The head in a `checked_head` row, after checking that the tables agree with it: no
+/// entry at or beyond its size, its hash that of the entry at `size - 1` (or zero for
+/// size 0), no checkpoint above it.
+fn checked_head(op: &'static str, row: &Row) -> Result<ChainHead, AuditError> {
+    let q = |e| AuditError::Backend(error::db(op, e));
+    let size: Option<i64> = row.try_get(0).map_err(q)?;
+    let head = match size {
+        Some(_) => head_of(op, row)?,
+        None => ChainHead::GENESIS,
+    };
+    let fail = |e: AuditIntegrityError| AuditError::Backend(BackendError::corrupt(op, e));
+    if let Some(seq) = row.try_get::<_, Option<i64>>(2).map_err(q)? {
+        return Err(fail(AuditIntegrityError::EntryBeyondHead {
+            seq: from_i64(op, seq)?,
+            head_size: head.size,
+        }));
+    }
+    let last: Option<Vec<u8>> = row.try_get(3).map_err(q)?;
+    let names_last = match last {
+        Some(last) => last.as_slice() == head.hash.as_bytes().as_slice(),
+        None => head.size == 0 && head.hash == Hash::ZERO,
+    };
+    if !names_last {
+        return Err(fail(AuditIntegrityError::HeadMismatch {
+            head_size: head.size,
+        }));
+    }
+    if let Some(cp) = row.try_get::<_, Option<i64>>(4).map_err(q)? {
+        let checkpoint_size = from_i64(op, cp)?;
+        if checkpoint_size > head.size {
+            return Err(fail(AuditIntegrityError::CheckpointBeyondHead {
+                checkpoint_size,
+                head_size: head.size,
+            }));
+        }
+    }
+    Ok(head)
 }
 
 /// The head in `row`, or the genesis head (size 0) if the tenant has no head row yet.

@@ -32,6 +32,45 @@ pub enum PostgresError {
     Backend(#[from] BackendError),
 }
 
+/// A tenant's audit rows disagree with each other: found by [`PgAuditStore`]'s reads
+/// (so by [`AuditLog::verify`](portcullis_audit::AuditLog::verify)), which fail with
+/// [`AuditError::Backend`](portcullis_audit::AuditError::Backend) of kind
+/// [`BackendErrorKind::Corrupt`] whose [`source`](std::error::Error::source) is this error.
+/// Since migration 4 the database refuses to commit such rows; they can still exist from
+/// before it, or be written by a role that disables the triggers. The crate docs give the
+/// repair procedure.
+///
+/// [`PgAuditStore`]: crate::PgAuditStore
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditIntegrityError {
+    /// An entry is stored at or beyond the head's size: it was inserted without the head
+    /// move that every append commits with it.
+    #[error("audit entry {seq} lies at or beyond the head's size {head_size}")]
+    EntryBeyondHead {
+        /// The lowest such seq.
+        seq: u64,
+        /// The head's size.
+        head_size: u64,
+    },
+    /// The head does not name its last entry: the entry at `head_size - 1` is missing or
+    /// has another hash (or a size-0 head has a non-zero hash). The head was moved past
+    /// the entries or rewritten.
+    #[error("the audit head (size {head_size}) does not name its last entry")]
+    HeadMismatch {
+        /// The head's size.
+        head_size: u64,
+    },
+    /// A stored checkpoint commits to more entries than the head holds.
+    #[error("a checkpoint of size {checkpoint_size} exceeds the head's size {head_size}")]
+    CheckpointBeyondHead {
+        /// The largest stored checkpoint size.
+        checkpoint_size: u64,
+        /// The head's size.
+        head_size: u64,
+    },
+}
+
 /// SQLSTATE classes and codes that mean "try again later" rather than "bad request".
 fn kind_of(err: &tokio_postgres::Error) -> BackendErrorKind {
     if err.is_closed() {
@@ -51,8 +90,10 @@ fn kind_of(err: &tokio_postgres::Error) -> BackendErrorKind {
         // too_many_connections.
         "57P01" | "57P02" | "57P03" | "53300" => BackendErrorKind::Unavailable,
         c if c.starts_with("08") => BackendErrorKind::Unavailable,
-        // data_corrupted, index_corrupted.
-        "XX001" | "XX002" => BackendErrorKind::Corrupt,
+        // data_corrupted, index_corrupted; and the audit consistency triggers
+        // (migration 4: PC001 entry beyond the head, PC002 head not naming its last
+        // entry, PC003 checkpoint beyond the head).
+        "XX001" | "XX002" | "PC001" | "PC002" | "PC003" => BackendErrorKind::Corrupt,
         _ => BackendErrorKind::Other,
     }
 }

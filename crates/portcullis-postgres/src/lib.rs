@@ -117,6 +117,75 @@
 //! - `sealed_secrets`: `(tenant_id, name, key_version, blob)`, sealed with context
 //!   `portcullis-postgres/secret:<name>`.
 //!
+//! # Audit log integrity and repair
+//!
+//! Since migration 4, the database refuses to commit a transaction that leaves a
+//! tenant's audit rows disagreeing with its head, for every role including the owner
+//! (deferred constraint triggers, `ENABLE ALWAYS`, checked at `COMMIT`):
+//!
+//! | Rule | Refused with SQLSTATE |
+//! | --- | --- |
+//! | every entry lies below the head (`seq < size`): an entry commits only in the transaction that moves the head past it | `PC001` |
+//! | the head names its last entry: size 0 with the all-zero hash, or the entry at `size - 1` exists with the head's hash | `PC002` |
+//! | no checkpoint exceeds the head's size | `PC003` |
+//!
+//! [`PgAuditStore`]'s reads check the same rules against the stored rows (so
+//! [`AuditLog::verify`](portcullis_audit::AuditLog::verify) does), and fail with an
+//! [`AuditIntegrityError`] (`EntryBeyondHead { seq, .. }`, `HeadMismatch { .. }`,
+//! `CheckpointBeyondHead { .. }`) as the source of a
+//! [`Corrupt`](portcullis_core::BackendErrorKind::Corrupt) backend error: rows written
+//! before migration 4, or by a role that disabled the triggers, are reported, not
+//! skipped.
+//!
+//! **Repair** a damaged tenant as the schema's owner, after reading what is there and
+//! comparing with the latest signed checkpoint you hold elsewhere. Every honest append
+//! commits its entries and its head move together, so rows at or beyond the head were
+//! never part of the log; a head that does not name its last entry was moved or
+//! rewritten. If your signed checkpoint is larger than the head this leaves, entries
+//! were removed: restore from a backup instead. The script lifts the append-only triggers
+//! for its own transaction only (`ALTER TABLE` is transactional and locks the tables
+//! until `COMMIT`), and has the consistency triggers check the result before it puts
+//! them back (`SET CONSTRAINTS ALL IMMEDIATE`; an inconsistent result aborts it all). Replace
+//! the schema `portcullis` and the tenant `'acme'`:
+//!
+//! ```sql
+//! BEGIN;
+//! SET LOCAL search_path TO portcullis;
+//! SELECT set_config('portcullis.tenant_id', 'acme', true); -- row-level security
+//! -- Look first: the head, then every entry at or beyond it.
+//! SELECT size, encode(head_hash, 'hex') FROM audit_heads WHERE tenant_id = 'acme';
+//! SELECT seq, actor, action, resource, inserted_at FROM audit_entries
+//!  WHERE tenant_id = 'acme'
+//!    AND seq >= coalesce((SELECT size FROM audit_heads WHERE tenant_id = 'acme'), 0);
+//! ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only;
+//! ALTER TABLE audit_checkpoints DISABLE TRIGGER audit_checkpoints_append_only;
+//! ALTER TABLE audit_heads DISABLE TRIGGER audit_heads_forward;
+//! -- 1. Remove entries at or beyond the head.
+//! DELETE FROM audit_entries
+//!  WHERE tenant_id = 'acme'
+//!    AND seq >= coalesce((SELECT size FROM audit_heads WHERE tenant_id = 'acme'), 0);
+//! -- 2. Re-point the head at the last remaining entry (no change if it names it already).
+//! UPDATE audit_heads h SET size = e.seq + 1, head_hash = e.entry_hash
+//!   FROM (SELECT seq, entry_hash FROM audit_entries WHERE tenant_id = 'acme'
+//!          ORDER BY seq DESC LIMIT 1) e
+//!  WHERE h.tenant_id = 'acme';
+//! -- 3. Remove checkpoints beyond the head.
+//! DELETE FROM audit_checkpoints
+//!  WHERE tenant_id = 'acme'
+//!    AND size > coalesce((SELECT size FROM audit_heads WHERE tenant_id = 'acme'), 0);
+//! -- Check the result now (the tables cannot be altered while checks are pending).
+//! SET CONSTRAINTS ALL IMMEDIATE;
+//! ALTER TABLE audit_entries ENABLE ALWAYS TRIGGER audit_entries_append_only;
+//! ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_checkpoints_append_only;
+//! ALTER TABLE audit_heads ENABLE ALWAYS TRIGGER audit_heads_forward;
+//! COMMIT;
+//! ```
+//!
+//! Then run `verify` for the tenant: a chain fault it still names
+//! ([`AuditError::ChainBroken`](portcullis_audit::AuditError::ChainBroken)) is inside
+//! the log and is evidence, not something to repair. (The script assumes at least one
+//! entry remains; for a tenant with none it leaves the head, and the check refuses it.)
+//!
 //! # Security considerations
 //!
 //! - **Append-only**: statement-level triggers raise on `UPDATE`, `DELETE` and
@@ -125,9 +194,11 @@
 //!   silence them; the table owner is stopped too. A superuser or the owner can still
 //!   drop or disable a trigger: that is what signed checkpoints held by others detect.
 //! - **The application role can insert entries** (it must). A compromised application
-//!   could insert a forged row; it cannot change or remove existing ones, and
-//!   `verify_chain` names the first forged seq. A forged row at the next seq makes
-//!   honest appends fail with a conflict (fail closed) until an operator inspects it.
+//!   could append a forged entry together with a head move, like an honest append; it
+//!   cannot change or remove existing ones, and `verify_chain` names the first forged
+//!   seq. A row that does not move the head, a head moved past its entries and a
+//!   checkpoint beyond the head are refused at commit (see above), so they cannot wedge
+//!   the log.
 //! - **Tenant isolation** is enforced twice: the stores only query their tenant, and
 //!   row-level security hides other tenants' rows from the same connection.
 //! - **Fail closed**: every database failure is a typed
@@ -160,7 +231,7 @@ pub use audit::PgAuditStore;
 pub use credentials::{
     CredentialId, PgCredentialStore, StoredCredential, blob_id, credential_context, split_blob_id,
 };
-pub use error::PostgresError;
+pub use error::{AuditIntegrityError, PostgresError};
 pub use migrate::{MIGRATION_LOCK_KEY, MigrationReport, migrate};
 pub use pool::{APP_ROLE, PgOptions, PgPool, ROTATOR_ROLE, SchemaName};
 pub use secrets::PgSecretSource;

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "bindings",
         sql: include_str!("../migrations/0003_bindings.sql"),
     },
+    Migration {
+        version: 4,
+        name: "integrity",
+        sql: include_str!("../migrations/0004_integrity.sql"),
+    },
 ];
 
 /// The advisory-lock key every [`migrate`] call takes (`"portcull"` as a big-endian

@@ -36,13 +36,13 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
     let mut applied = Vec::new();
     for r in runs {
         let report = r.await.unwrap();
-        assert_eq!(report.version, 3);
+        assert_eq!(report.version, 4);
         applied.extend(report.applied);
     }
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2, 3],
+        vec![1, 2, 3, 4],
         "each migration applied exactly once"
     );
     assert!(migrate(&pools[0]).await.unwrap().applied.is_empty());
@@ -63,7 +63,8 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
         vec![
             (1, "audit".to_owned()),
             (2, "credentials".to_owned()),
-            (3, "bindings".to_owned())
+            (3, "bindings".to_owned()),
+            (4, "integrity".to_owned())
         ]
     );
 
@@ -136,8 +137,8 @@ async fn a_version_2_schema_with_rows_upgrades() {
     )
     .unwrap();
     let report = migrate(&pool).await.unwrap();
-    assert_eq!(report.applied, vec![3]);
-    assert_eq!(report.version, 3);
+    assert_eq!(report.applied, vec![3, 4]);
+    assert_eq!(report.version, 4);
     assert!(migrate(&pool).await.unwrap().applied.is_empty());
     common::drop_schema(&url, &schema).await;
 }

@@ -40,6 +40,18 @@ pub fn schema(tag: &str) -> SchemaName {
     SchemaName::new(format!("pgt_{tag}_{}", suffix())).unwrap()
 }
 
+/// The application role of `schema`.
+pub fn app_role(schema: &SchemaName) -> String {
+    let _ = schema;
+    "portcullis_app".to_owned()
+}
+
+/// The rotator role of `schema`.
+pub fn rotator_role(schema: &SchemaName) -> String {
+    let _ = schema;
+    "portcullis_rotator".to_owned()
+}
+
 /// A pool on a fresh, migrated schema.
 pub async fn fresh_pool(url: &str, tag: &str) -> PgPool {
     fresh_pool_with(url, tag, PgOptions::default()).await
