@@ -10,6 +10,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# openssl makes the test PKI (scripts/test-servers.sh); redis-cli creates the cluster.
+have openssl || apt_install openssl
+have redis-cli || apt_install redis-tools
+
 # Redis
 if ! (have redis-cli && redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG); then
   have redis-server || apt_install redis-server

@@ -4,14 +4,17 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! The Redis stores pass the same conformance suites as the in-memory stores, against the
-//! server named by `PORTCULLIS_TEST_REDIS_URL` (each run under its own key prefix).
+//! The Redis stores pass the same conformance suites as the in-memory stores, on the
+//! single server (`PORTCULLIS_TEST_REDIS_URL`), on the 3-master cluster
+//! (`PORTCULLIS_TEST_REDIS_CLUSTER_URLS`) and over TLS (`PORTCULLIS_TEST_REDIS_TLS_URL`),
+//! each run under its own key prefix.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::Target;
 use portcullis_ratelimit::{Quota, RateLimiter};
 use portcullis_redis::{
     RedisApiKeyStore, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard, RedisRevocationStore,
@@ -21,9 +24,8 @@ use portcullis_testkit::ManualClock;
 use portcullis_testkit::conformance::tokens::StoreSet;
 use portcullis_testkit::conformance::{ratelimit, tokens, webhooks};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn token_stores_conform() {
-    let Some(url) = common::redis_url("token_stores_conform") else {
+async fn token_stores_conform(target: Target, test: &str) {
+    let Some(url) = target.url(test) else {
         return;
     };
     tokens::run_all(
@@ -31,7 +33,7 @@ async fn token_stores_conform() {
             let url = url.clone();
             async move {
                 // Revocation retention is computed against the suite's clock.
-                let b = common::backend(&url, "tokens", clock).await;
+                let b = target.backend(&url, "tokens", clock).await;
                 StoreSet {
                     refresh: Arc::new(RedisRefreshStore::new(b.clone())),
                     revocation: Arc::new(RedisRevocationStore::new(b.clone())),
@@ -45,37 +47,59 @@ async fn token_stores_conform() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn replay_guard_conforms() {
-    let Some(url) = common::redis_url("replay_guard_conforms") else {
+async fn replay_guard_conforms(target: Target, test: &str) {
+    let Some(url) = target.url(test) else {
         return;
     };
     webhooks::run_all(
         |clock| {
             let url = url.clone();
-            async move { RedisReplayGuard::new(common::backend(&url, "replay", clock).await) }
+            async move { RedisReplayGuard::new(target.backend(&url, "replay", clock).await) }
         },
         |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
     )
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn rate_limiter_conforms() {
-    let Some(url) = common::redis_url("rate_limiter_conforms") else {
+async fn rate_limiter_conforms(target: Target, test: &str) {
+    let Some(url) = target.url(test) else {
         return;
     };
     ratelimit::run_all(
         |quota, clock| {
             let url = url.clone();
             async move {
-                let b = common::backend(&url, "rl", clock).await;
+                let b = target.backend(&url, "rl", clock).await;
                 RedisRateLimiter::new(b, "conf", quota, TimeSource::Backend).unwrap()
             }
         },
         |f| Box::pin(async move { tokio::spawn(f).await.unwrap() }),
     )
     .await;
+}
+
+/// One test per suite and target: the single server, the cluster, TLS.
+macro_rules! on_every_target {
+    ($($suite:ident => $single:ident, $cluster:ident, $tls:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $single() {
+            $suite(Target::Single, stringify!($single)).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $cluster() {
+            $suite(Target::Cluster, stringify!($cluster)).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $tls() {
+            $suite(Target::Tls, stringify!($tls)).await;
+        }
+    )*};
+}
+
+on_every_target! {
+    token_stores_conform => token_stores_conform_single, token_stores_conform_cluster, token_stores_conform_tls;
+    replay_guard_conforms => replay_guard_conforms_single, replay_guard_conforms_cluster, replay_guard_conforms_tls;
+    rate_limiter_conforms => rate_limiter_conforms_single, rate_limiter_conforms_cluster, rate_limiter_conforms_tls;
 }
 
 /// With the server's clock, the same quota holds (timing-independent assertions only).
