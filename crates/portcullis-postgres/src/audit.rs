@@ -8,10 +8,10 @@ use portcullis_core::{BackendError, TenantId};
 use tokio_postgres::Row;
 
 use crate::error::{self, AuditIntegrityError, corrupt};
-use crate::pool::{APP_ROLE, PgPool};
+use crate::pool::{PgPool, Role};
 
 /// The audit store: `audit_heads`, `audit_entries` and `audit_checkpoints` in the pool's
-/// schema, accessed as `portcullis_app` with row-level security scoped to one tenant per
+/// schema, accessed as the schema's application role ([`SchemaName::app_role`](crate::SchemaName::app_role)) with row-level security scoped to one tenant per
 /// transaction.
 ///
 /// An append is one transaction: lock the tenant's head row (`SELECT ... FOR UPDATE`,
@@ -240,7 +240,7 @@ impl PgAuditStore {
             .pool
             .single_statement(
                 OP,
-                APP_ROLE,
+                Role::App,
                 Some(tenant),
                 &self.sql.read_head,
                 &[&tenant.as_str()],
@@ -303,7 +303,7 @@ impl PgAuditStore {
             .pool
             .single_statement(
                 OP,
-                APP_ROLE,
+                Role::App,
                 Some(tenant),
                 &self.sql.latest_checkpoint,
                 &[&tenant.as_str()],

@@ -16,7 +16,7 @@ use portcullis_keys::{
 use tokio_postgres::Row;
 
 use crate::error::{self, corrupt};
-use crate::pool::{APP_ROLE, PgPool, ROTATOR_ROLE};
+use crate::pool::{PgPool, Role};
 
 /// The id of a credential within its tenant: 1-256 bytes of printable ASCII other than
 /// space (for example `stripe:acct_42` or `integration/7/refresh-token`).
@@ -108,9 +108,11 @@ pub struct StoredCredential {
 /// [`credential_context`] of the id, and opens the same way, so a blob copied from one
 /// row onto another (another id or tenant) fails to open with [`KeysError::Decrypt`].
 ///
-/// Tenant-scoped operations run as `portcullis_app` under row-level security; the
-/// [`BlobSource`]/[`BlobSink`] impls, which walk every tenant for re-encryption, run as
-/// `portcullis_rotator`, which may read rows and swap `blob`/`key_version` only. Pass the
+/// Tenant-scoped operations run as the schema's application role under row-level
+/// security; the [`BlobSource`]/[`BlobSink`] impls, which walk every tenant for
+/// re-encryption, run as its rotator role
+/// ([`SchemaName::rotator_role`](crate::SchemaName::rotator_role)), which may read rows
+/// and swap `blob`/`key_version` only. Pass the
 /// same [`Sealer`] (same purpose and keyring) to
 /// [`Sealer::reencrypt_all`](portcullis_keys::Sealer::reencrypt_all).
 #[derive(Debug, Clone)]
@@ -188,7 +190,7 @@ impl PgCredentialStore {
                     .pool
                     .single_statement(
                         OP,
-                        APP_ROLE,
+                        Role::App,
                         Some(tenant),
                         &self.sql.put,
                         &[&tenant.as_str(), &id.as_str(), &version, &blob],
@@ -238,7 +240,7 @@ impl PgCredentialStore {
                     .pool
                     .single_statement(
                         OP,
-                        APP_ROLE,
+                        Role::App,
                         Some(tenant),
                         &self.sql.get,
                         &[&tenant.as_str(), &id.as_str()],
@@ -270,7 +272,7 @@ impl PgCredentialStore {
                     .pool
                     .single_statement(
                         OP,
-                        APP_ROLE,
+                        Role::App,
                         Some(tenant),
                         &self.sql.delete,
                         &[&tenant.as_str(), &id.as_str()],
@@ -296,7 +298,7 @@ impl BlobSource for PgCredentialStore {
             .run(OP, || async {
                 let rows: Vec<Row> = self
                     .pool
-                    .single_statement(OP, ROTATOR_ROLE, None, &self.sql.page, &[&after, &limit])
+                    .single_statement(OP, Role::Rotator, None, &self.sql.page, &[&after, &limit])
                     .await?;
                 let q = |e| KeysError::Backend(error::db(OP, e));
                 let mut out = Vec::with_capacity(rows.len());
@@ -338,7 +340,7 @@ impl BlobSink for PgCredentialStore {
                     .pool
                     .single_statement(
                         OP,
-                        ROTATOR_ROLE,
+                        Role::Rotator,
                         None,
                         &self.sql.replace,
                         &[&tenant.as_str(), &cred.as_str(), &new, &version, &expected],

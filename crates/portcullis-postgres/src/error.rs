@@ -24,6 +24,17 @@ pub enum PostgresError {
         /// The migration's name.
         name: &'static str,
     },
+    /// A role [`migrate`](crate::migrate) would adopt as one of the schema's roles
+    /// already exists with an attribute that defeats it: `LOGIN` (anyone with its
+    /// password is the application), `SUPERUSER` or `BYPASSRLS` (row-level security does
+    /// not apply). Nothing was changed; drop or alter the role, or use another schema.
+    #[error("role `{role}` exists with {attribute}; migrate will not adopt it")]
+    UnsafeRole {
+        /// The role's name (derived from the schema name; never secret).
+        role: String,
+        /// `LOGIN`, `SUPERUSER` or `BYPASSRLS`.
+        attribute: &'static str,
+    },
     /// The database holds a migration newer than this build knows.
     #[error("the database has migration {0}, newer than this build knows")]
     MigrationFromTheFuture(i32),

@@ -53,7 +53,7 @@
 //!
 //! | Item | What it does |
 //! | --- | --- |
-//! | [`PgPool`], [`PgOptions`], [`SchemaName`] | connection pool, timeouts, target schema |
+//! | [`PgPool`], [`PgOptions`], [`SchemaName`] | connection pool, timeouts, target schema and its roles |
 //! | [`migrate`] | embedded, idempotent, advisory-locked migrations |
 //! | [`PgAuditStore`] | `AuditStore`: locked head row, batched appends, checkpoints |
 //! | [`PgCredentialStore`] | sealed credentials per tenant; `BlobSource` + `BlobSink` |
@@ -66,29 +66,48 @@
 //!
 //! 1. **Migrate** at deploy time, as a role that owns (or may create) the schema and has
 //!    `CREATEROLE`: `migrate(&pool).await?`. It creates the schema (default
-//!    `portcullis`), the tables, the triggers, the policies and two `NOLOGIN` roles,
-//!    `portcullis_app` and `portcullis_rotator`, and records each migration (version,
-//!    name, SHA-256 of its SQL) in `<schema>.portcullis_migrations`. It is idempotent and
-//!    takes `pg_advisory_xact_lock(MIGRATION_LOCK_KEY)` in its one transaction, so several
-//!    instances may run it at start-up together. The SQL is in `migrations/` of this crate.
+//!    `portcullis`), the tables, the triggers, the policies and the schema's two
+//!    `NOLOGIN` roles, `<schema>_app` and `<schema>_rotator`
+//!    ([`SchemaName::app_role`], [`SchemaName::rotator_role`]; `portcullis_app` and
+//!    `portcullis_rotator` for the default schema), and records each migration (version,
+//!    name, SHA-256 of its SQL) in `<schema>.portcullis_migrations`. It refuses, with
+//!    [`PostgresError::UnsafeRole`] and without changing anything, to adopt an existing
+//!    role of those names that has `LOGIN`, `SUPERUSER` or `BYPASSRLS`. It is idempotent
+//!    and takes `pg_advisory_xact_lock(MIGRATION_LOCK_KEY)` in its one transaction, so
+//!    several instances may run it at start-up together. The SQL is in `migrations/` of
+//!    this crate.
 //! 2. **Create the service's login role** and let it become the application roles, but
-//!    give it no table rights of its own:
+//!    give it no table rights of its own (here for the schema `billing`):
 //!    ```sql
 //!    CREATE ROLE billing_svc LOGIN PASSWORD '...' NOINHERIT;
-//!    GRANT portcullis_app TO billing_svc;
+//!    GRANT billing_app TO billing_svc;
 //!    -- A separate login for the re-encryption job, which reads every tenant's blobs:
 //!    CREATE ROLE billing_rotate LOGIN PASSWORD '...' NOINHERIT;
-//!    GRANT portcullis_rotator TO billing_rotate;
+//!    GRANT billing_rotator TO billing_rotate;
 //!    ```
 //! 3. **Connect** as that login role: `PgPool::connect("postgres://billing_svc@db/app",
 //!    options)`. Every transaction the stores open starts with one statement that sets,
-//!    `LOCAL` to the transaction, `role` to `portcullis_app` (or `portcullis_rotator`),
+//!    `LOCAL` to the transaction, `role` to the schema's app (or rotator) role,
 //!    `portcullis.tenant_id` to the tenant, and `statement_timeout`/`lock_timeout`; a
 //!    pooled connection therefore carries nothing over to the next checkout.
 //!
+//! **Several deployments on one server** each use their own schema, and so their own
+//! roles: a login granted `billing_app` has no right at all in the schema `crm`, whose
+//! tables only `crm_app` and `crm_rotator` may use. Roles are server-wide while schemas
+//! are per database, so two databases of one server must not both use the same schema
+//! name (they would share its roles).
+//!
+//! **Upgrading from migration 4 or earlier**: those versions granted every schema to the
+//! shared roles `portcullis_app` and `portcullis_rotator`. Migration 5 gives the rights
+//! to the schema's own roles and revokes the shared roles' rights in the schema (unless
+//! it is the default schema, whose roles they are). For another schema, grant the login
+//! roles `<schema>_app` / `<schema>_rotator` instead. A fresh migration of another
+//! schema still runs migrations 1 to 3 as released, which create the shared roles (with
+//! no rights afterwards) if they do not exist.
+//!
 //! What the roles may do:
 //!
-//! | Table | `portcullis_app` | `portcullis_rotator` |
+//! | Table | `<schema>_app` | `<schema>_rotator` |
 //! | --- | --- | --- |
 //! | `audit_entries`, `audit_checkpoints` | `SELECT`, `INSERT` | none |
 //! | `audit_heads` | `SELECT`, `INSERT (tenant_id)` (a genesis head), `UPDATE (size, head_hash)` (size must grow) | none |
@@ -97,7 +116,7 @@
 //!
 //! Every table has `FORCE ROW LEVEL SECURITY` with the policy `tenant_id =
 //! current_setting('portcullis.tenant_id', true)`; without the setting no row is visible
-//! or writable. Only `portcullis_rotator` has an all-tenant policy, on
+//! or writable. Only the rotator role has an all-tenant policy, on
 //! `sealed_credentials`. Superusers and `BYPASSRLS` roles bypass row-level security
 //! (PostgreSQL's rule), which is why the service must not log in as one.
 //!
@@ -233,5 +252,5 @@ pub use credentials::{
 };
 pub use error::{AuditIntegrityError, PostgresError};
 pub use migrate::{MIGRATION_LOCK_KEY, MigrationReport, migrate};
-pub use pool::{APP_ROLE, PgOptions, PgPool, ROTATOR_ROLE, SchemaName};
+pub use pool::{MAX_SCHEMA_NAME_LEN, PgOptions, PgPool, SchemaName};
 pub use secrets::PgSecretSource;

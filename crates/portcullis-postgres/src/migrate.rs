@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "integrity",
         sql: include_str!("../migrations/0004_integrity.sql"),
     },
+    Migration {
+        version: 5,
+        name: "roles",
+        sql: include_str!("../migrations/0005_roles.sql"),
+    },
 ];
 
 /// The advisory-lock key every [`migrate`] call takes (`"portcull"` as a big-endian
@@ -55,14 +60,19 @@ pub struct MigrationReport {
 /// transaction that first takes `pg_advisory_xact_lock(MIGRATION_LOCK_KEY)`, records each
 /// applied migration (version, name, SHA-256 of its SQL) in `<schema>.portcullis_migrations`,
 /// and applies only the missing ones. Run it as the schema's owner with the `CREATEROLE`
-/// privilege (it creates the `NOLOGIN` roles `portcullis_app` and `portcullis_rotator`
-/// if absent), not as the application's login role.
+/// privilege, not as the application's login role: it creates the schema's `NOLOGIN`
+/// roles [`SchemaName::app_role`](crate::SchemaName::app_role) and
+/// [`SchemaName::rotator_role`](crate::SchemaName::rotator_role) (`<schema>_app`,
+/// `<schema>_rotator`) if absent, and before anything else refuses to adopt an existing
+/// role of those names that may log in, is a superuser or bypasses row-level security.
 ///
 /// # Errors
 ///
-/// [`PostgresError::MigrationMismatch`] if an applied migration differs from the embedded
-/// one, [`PostgresError::MigrationFromTheFuture`] if the database is newer than this build,
-/// [`PostgresError::Backend`] if the database fails (nothing is applied then).
+/// [`PostgresError::UnsafeRole`] if one of the schema's roles exists with `LOGIN`,
+/// `SUPERUSER` or `BYPASSRLS`; [`PostgresError::MigrationMismatch`] if an applied
+/// migration differs from the embedded one, [`PostgresError::MigrationFromTheFuture`] if
+/// the database is newer than this build, [`PostgresError::Backend`] if the database
+/// fails. Nothing is changed on any error (one transaction).
 pub async fn migrate(pool: &PgPool) -> Result<MigrationReport, PostgresError> {
     pool.deadline("postgres.migrate", migrate_inner(pool)).await
 }
@@ -77,6 +87,33 @@ async fn migrate_inner(pool: &PgPool) -> Result<MigrationReport, PostgresError> 
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await
         .map_err(q)?;
+    let roles = [schema.app_role(), schema.rotator_role()];
+    let found = tx
+        .query(
+            "SELECT rolname::text, rolcanlogin, rolsuper, rolbypassrls FROM pg_roles
+             WHERE rolname = ANY($1) ORDER BY rolname",
+            &[&roles.as_slice()],
+        )
+        .await
+        .map_err(q)?;
+    for row in found {
+        for (column, attribute) in [(1, "LOGIN"), (2, "SUPERUSER"), (3, "BYPASSRLS")] {
+            if row.try_get::<_, bool>(column).map_err(q)? {
+                return Err(PostgresError::UnsafeRole {
+                    role: row.try_get(0).map_err(q)?,
+                    attribute,
+                });
+            }
+        }
+    }
+    // Migration 5 and later read the role names from these.
+    tx.execute(
+        "SELECT set_config('portcullis.app_role', $1, true), \
+                set_config('portcullis.rotator_role', $2, true)",
+        &[&roles[0], &roles[1]],
+    )
+    .await
+    .map_err(q)?;
     tx.batch_execute(&format!(
         "CREATE SCHEMA IF NOT EXISTS \"{s}\";
          SET LOCAL search_path TO \"{s}\";

@@ -13,13 +13,23 @@ use tokio_postgres::NoTls;
 
 use crate::error::{self, PostgresError};
 
-/// The role the stores switch to in every transaction for tenant-scoped work.
-pub const APP_ROLE: &str = "portcullis_app";
-/// The role the re-encryption source and sink switch to (reads every tenant's blobs).
-pub const ROTATOR_ROLE: &str = "portcullis_rotator";
+/// Which of the schema's two roles a transaction runs as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// [`SchemaName::app_role`]: tenant-scoped work.
+    App,
+    /// [`SchemaName::rotator_role`]: re-encryption over every tenant's blobs.
+    Rotator,
+}
 
-/// A PostgreSQL schema name: 1-63 bytes of `[a-z0-9_]`, starting with a letter or `_`.
-/// Validated so it can be spliced into SQL as a quoted identifier.
+/// The longest schema name: 63 bytes (PostgreSQL's identifier limit) less the `_rotator`
+/// suffix of its role.
+pub const MAX_SCHEMA_NAME_LEN: usize = 63 - "_rotator".len();
+
+/// A PostgreSQL schema name: 1-55 bytes ([`MAX_SCHEMA_NAME_LEN`]) of `[a-z0-9_]`,
+/// starting with a letter or `_`. Validated so it can be spliced into SQL as a quoted
+/// identifier, and so its role names ([`app_role`](Self::app_role),
+/// [`rotator_role`](Self::rotator_role)) fit PostgreSQL's 63-byte identifiers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SchemaName(String);
 
@@ -28,8 +38,9 @@ impl SchemaName {
     ///
     /// # Errors
     ///
-    /// [`PostgresError::InvalidConfig`] if it is empty, longer than 63 bytes, starts with
-    /// `pg_` or holds a byte outside `[a-z0-9_]`.
+    /// [`PostgresError::InvalidConfig`] if it is empty, longer than
+    /// [`MAX_SCHEMA_NAME_LEN`] bytes, starts with `pg_` or holds a byte outside
+    /// `[a-z0-9_]`.
     pub fn new(name: impl Into<String>) -> Result<Self, PostgresError> {
         let name = name.into();
         let first_ok = name
@@ -39,7 +50,7 @@ impl SchemaName {
         let rest_ok = name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !first_ok || !rest_ok || name.len() > 63 || name.starts_with("pg_") {
+        if !first_ok || !rest_ok || name.len() > MAX_SCHEMA_NAME_LEN || name.starts_with("pg_") {
             return Err(PostgresError::InvalidConfig {
                 what: "schema name",
                 value: name,
@@ -51,6 +62,20 @@ impl SchemaName {
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The schema's application role, `<schema>_app` (`portcullis_app` for the default
+    /// schema): a `NOLOGIN` role [`migrate`](crate::migrate) creates, with the rights of
+    /// tenant-scoped work on this schema's tables and on no other schema's.
+    pub fn app_role(&self) -> String {
+        format!("{}_app", self.0)
+    }
+
+    /// The schema's re-encryption role, `<schema>_rotator` (`portcullis_rotator` for the
+    /// default schema): a `NOLOGIN` role [`migrate`](crate::migrate) creates, which may
+    /// read every tenant's sealed blobs in this schema and swap them.
+    pub fn rotator_role(&self) -> String {
+        format!("{}_rotator", self.0)
     }
 
     /// `"schema".table`.
@@ -74,7 +99,8 @@ impl fmt::Display for SchemaName {
 /// Options of [`PgPool::connect`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PgOptions {
-    /// The schema holding the tables. Default `portcullis`.
+    /// The schema holding the tables; it also names the roles the stores switch to
+    /// ([`SchemaName::app_role`], [`SchemaName::rotator_role`]). Default `portcullis`.
     pub schema: SchemaName,
     /// Connections in the pool. Default 16.
     pub max_connections: usize,
@@ -110,6 +136,8 @@ impl Default for PgOptions {
 pub struct PgPool {
     pool: Pool,
     options: PgOptions,
+    app_role: String,
+    rotator_role: String,
 }
 
 impl fmt::Debug for PgPool {
@@ -161,7 +189,12 @@ impl PgPool {
                 what: "pool",
                 value: e.to_string(),
             })?;
-        Ok(Self { pool, options })
+        Ok(Self {
+            pool,
+            app_role: options.schema.app_role(),
+            rotator_role: options.schema.rotator_role(),
+            options,
+        })
     }
 
     /// The options.
@@ -228,6 +261,14 @@ impl PgPool {
         .await
     }
 
+    /// The name of `role` for this pool's schema.
+    pub(crate) fn role(&self, role: Role) -> &str {
+        match role {
+            Role::App => &self.app_role,
+            Role::Rotator => &self.rotator_role,
+        }
+    }
+
     /// Starts a transaction as `role`, with `portcullis.tenant_id` set to `tenant` (empty
     /// if `None`: row-level security then shows no tenant row) and the statement and lock
     /// timeouts, all `LOCAL` to the transaction so nothing leaks to the next checkout.
@@ -235,9 +276,10 @@ impl PgPool {
         &self,
         client: &'c mut deadpool_postgres::Object,
         operation: &'static str,
-        role: &str,
+        role: Role,
         tenant: Option<&TenantId>,
     ) -> Result<deadpool_postgres::Transaction<'c>, BackendError> {
+        let role = self.role(role);
         let tx = client
             .transaction()
             .await

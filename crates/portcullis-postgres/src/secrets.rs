@@ -8,7 +8,7 @@ use portcullis_keys::{KeysError, Sealer, SecretName, SecretSource};
 
 use crate::credentials::version_i32;
 use crate::error::{self, corrupt};
-use crate::pool::{APP_ROLE, PgPool};
+use crate::pool::{PgPool, Role};
 
 /// Secrets in `sealed_secrets`, sealed with a [`Sealer`] under one deployment tenant and
 /// the context `portcullis-postgres/secret:<name>`, so a blob moved to another name or
@@ -61,7 +61,7 @@ impl PgSecretSource {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self
                     .pool
-                    .begin(&mut client, OP, APP_ROLE, Some(&self.tenant))
+                    .begin(&mut client, OP, Role::App, Some(&self.tenant))
                     .await?;
                 tx.execute(
                     &tx.prepare_cached(&self.upsert)
@@ -88,7 +88,7 @@ impl SecretSource for PgSecretSource {
                 let mut client = self.pool.get(OP).await?;
                 let tx = self
                     .pool
-                    .begin(&mut client, OP, APP_ROLE, Some(&self.tenant))
+                    .begin(&mut client, OP, Role::App, Some(&self.tenant))
                     .await?;
                 let row = tx
                     .query_opt(

@@ -94,6 +94,7 @@ async fn update_delete_truncate_fail_for_app_role_and_owner() {
         return;
     };
     let (store, schema, t) = setup(&url, "ao").await;
+    let app = schema.app_role();
     let c = common::admin(&url).await;
     let before = store.read(&t, 0, u64::MAX).await.unwrap();
     for table in ["audit_entries", "audit_checkpoints"] {
@@ -104,7 +105,7 @@ async fn update_delete_truncate_fail_for_app_role_and_owner() {
             format!("TRUNCATE {q}"),
         ];
         for sql in &statements {
-            for (role, replica) in [(Some("portcullis_app"), false), (None, false), (None, true)] {
+            for (role, replica) in [(Some(app.as_str()), false), (None, false), (None, true)] {
                 let err = try_as(&c, role, &t, replica, sql)
                     .await
                     .expect_err(&format!("{sql} as {role:?} (replica {replica}) must fail"));
@@ -128,7 +129,7 @@ async fn update_delete_truncate_fail_for_app_role_and_owner() {
             "00".repeat(32)
         ),
     ] {
-        for role in [Some("portcullis_app"), None] {
+        for role in [Some(app.as_str()), None] {
             assert!(
                 try_as(&c, role, &t, false, &sql).await.is_err(),
                 "{sql} as {role:?} must fail"
@@ -167,10 +168,11 @@ async fn app_role_has_no_other_rights() {
         return;
     };
     let (_store, schema, t) = setup(&url, "rights").await;
+    let app = schema.app_role();
     let c = common::admin(&url).await;
     // The rotator role cannot touch the audit tables at all.
     let sql = format!("SELECT count(*) FROM \"{schema}\".audit_entries");
-    let err = try_as(&c, Some("portcullis_rotator"), &t, false, &sql)
+    let err = try_as(&c, Some(schema.rotator_role().as_str()), &t, false, &sql)
         .await
         .unwrap_err();
     assert_eq!(err.as_db_error().unwrap().code().code(), "42501");
@@ -181,7 +183,7 @@ async fn app_role_has_no_other_rights() {
         format!("ALTER TABLE \"{schema}\".audit_entries NO FORCE ROW LEVEL SECURITY"),
     ] {
         assert!(
-            try_as(&c, Some("portcullis_app"), &t, false, &sql)
+            try_as(&c, Some(app.as_str()), &t, false, &sql)
                 .await
                 .is_err(),
             "{sql} must fail for the app role"
@@ -196,6 +198,7 @@ async fn a_row_inserted_out_of_sequence_is_detected_by_verify() {
         return;
     };
     let (store, schema, t) = setup(&url, "forge").await;
+    let app = schema.app_role();
     let c = common::admin(&url).await;
     let entries = store.read(&t, 0, u64::MAX).await.unwrap();
     // A forger with the app role's rights writes seq 3 directly, linked to seq 1 instead
@@ -216,7 +219,7 @@ async fn a_row_inserted_out_of_sequence_is_detected_by_verify() {
         hash = forged.hash().to_hex(),
         rec = forged.to_json_line().unwrap().replace('\'', "''"),
     );
-    try_as(&c, Some("portcullis_app"), &t, false, &sql)
+    try_as(&c, Some(app.as_str()), &t, false, &sql)
         .await
         .unwrap();
     let read = store.read(&t, 0, u64::MAX).await.unwrap();
@@ -237,10 +240,7 @@ async fn a_row_inserted_out_of_sequence_is_detected_by_verify() {
         z = Hash::ZERO.to_hex()
     );
     assert_eq!(
-        code(
-            try_as(&c, Some("portcullis_app"), &t, false, &sql).await,
-            &sql
-        ),
+        code(try_as(&c, Some(app.as_str()), &t, false, &sql).await, &sql),
         "PC001"
     );
     store.append(&t, vec![pending(9)]).await.unwrap();
@@ -265,6 +265,7 @@ async fn a_head_update_must_grow_the_size() {
         return;
     };
     let (store, schema, t) = setup(&url, "grow").await;
+    let app = schema.app_role();
     let c = common::admin(&url).await;
     let heads = format!("\"{schema}\".audit_heads");
     let same_size = format!(
@@ -273,7 +274,7 @@ async fn a_head_update_must_grow_the_size() {
     );
     let no_op = format!("UPDATE {heads} SET size = size WHERE tenant_id = '{t}'");
     for sql in [&same_size, &no_op] {
-        for role in [Some("portcullis_app"), None] {
+        for role in [Some(app.as_str()), None] {
             assert_eq!(
                 code(try_as(&c, role, &t, false, sql).await, sql),
                 "42501",
@@ -304,6 +305,7 @@ async fn the_app_role_inserts_only_genesis_heads() {
         return;
     };
     let (store, schema, _t) = setup(&url, "genesis").await;
+    let app = schema.app_role();
     let c = common::admin(&url).await;
     let heads = format!("\"{schema}\".audit_heads");
     let t2 = common::tenant("fresh");
@@ -319,17 +321,14 @@ async fn the_app_role_inserts_only_genesis_heads() {
         ),
     ] {
         assert_eq!(
-            code(
-                try_as(&c, Some("portcullis_app"), &t2, false, &sql).await,
-                &sql
-            ),
+            code(try_as(&c, Some(app.as_str()), &t2, false, &sql).await, &sql),
             "42501",
             "{sql}"
         );
     }
     try_as(
         &c,
-        Some("portcullis_app"),
+        Some(app.as_str()),
         &t2,
         false,
         &format!("INSERT INTO {heads} (tenant_id) VALUES ('{t2}')"),
@@ -354,6 +353,7 @@ async fn entries_and_checkpoints_check_the_tenant_id() {
         return;
     };
     let (_store, schema, _t) = setup(&url, "tid").await;
+    let app = schema.app_role();
     let c = common::admin(&url).await;
     let z = Hash::ZERO.to_hex();
     for bad in ["bad tenant", "-leading-dash", "a/b", &"x".repeat(65)] {
@@ -369,7 +369,7 @@ async fn entries_and_checkpoints_check_the_tenant_id() {
             ),
         ];
         for sql in &statements {
-            for role in [Some("portcullis_app"), None] {
+            for role in [Some(app.as_str()), None] {
                 assert_eq!(
                     code(try_as_raw(&c, role, bad, false, sql).await, sql),
                     "23514",

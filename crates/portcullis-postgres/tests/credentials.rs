@@ -103,7 +103,7 @@ async fn round_trip_and_tenant_scoping() {
 
     // Under RLS the app role sees only the tenant in its setting.
     let c = common::admin(&url).await;
-    c.batch_execute("BEGIN; SET LOCAL ROLE portcullis_app")
+    c.batch_execute(&format!("BEGIN; SET LOCAL ROLE {}", schema.app_role()))
         .await
         .unwrap();
     c.execute(

@@ -8,7 +8,7 @@
 
 use portcullis_core::TenantId;
 use portcullis_keys::BlobId;
-use portcullis_postgres::{CredentialId, SchemaName, blob_id, split_blob_id};
+use portcullis_postgres::{CredentialId, MAX_SCHEMA_NAME_LEN, SchemaName, blob_id, split_blob_id};
 use proptest::prelude::*;
 
 proptest! {
@@ -27,7 +27,8 @@ proptest! {
         if let Ok(name) = SchemaName::new(s.clone()) {
             prop_assert!(!name.as_str().contains('"'));
             prop_assert!(name.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
-            prop_assert!(!name.as_str().is_empty() && name.as_str().len() <= 63);
+            prop_assert!(!name.as_str().is_empty() && name.as_str().len() <= MAX_SCHEMA_NAME_LEN);
+            prop_assert!(name.rotator_role().len() <= 63);
         }
     }
 

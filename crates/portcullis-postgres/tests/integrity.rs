@@ -127,7 +127,7 @@ fn integrity(r: Result<impl std::fmt::Debug, AuditError>) -> AuditIntegrityError
 async fn setup(url: &str, tag: &str) -> (PgAuditStore, AuditLog, SchemaName, String) {
     let pool = common::fresh_pool(url, tag).await;
     let schema = pool.schema().clone();
-    let app = common::app_role(&schema);
+    let app = schema.app_role();
     let store = PgAuditStore::new(pool);
     let log = AuditLog::new(Arc::new(store.clone()), Provider::system());
     (store, log, schema, app)

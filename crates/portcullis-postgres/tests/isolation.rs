@@ -24,13 +24,15 @@ fn pending(n: u64) -> PendingEntry {
     }
 }
 
-/// `SELECT tenant_id FROM <table>` as `portcullis_app` with the tenant setting `setting`.
+/// `SELECT tenant_id FROM <table>` as the application role `app` with the tenant
+/// setting `setting`.
 async fn tenants_visible(
     c: &tokio_postgres::Client,
+    app: &str,
     table: &str,
     setting: Option<&str>,
 ) -> Vec<String> {
-    c.batch_execute("BEGIN; SET LOCAL ROLE portcullis_app")
+    c.batch_execute(&format!("BEGIN; SET LOCAL ROLE {app}"))
         .await
         .unwrap();
     if let Some(s) = setting {
@@ -67,36 +69,37 @@ async fn rls_never_returns_another_tenants_rows() {
     store.store_checkpoint(&b, 6, "b\n").await.unwrap();
 
     let c = common::admin(&url).await;
+    let app = schema.app_role();
     for (table, na, nb) in [
         ("audit_entries", 4, 6),
         ("audit_heads", 1, 1),
         ("audit_checkpoints", 1, 1),
     ] {
         let table = format!("\"{schema}\".{table}");
-        let seen_a = tenants_visible(&c, &table, Some(a.as_str())).await;
+        let seen_a = tenants_visible(&c, &app, &table, Some(a.as_str())).await;
         assert_eq!(seen_a.len(), na, "{table} under a");
         assert!(
             seen_a.iter().all(|t| t == a.as_str()),
             "{table}: only a's rows"
         );
-        let seen_b = tenants_visible(&c, &table, Some(b.as_str())).await;
+        let seen_b = tenants_visible(&c, &app, &table, Some(b.as_str())).await;
         assert_eq!(seen_b.len(), nb, "{table} under b");
         assert!(
             seen_b.iter().all(|t| t == b.as_str()),
             "{table}: only b's rows"
         );
         assert!(
-            tenants_visible(&c, &table, None).await.is_empty(),
+            tenants_visible(&c, &app, &table, None).await.is_empty(),
             "{table}: no setting, no rows"
         );
         assert!(
-            tenants_visible(&c, &table, Some("")).await.is_empty(),
+            tenants_visible(&c, &app, &table, Some("")).await.is_empty(),
             "{table}: empty setting, no rows"
         );
     }
 
     // Writing another tenant's row under a's setting is refused (WITH CHECK).
-    c.batch_execute("BEGIN; SET LOCAL ROLE portcullis_app")
+    c.batch_execute(&format!("BEGIN; SET LOCAL ROLE {}", schema.app_role()))
         .await
         .unwrap();
     c.execute(
@@ -117,7 +120,7 @@ async fn rls_never_returns_another_tenants_rows() {
 
     // The setting does not leak past its transaction on a pooled connection.
     assert!(
-        tenants_visible(&c, &format!("\"{schema}\".audit_entries"), None)
+        tenants_visible(&c, &app, &format!("\"{schema}\".audit_entries"), None)
             .await
             .is_empty()
     );

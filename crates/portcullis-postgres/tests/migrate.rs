@@ -36,13 +36,13 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
     let mut applied = Vec::new();
     for r in runs {
         let report = r.await.unwrap();
-        assert_eq!(report.version, 4);
+        assert_eq!(report.version, 5);
         applied.extend(report.applied);
     }
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2, 3, 4],
+        vec![1, 2, 3, 4, 5],
         "each migration applied exactly once"
     );
     assert!(migrate(&pools[0]).await.unwrap().applied.is_empty());
@@ -64,7 +64,8 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
             (1, "audit".to_owned()),
             (2, "credentials".to_owned()),
             (3, "bindings".to_owned()),
-            (4, "integrity".to_owned())
+            (4, "integrity".to_owned()),
+            (5, "roles".to_owned())
         ]
     );
 
@@ -137,9 +138,47 @@ async fn a_version_2_schema_with_rows_upgrades() {
     )
     .unwrap();
     let report = migrate(&pool).await.unwrap();
-    assert_eq!(report.applied, vec![3, 4]);
-    assert_eq!(report.version, 4);
+    assert_eq!(report.applied, vec![3, 4, 5]);
+    assert_eq!(report.version, 5);
     assert!(migrate(&pool).await.unwrap().applied.is_empty());
+    // The shared roles of migrations 1 and 2 keep no right in the schema; its own have
+    // them.
+    let privileges = |role: String| {
+        let c = &c;
+        let schema = &schema;
+        async move {
+            c.query_one(
+                "SELECT has_schema_privilege($1, $2, 'USAGE'),
+                        has_table_privilege($1, $3, 'SELECT'),
+                        has_table_privilege($1, $4, 'SELECT')",
+                &[
+                    &role,
+                    &schema.as_str(),
+                    &format!("\"{schema}\".audit_entries"),
+                    &format!("\"{schema}\".sealed_credentials"),
+                ],
+            )
+            .await
+            .map(|r| {
+                (
+                    r.get::<_, bool>(0),
+                    r.get::<_, bool>(1),
+                    r.get::<_, bool>(2),
+                )
+            })
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        privileges("portcullis_app".into()).await,
+        (false, false, false)
+    );
+    assert_eq!(
+        privileges("portcullis_rotator".into()).await,
+        (false, false, false)
+    );
+    assert_eq!(privileges(schema.app_role()).await, (true, true, true));
+    assert_eq!(privileges(schema.rotator_role()).await, (true, false, true));
     common::drop_schema(&url, &schema).await;
 }
 
@@ -152,13 +191,18 @@ fn schema_names_are_validated() {
         "a-b",
         "a\"b",
         "pg_catalog",
-        &"a".repeat(64),
+        &"a".repeat(56),
     ] {
         assert!(SchemaName::new(bad).is_err(), "{bad:?} must be refused");
     }
-    for ok in ["portcullis", "_x", "a1_b2"] {
+    for ok in ["portcullis", "_x", "a1_b2", &"a".repeat(55)] {
         assert_eq!(SchemaName::new(ok).unwrap().as_str(), ok);
     }
+    let default = SchemaName::default();
+    assert_eq!(default.app_role(), "portcullis_app");
+    assert_eq!(default.rotator_role(), "portcullis_rotator");
+    let longest = SchemaName::new("a".repeat(55)).unwrap();
+    assert_eq!(longest.rotator_role().len(), 63);
 }
 
 #[tokio::test]

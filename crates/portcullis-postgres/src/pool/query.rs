@@ -9,7 +9,7 @@ use portcullis_core::{BackendError, TenantId};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
-use super::{APP_ROLE, PgPool};
+use super::{PgPool, Role};
 use crate::error;
 
 /// The parameters of one statement.
@@ -89,7 +89,7 @@ impl PgPool {
         op: &'static str,
         tenant: &TenantId,
     ) -> Result<Transaction<'c>, BackendError> {
-        self.begin(client, op, APP_ROLE, Some(tenant)).await
+        self.begin(client, op, Role::App, Some(tenant)).await
     }
 
     /// Runs one statement in its own transaction as `role` (scoped to `tenant` if given) on
@@ -97,7 +97,7 @@ impl PgPool {
     pub(crate) async fn single_statement<T: Fetch>(
         &self,
         op: &'static str,
-        role: &str,
+        role: Role,
         tenant: Option<&TenantId>,
         sql: &str,
         params: Params<'_>,

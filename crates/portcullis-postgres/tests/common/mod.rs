@@ -40,18 +40,6 @@ pub fn schema(tag: &str) -> SchemaName {
     SchemaName::new(format!("pgt_{tag}_{}", suffix())).unwrap()
 }
 
-/// The application role of `schema`.
-pub fn app_role(schema: &SchemaName) -> String {
-    let _ = schema;
-    "portcullis_app".to_owned()
-}
-
-/// The rotator role of `schema`.
-pub fn rotator_role(schema: &SchemaName) -> String {
-    let _ = schema;
-    "portcullis_rotator".to_owned()
-}
-
 /// A pool on a fresh, migrated schema.
 pub async fn fresh_pool(url: &str, tag: &str) -> PgPool {
     fresh_pool_with(url, tag, PgOptions::default()).await
@@ -78,10 +66,28 @@ pub async fn admin(url: &str) -> tokio_postgres::Client {
     client
 }
 
-/// Drops a test schema (best effort; `DROP` is not `TRUNCATE`, so the triggers allow it).
+/// Drops a test schema and its two roles (best effort; `DROP` is not `TRUNCATE`, so the
+/// triggers allow it).
 pub async fn drop_schema(url: &str, schema: &SchemaName) {
     let c = admin(url).await;
+    let (app, rot) = (schema.app_role(), schema.rotator_role());
     let _ = c
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE;
+             DROP ROLE IF EXISTS \"{app}\";
+             DROP ROLE IF EXISTS \"{rot}\";"
+        ))
         .await;
+}
+
+/// `url` with its user replaced by `user` (the test server trusts local connections).
+pub fn url_as(url: &str, user: &str) -> String {
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let host = match &config.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().unwrap_or("postgres");
+    format!("host={host} port={port} dbname={db} user={user}")
 }
