@@ -15,6 +15,13 @@ pub enum PostgresError {
         /// The rejected value (never secret).
         value: String,
     },
+    /// The database URL does not parse. The error holds no part of the URL, in its
+    /// message or as a source, since the URL may carry a password (in the userinfo or
+    /// as `password=` in the query or key=value form) anywhere.
+    #[error(
+        "the database url does not parse as a PostgreSQL URL or key=value string (not shown: it may hold a password)"
+    )]
+    InvalidDatabaseUrl,
     /// A migration already applied in the database differs from the one embedded in this
     /// build (someone edited a migration after release, or two versions disagree).
     #[error("migration {version} `{name}` in the database differs from the embedded one")]

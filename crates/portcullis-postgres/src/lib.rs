@@ -233,7 +233,9 @@
 //!   through the store ([`KeysError::Decrypt`](portcullis_keys::KeysError::Decrypt)).
 //!   Copying a row's own older blob back over it (a rollback) is not detected.
 //! - **No TLS** in this version: connect over a Unix socket, to a local server, or through
-//!   a TLS-terminating proxy. Database passwords in URLs are redacted from errors.
+//!   a TLS-terminating proxy. No error holds the database URL or any part of it: a URL
+//!   that does not parse is [`PostgresError::InvalidDatabaseUrl`], a fixed message with
+//!   no source, so a password in the userinfo or in a `password=` option never shows.
 //! - Schema names are validated (`[a-z_][a-z0-9_]*`) before being spliced into SQL; all
 //!   values are bound parameters.
 #![forbid(unsafe_code)]

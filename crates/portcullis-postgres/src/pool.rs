@@ -160,14 +160,13 @@ impl PgPool {
     ///
     /// # Errors
     ///
-    /// [`PostgresError::InvalidConfig`] if the URL does not parse or the pool cannot be
-    /// built.
+    /// [`PostgresError::InvalidDatabaseUrl`] if the URL does not parse (the error holds
+    /// no part of it); [`PostgresError::InvalidConfig`] if the pool cannot be built.
     pub fn connect(url: &str, options: PgOptions) -> Result<Self, PostgresError> {
+        // The parser's error is dropped, not kept as a source: it can quote any part of
+        // the URL (an option name, a value), and the URL may hold a password anywhere.
         let mut config: tokio_postgres::Config =
-            url.parse().map_err(|_| PostgresError::InvalidConfig {
-                what: "database url",
-                value: redact_url(url),
-            })?;
+            url.parse().map_err(|_| PostgresError::InvalidDatabaseUrl)?;
         config.connect_timeout(options.connect_timeout);
         if config.get_application_name().is_none() {
             config.application_name("portcullis");
@@ -302,24 +301,6 @@ impl PgPool {
             .await
             .map_err(|e| stale(operation, e))?;
         Ok(tx)
-    }
-}
-
-/// The URL without its password, for error messages.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = url.get(scheme + 3..at).unwrap_or("");
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!(
-                "{}{}@{}",
-                url.get(..scheme + 3).unwrap_or(""),
-                user,
-                url.get(at + 1..).unwrap_or("")
-            )
-        }
-        _ if url.contains("password") => "[redacted]".to_owned(),
-        _ => url.to_owned(),
     }
 }
 

@@ -234,12 +234,71 @@ async fn an_unreachable_server_is_a_typed_error() {
     ));
 }
 
+/// Every message, debug form and source of `err` (and its chain).
+fn rendered(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        out.push(e.to_string());
+        out.push(format!("{e:?}"));
+        out.push(format!("{e:#?}"));
+        cur = e.source();
+    }
+    out
+}
+
+fn assert_hidden(err: &(dyn std::error::Error + 'static), url: &str) {
+    for text in rendered(err) {
+        for secret in ["hunter2", "hunter%32", "aHVudGVy"] {
+            assert!(!text.contains(secret), "{secret} shown for {url:?}: {text}");
+        }
+        assert!(!text.contains(url), "the url {url:?} is shown: {text}");
+        assert!(
+            !text.contains("db.internal"),
+            "a part of {url:?} is shown: {text}"
+        );
+    }
+}
+
+/// Finding 3: a password in the URL's query string (or any malformed URL) was echoed in
+/// the parse error. Now no error holds the URL or any part of it.
 #[test]
 fn database_passwords_are_not_echoed() {
-    let err = PgPool::connect(
-        "postgres://u:hunter2@host:notaport/db",
-        PgOptions::default(),
-    )
-    .unwrap_err();
-    assert!(!err.to_string().contains("hunter2"), "{err}");
+    for url in [
+        "postgres://u:hunter2@db.internal:notaport/db",
+        "postgres://u@db.internal/db?password=hunter2&sslmode=bogus",
+        "postgres://u@db.internal/db?sslmode=bogus&password=hunter2",
+        "postgres://u@db.internal/db?password=hunter2&hunter2=1",
+        "postgres://u@db.internal/db?hunter2",
+        "postgres://u@db.internal/db?password=hunter%32&connect_timeout=x",
+        "postgres://u:hunter2@db.internal/db?password=aHVudGVy&sslmode=bogus",
+        "postgres://u:hunter2@db.internal:99999/db",
+        "postgresql://u:hunter2@[db.internal/db",
+        "host=db.internal password=hunter2 sslmode=bogus",
+        "host=db.internal password='hunter2",
+        "host=db.internal hunter2",
+        "hunter2",
+    ] {
+        let err = PgPool::connect(url, PgOptions::default())
+            .map(|_| ())
+            .expect_err(url);
+        assert!(
+            matches!(err, PostgresError::InvalidDatabaseUrl),
+            "{url:?}: {err:?}"
+        );
+        assert!(std::error::Error::source(&err).is_none(), "{url:?}");
+        assert_hidden(&err, url);
+    }
+}
+
+/// A URL that parses but names an unreachable server: neither the pool nor the
+/// connection error shows its passwords.
+#[tokio::test]
+async fn connection_errors_do_not_echo_passwords() {
+    let url = "postgres://u:hunter2@127.0.0.1:1/db?password=hunter2&application_name=db.internal";
+    let pool = PgPool::connect(url, PgOptions::default()).unwrap();
+    assert!(!format!("{pool:?}").contains("hunter2"));
+    let err = migrate(&pool).await.unwrap_err();
+    assert!(matches!(err, PostgresError::Backend(_)), "{err:?}");
+    assert_hidden(&err, url);
 }
