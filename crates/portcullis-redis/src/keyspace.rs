@@ -84,6 +84,11 @@ impl KeySpace {
         format!("{}{family}", self.family_prefix(tenant))
     }
 
+    /// Refresh epoch of the tenant: families created at or before it are revoked.
+    pub fn refresh_epoch(&self, tenant: &TenantId) -> String {
+        format!("{}rf-epoch", self.tenant_base(tenant))
+    }
+
     /// Set of a subject's family ids.
     pub fn subject_families(&self, tenant: &TenantId, subject: &ActorId) -> String {
         format!(

@@ -6,7 +6,7 @@
 //!
 //! | store | trait | crate of the trait |
 //! |---|---|---|
-//! | [`RedisRefreshStore`] | `RefreshStore` (rotation, grace replay, reuse → family revoked, revoke family/subject) | `portcullis-tokens` |
+//! | [`RedisRefreshStore`] | `RefreshStore` (rotation, grace replay, reuse → family revoked, revoke family/subject, tenant-wide epoch, per-subject session cap) | `portcullis-tokens` |
 //! | [`RedisRevocationStore`] | `RevocationStore` (`jti` deny-list, subject/tenant not-before epochs) | `portcullis-tokens` |
 //! | [`RedisTicketStore`] | `TicketStore` (atomic single use) | `portcullis-tokens` |
 //! | [`RedisApiKeyStore`] | `ApiKeyStore` (lookup by id) | `portcullis-tokens` |
@@ -85,7 +85,8 @@
 //!
 //! | key | type | content | expires |
 //! |---|---|---|---|
-//! | `<p>:{t:<t>}:rf:<family>` | hash | `sub`, `exp`, `rev` (0/1), `cg`, `ch` (hex SHA-256), `iu`, `pg`, `ph`, `ps`, `gu` | at the family's absolute end |
+//! | `<p>:{t:<t>}:rf:<family>` | hash | `sub`, `exp`, `rev` (0/1), `cg`, `ch` (hex SHA-256), `iu`, `pg`, `ph`, `ps`, `gu`, `ca` (created) | at the family's absolute end |
+//! | `<p>:{t:<t>}:rf-epoch` | hash | `e` = tenant refresh epoch (families with `ca` ≤ `e`, or no `ca`, are revoked), `k` = keep_until | at keep_until |
 //! | `<p>:{t:<t>}:rf-sub:<subject>` | sorted set | live family ids of the subject, scored by `exp`, at most the session cap (removed on revoke, reuse detection and eviction, pruned past `exp` on each create, deleted by `revoke_subject`) | with its longest family |
 //! | `<p>:{t:<t>}:jti:<jti>` | hash | `e` = 0, `k` = keep_until | at keep_until |
 //! | `<p>:{t:<t>}:sub-epoch:<subject>` | hash | `e` = not-before epoch, `k` = keep_until | at keep_until |

@@ -128,6 +128,7 @@ impl RefreshStore for RedisRefreshStore {
             .unwrap_or_default();
         let mut inv = self.backend.scripts.refresh_rotate.prepare_invoke();
         inv.key(self.backend.keys.family(tenant, &req.family))
+            .key(self.backend.keys.refresh_epoch(tenant))
             .arg(req.presented.generation)
             .arg(hex::encode(req.presented.hash.0))
             .arg(hex::encode(req.successor.0))
@@ -200,6 +201,24 @@ impl RefreshStore for RedisRefreshStore {
         Err(BackendError::new(BackendErrorKind::Conflict, OP, IndexContended).into())
     }
 
+    async fn revoke_tenant_before(
+        &self,
+        tenant: &TenantId,
+        at: UnixTime,
+        keep_until: UnixTime,
+    ) -> Result<(), TokenError> {
+        if keep_until < at {
+            return Err(TokenError::RetentionBeforeEpoch);
+        }
+        let mut inv = self.backend.scripts.revocation_raise.prepare_invoke();
+        inv.key(self.backend.keys.refresh_epoch(tenant))
+            .arg(at.as_millis())
+            .arg(keep_until.as_millis())
+            .arg(self.backend.now().as_millis());
+        let _: i64 = self.backend.run("refresh.revoke_tenant", &inv).await?;
+        Ok(())
+    }
+
     async fn family_status(
         &self,
         tenant: &TenantId,
@@ -207,23 +226,28 @@ impl RefreshStore for RedisRefreshStore {
         now: UnixTime,
     ) -> Result<FamilyStatus, TokenError> {
         const OP: &str = "refresh.family_status";
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.backend.keys.family(tenant, family))
-            .arg("sub")
-            .arg("rev")
-            .arg("exp")
-            .arg("iu");
-        let (sub, rev, exp, iu): (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = self.backend.query(OP, &cmd).await?;
+        let keys = &self.backend.keys;
+        let mut inv = self.backend.scripts.refresh_status.prepare_invoke();
+        inv.key(keys.family(tenant, family))
+            .key(keys.refresh_epoch(tenant));
+        let f: Vec<Option<String>> = self.backend.run(OP, &inv).await?;
+        let [sub, rev, exp, iu, ca, epoch] =
+            <[Option<String>; 6]>::try_from(f).map_err(|_| BackendError::corrupt(OP, BadReply))?;
         let Some(sub) = sub else {
             return Ok(FamilyStatus::NotFound);
         };
         if rev.as_deref() != Some("0") {
             return Ok(FamilyStatus::Revoked);
+        }
+        if let Some(epoch) = epoch {
+            let epoch = parse_time(OP, &epoch, "e")?;
+            let created = match ca {
+                Some(ca) => parse_time(OP, &ca, "ca")?,
+                None => UnixTime::from_millis(0),
+            };
+            if created <= epoch {
+                return Ok(FamilyStatus::Revoked);
+            }
         }
         let exp = parse_time(OP, exp.as_deref().unwrap_or(""), "exp")?;
         let iu = parse_time(OP, iu.as_deref().unwrap_or(""), "iu")?;

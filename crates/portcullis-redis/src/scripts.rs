@@ -15,10 +15,12 @@ use redis::Script;
 ///
 /// First drops from the index every id whose family ended at or before created_at, so the
 /// index holds only live families (revoked ones leave it when revoked). If the subject
-/// would then exceed the cap, the index's lowest-scored ids (the sessions that end first)
-/// that must go are revoked and removed, provided each is among the candidates;
-/// otherwise nothing is written and {-1, live count} asks the caller to pass the index
-/// as it is now. Returns {1, 0} created, {0, 0} if the family exists.
+/// would then exceed the cap, as many candidates as must go are revoked and removed,
+/// lowest score first (the sessions that end first; a login that raced in after the
+/// caller read the index ends no earlier than any candidate, ties aside). If too few
+/// candidates are still indexed, nothing is written and {-1, live count} asks the caller
+/// to pass the index as it is now. The index is bounded by the cap, so is the loop.
+/// Returns {1, 0} created, {0, 0} if the family exists.
 const REFRESH_CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[8])
@@ -27,11 +29,13 @@ local need = live + 1 - tonumber(ARGV[9])
 if need > 0 then
   local at = {}
   for i = 3, #KEYS do at[ARGV[7 + i]] = i end
-  local lowest = redis.call('ZRANGE', KEYS[2], 0, need - 1)
-  for _, id in ipairs(lowest) do
-    if not at[id] then return {-1, live} end
+  local picked = {}
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    if #picked == need then break end
+    if at[id] then table.insert(picked, id) end
   end
-  for _, id in ipairs(lowest) do
+  if #picked < need then return {-1, live} end
+  for _, id in ipairs(picked) do
     if redis.call('HGET', KEYS[at[id]], 'rev') == '0' then
       redis.call('HSET', KEYS[at[id]], 'rev', '1')
     end
@@ -39,7 +43,7 @@ if need > 0 then
   end
 end
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'exp', ARGV[2], 'rev', '0',
-  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5])
+  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5], 'ca', ARGV[8])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[7])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[6]) then
@@ -49,15 +53,19 @@ return {1, 0}
 ";
 
 /// The rotation state machine (rows 1-7 of `portcullis_tokens::refresh`). KEYS: family
-/// hash. ARGV: presented generation, presented hash (hex), successor hash (hex), now,
+/// hash, tenant refresh epoch (row 2: a family created at or before it — or with no
+/// recorded creation time — is revoked). ARGV: presented generation, presented hash (hex), successor hash (hex), now,
 /// grace_until, idle_until, next generation ('' if it would overflow). Returns
 /// {code, subject, expires_at}: 0 not found, 1 revoked, 2 expired, 3 rotated, 4 replay,
 /// 5 reuse detected (the family is revoked; the caller then removes its id from the
 /// subject index, a key this script cannot name).
 const REFRESH_ROTATE: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'pg', 'ph', 'ps', 'gu')
+local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'pg', 'ph', 'ps', 'gu',
+  'ca')
 if not f[1] then return {0, '', '0'} end
 if f[3] ~= '0' then return {1, '', '0'} end
+local ep = redis.call('HGET', KEYS[2], 'e')
+if ep and tonumber(f[11] or '0') <= tonumber(ep) then return {1, '', '0'} end
 local now = tonumber(ARGV[4])
 local exp = tonumber(f[2])
 if now >= exp then return {2, '', '0'} end
@@ -113,7 +121,15 @@ redis.call('DEL', KEYS[1])
 return count
 ";
 
-/// Monotonic raise of a revocation entry. KEYS: entry hash. ARGV: epoch (0 for a jti),
+/// A family's status fields and its tenant's refresh epoch, in one read. KEYS: family
+/// hash, tenant refresh epoch. Returns {sub, rev, exp, iu, ca, epoch} (false for absent).
+const REFRESH_STATUS: &str = r"
+local f = redis.call('HMGET', KEYS[1], 'sub', 'rev', 'exp', 'iu', 'ca')
+table.insert(f, redis.call('HGET', KEYS[2], 'e'))
+return f
+";
+
+/// Monotonic raise of a revocation entry (also the tenant refresh epoch). KEYS: entry hash. ARGV: epoch (0 for a jti),
 /// keep_until, now (the store's clock). Keeps the maxima; expires at keep_until (at least
 /// one second from now).
 const REVOCATION_RAISE: &str = r"
@@ -218,6 +234,7 @@ pub(crate) struct Scripts {
     pub(crate) refresh_rotate: Script,
     pub(crate) refresh_revoke_family: Script,
     pub(crate) refresh_revoke_subject: Script,
+    pub(crate) refresh_status: Script,
     pub(crate) revocation_raise: Script,
     pub(crate) revocation_check: Script,
     pub(crate) mark_once: Script,
@@ -234,6 +251,7 @@ impl Scripts {
             refresh_rotate: Script::new(REFRESH_ROTATE),
             refresh_revoke_family: Script::new(REFRESH_REVOKE_FAMILY),
             refresh_revoke_subject: Script::new(REFRESH_REVOKE_SUBJECT),
+            refresh_status: Script::new(REFRESH_STATUS),
             revocation_raise: Script::new(REVOCATION_RAISE),
             revocation_check: Script::new(REVOCATION_CHECK),
             mark_once: Script::new(MARK_ONCE),
@@ -252,6 +270,7 @@ const ALL: &[(&str, &str)] = &[
     ("refresh_rotate", REFRESH_ROTATE),
     ("refresh_revoke_family", REFRESH_REVOKE_FAMILY),
     ("refresh_revoke_subject", REFRESH_REVOKE_SUBJECT),
+    ("refresh_status", REFRESH_STATUS),
     ("revocation_raise", REVOCATION_RAISE),
     ("revocation_check", REVOCATION_CHECK),
     ("mark_once", MARK_ONCE),

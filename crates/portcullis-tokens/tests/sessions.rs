@@ -390,6 +390,14 @@ impl RefreshStore for Down {
     ) -> Result<u64, TokenError> {
         Err(down("refresh.revoke_subject"))
     }
+    async fn revoke_tenant_before(
+        &self,
+        _: &TenantId,
+        _: UnixTime,
+        _: UnixTime,
+    ) -> Result<(), TokenError> {
+        Err(down("refresh.revoke_tenant"))
+    }
     async fn family_status(
         &self,
         _: &TenantId,

@@ -49,7 +49,8 @@ pub use refresh::{
     concurrent_rotations_converge, duplicate_family_conflicts,
     forged_and_foreign_tokens_change_nothing, grace_then_reuse_revokes_family,
     older_generation_is_reuse, refresh_lifetimes_expire, revoke_subject_is_scoped,
-    rotate_racing_revoke_revoke_wins, rotation_advances_generations, session_cap_evicts_the_oldest,
+    revoke_tenant_ends_every_session, rotate_racing_revoke_revoke_wins,
+    rotation_advances_generations, session_cap_evicts_the_oldest,
 };
 pub use revocation::{logout_outlasts_every_token, revocation_retention, revocation_rules};
 pub use sessions::access_token_follows_its_session;
@@ -75,6 +76,7 @@ where
     refresh_lifetimes_expire(&factory(ManualClock::new()).await).await;
     revoke_subject_is_scoped(&factory(ManualClock::new()).await).await;
     session_cap_evicts_the_oldest(&factory(ManualClock::new()).await).await;
+    revoke_tenant_ends_every_session(&factory(ManualClock::new()).await).await;
     duplicate_family_conflicts(&factory(ManualClock::new()).await).await;
     let clock = ManualClock::new();
     tickets_are_single_use(&factory(clock.clone()).await, &clock, &spawn).await;

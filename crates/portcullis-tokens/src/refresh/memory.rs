@@ -22,6 +22,7 @@ struct Previous {
 #[derive(Debug, Clone)]
 struct Family {
     subject: ActorId,
+    created_at: UnixTime,
     expires_at: UnixTime,
     revoked: bool,
     current: TokenRef,
@@ -33,6 +34,8 @@ struct Family {
 #[derive(Debug, Default)]
 pub struct MemoryRefreshStore {
     families: Mutex<HashMap<(TenantId, FamilyId), Family>>,
+    /// Tenant refresh epochs: (epoch, keep_until). Locked after `families` when both are.
+    epochs: Mutex<HashMap<TenantId, (UnixTime, UnixTime)>>,
 }
 
 impl MemoryRefreshStore {
@@ -51,7 +54,17 @@ impl MemoryRefreshStore {
         let mut map = lock(&self.families, "refresh.purge")?;
         let before = map.len();
         map.retain(|_, f| f.expires_at > now);
+        lock(&self.epochs, "refresh.purge")?.retain(|_, (_, keep)| *keep > now);
         Ok(before - map.len())
+    }
+
+    /// Whether a family of `tenant` created at `created_at` falls under the tenant's
+    /// refresh epoch.
+    fn under_epoch(&self, tenant: &TenantId, created_at: UnixTime) -> Result<bool, TokenError> {
+        let epochs = lock(&self.epochs, "refresh.epoch")?;
+        Ok(epochs
+            .get(tenant)
+            .is_some_and(|(epoch, _)| created_at <= *epoch))
     }
 }
 
@@ -91,6 +104,7 @@ impl RefreshStore for MemoryRefreshStore {
             key,
             Family {
                 subject: family.subject,
+                created_at: family.created_at,
                 expires_at: family.expires_at,
                 revoked: false,
                 current: family.current,
@@ -112,7 +126,7 @@ impl RefreshStore for MemoryRefreshStore {
             return Ok(RotateOutcome::NotFound);
         };
         // Row 2.
-        if fam.revoked {
+        if fam.revoked || self.under_epoch(tenant, fam.created_at)? {
             return Ok(RotateOutcome::Revoked);
         }
         // Row 3.
@@ -197,6 +211,22 @@ impl RefreshStore for MemoryRefreshStore {
         Ok(count)
     }
 
+    async fn revoke_tenant_before(
+        &self,
+        tenant: &TenantId,
+        at: UnixTime,
+        keep_until: UnixTime,
+    ) -> Result<(), TokenError> {
+        if keep_until < at {
+            return Err(TokenError::RetentionBeforeEpoch);
+        }
+        let mut epochs = lock(&self.epochs, "refresh.revoke_tenant")?;
+        let e = epochs.entry(tenant.clone()).or_insert((at, keep_until));
+        e.0 = e.0.max(at);
+        e.1 = e.1.max(keep_until);
+        Ok(())
+    }
+
     async fn family_status(
         &self,
         tenant: &TenantId,
@@ -204,9 +234,14 @@ impl RefreshStore for MemoryRefreshStore {
         now: UnixTime,
     ) -> Result<FamilyStatus, TokenError> {
         let map = lock(&self.families, "refresh.family_status")?;
-        Ok(match map.get(&(tenant.clone(), *family)) {
+        let found = map.get(&(tenant.clone(), *family));
+        let under_epoch = match found {
+            Some(f) => self.under_epoch(tenant, f.created_at)?,
+            None => false,
+        };
+        Ok(match found {
             None => FamilyStatus::NotFound,
-            Some(f) if f.revoked => FamilyStatus::Revoked,
+            Some(f) if f.revoked || under_epoch => FamilyStatus::Revoked,
             Some(f) if now >= f.expires_at || now >= f.idle_until => FamilyStatus::Expired,
             Some(f) => FamilyStatus::Active {
                 subject: f.subject.clone(),

@@ -76,7 +76,7 @@ pub struct IssuedRefresh {
 /// | row | condition | state change | outcome |
 /// |-----|-----------|--------------|---------|
 /// | 1 | no record for `(tenant, family)` | none | `NotFound` |
-/// | 2 | `revoked` | none | `Revoked` |
+/// | 2 | `revoked`, or the family was created at or before the tenant's refresh epoch ([`RefreshTokens::revoke_tenant`]) | none | `Revoked` |
 /// | 3 | `now >= expires_at` | none | `Expired` |
 /// | 4 | `presented == current` and `now >= current.idle_until` | none | `Expired` |
 /// | 5 | `presented == current` | `previous := (current.generation, current.hash, successor, grace_until)`; `current := (generation + 1, successor, min(idle_until, expires_at))` | `Rotated { replay: false }` |
@@ -294,6 +294,24 @@ impl RefreshTokens {
         self.store
             .revoke_subject(tenant, subject, self.provider.now())
             .await
+    }
+
+    /// Ends every session of `tenant` (tenant-wide logout): every family created at or
+    /// before now is revoked, in one store operation whatever the tenant's size. The epoch
+    /// is kept for the absolute lifetime, so no such family rotates again. Logins in the
+    /// same millisecond as the call count as before it. Pair it with
+    /// [`TokenService::revoke_tenant`](crate::TokenService::revoke_tenant) to end the
+    /// access tokens too. Returns the epoch.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn revoke_tenant(&self, tenant: &TenantId) -> Result<UnixTime, TokenError> {
+        let at = self.provider.now();
+        self.store
+            .revoke_tenant_before(tenant, at, at.saturating_add(self.policy.absolute))
+            .await?;
+        Ok(at)
     }
 
     /// The status of a family now.

@@ -160,6 +160,24 @@ pub trait RefreshStore: Send + Sync + fmt::Debug {
         now: UnixTime,
     ) -> Result<u64, TokenError>;
 
+    /// Tenant-wide logout in O(1): every family of `tenant` created at or before `at` is
+    /// revoked. The store records `at` as the tenant's refresh epoch (raised
+    /// monotonically, never lowered) and keeps it at least until `keep_until` (the end of
+    /// the longest family created by then); [`RefreshStore::rotate`] and
+    /// [`RefreshStore::family_status`] report every family created at or before the epoch
+    /// as revoked. No family is visited, whatever the tenant's size.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::RetentionBeforeEpoch`] if `keep_until < at` (nothing stored);
+    /// [`TokenError::Backend`].
+    async fn revoke_tenant_before(
+        &self,
+        tenant: &TenantId,
+        at: UnixTime,
+        keep_until: UnixTime,
+    ) -> Result<(), TokenError>;
+
     /// The family's status at `now` (used to verify scoped tokens).
     ///
     /// # Errors

@@ -423,3 +423,79 @@ pub async fn session_cap_evicts_the_oldest(stores: &StoreSet) {
     }
     assert_eq!(active, 3, "{step}: exactly the cap survives a burst");
 }
+
+/// Tenant-wide logout: every session of the tenant created at or before the epoch is
+/// revoked (rotation refused, status revoked) in one store operation; other tenants are
+/// untouched; logins after the epoch work; a lower epoch never undoes a higher one; a
+/// retention before the epoch is refused.
+pub async fn revoke_tenant_ends_every_session(stores: &StoreSet) {
+    let step = "revoke_tenant_ends_every_session";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 31);
+    let (a, b) = (tenant("tenant-a"), tenant("tenant-b"));
+    let before: Vec<IssuedRefresh> = vec![
+        svc.issue(&a, &actor("kim")).await.unwrap(),
+        svc.issue(&a, &actor("lee")).await.unwrap(),
+    ];
+    let rotated = must_rotate(&svc, &a, &token(&before[1]), step).await;
+    let elsewhere = svc.issue(&b, &actor("kim")).await.unwrap();
+    clock.advance(Duration::from_millis(5));
+    let epoch = svc.revoke_tenant(&a).await.unwrap();
+    for s in before.iter().chain([&rotated]) {
+        assert!(
+            matches!(
+                svc.status(&a, &s.family).await.unwrap(),
+                FamilyStatus::Revoked
+            ),
+            "{step}: status"
+        );
+    }
+    for presented in [token(&before[0]), token(&rotated)] {
+        assert!(
+            matches!(
+                svc.rotate(&a, &presented).await,
+                Err(TokenError::RefreshRevoked { .. })
+            ),
+            "{step}: rotation refused"
+        );
+    }
+    assert!(
+        matches!(
+            svc.status(&b, &elsewhere.family).await.unwrap(),
+            FamilyStatus::Active { .. }
+        ),
+        "{step}: other tenant untouched"
+    );
+    must_rotate(&svc, &b, &token(&elsewhere), step).await;
+    clock.advance(Duration::from_millis(5));
+    let after = svc.issue(&a, &actor("kim")).await.unwrap();
+    must_rotate(&svc, &a, &token(&after), step).await;
+    // Monotonic: an older epoch does not lower it; a retention before it is refused.
+    let store = stores.refresh.clone();
+    let older = portcullis_core::UnixTime::from_millis(epoch.as_millis().saturating_sub(1000));
+    store
+        .revoke_tenant_before(&a, older, older.saturating_add(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            svc.status(&a, &before[0].family).await.unwrap(),
+            FamilyStatus::Revoked
+        ),
+        "{step}: monotonic"
+    );
+    assert!(
+        matches!(
+            store.revoke_tenant_before(&a, epoch, older).await,
+            Err(TokenError::RetentionBeforeEpoch)
+        ),
+        "{step}: retention before epoch"
+    );
+    assert!(
+        matches!(
+            svc.status(&a, &after.family).await.unwrap(),
+            FamilyStatus::Active { .. }
+        ),
+        "{step}: refused call stored nothing"
+    );
+}
