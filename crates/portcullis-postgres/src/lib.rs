@@ -4,7 +4,8 @@
 //! [`BlobSource`](portcullis_keys::BlobSource)/[`BlobSink`](portcullis_keys::BlobSink) so
 //! [`Sealer::reencrypt_all`](portcullis_keys::Sealer::reencrypt_all) runs over the table),
 //! and a [`SecretSource`](portcullis_keys::SecretSource) backed by a table
-//! ([`PgSecretSource`]).
+//! ([`PgSecretSource`], also a `BlobSource`/`BlobSink`, so sealed secrets are
+//! re-encrypted on rotation too).
 //!
 //! The database enforces what it can on its own: entries and checkpoints are append-only
 //! by trigger (for every role, including the owner), the application runs as a role
@@ -57,7 +58,7 @@
 //! | [`migrate`] | embedded, idempotent, advisory-locked migrations |
 //! | [`PgAuditStore`] | `AuditStore`: locked head row, batched appends, checkpoints |
 //! | [`PgCredentialStore`] | sealed credentials per tenant; `BlobSource` + `BlobSink` |
-//! | [`PgSecretSource`] | `SecretSource` over a table of sealed secrets |
+//! | [`PgSecretSource`] | `SecretSource` over a table of sealed secrets; `BlobSource` + `BlobSink` |
 //!
 //! # Setup
 //!
@@ -112,12 +113,12 @@
 //! | `audit_entries`, `audit_checkpoints` | `SELECT`, `INSERT` | none |
 //! | `audit_heads` | `SELECT`, `INSERT (tenant_id)` (a genesis head), `UPDATE (size, head_hash)` (size must grow) | none |
 //! | `sealed_credentials` | `SELECT`, `INSERT`, `DELETE`, `UPDATE (key_version, blob, updated_at)` | `SELECT`, `UPDATE (key_version, blob, updated_at)` |
-//! | `sealed_secrets` | `SELECT`, `INSERT`, `DELETE`, `UPDATE` of blob columns | none |
+//! | `sealed_secrets` | `SELECT`, `INSERT`, `DELETE`, `UPDATE (key_version, blob, updated_at)` | `SELECT`, `UPDATE (key_version, blob, updated_at)` |
 //!
 //! Every table has `FORCE ROW LEVEL SECURITY` with the policy `tenant_id =
 //! current_setting('portcullis.tenant_id', true)`; without the setting no row is visible
 //! or writable. Only the rotator role has an all-tenant policy, on
-//! `sealed_credentials`. Superusers and `BYPASSRLS` roles bypass row-level security
+//! `sealed_credentials` and `sealed_secrets`. Superusers and `BYPASSRLS` roles bypass row-level security
 //! (PostgreSQL's rule), which is why the service must not log in as one.
 //!
 //! # Stored formats
@@ -134,7 +135,41 @@
 //!   store derives and never stores; the re-encryption [`portcullis_keys::BlobId`] is
 //!   `<tenant>/<credential id>` ([`blob_id`]), ordered bytewise (`COLLATE "C"`).
 //! - `sealed_secrets`: `(tenant_id, name, key_version, blob)`, sealed with context
-//!   `portcullis-postgres/secret:<name>`.
+//!   `portcullis-postgres/secret:<name>`; the re-encryption id is `<tenant>/<name>`,
+//!   ordered bytewise.
+//!
+//! # Key rotation runbook
+//!
+//! The steps of `portcullis-keys`' runbook, over both tables (`tests/rotation.rs`
+//! follows them):
+//!
+//! 1. **Add** the new master version as primary in every process ([`Sealer::rotate`],
+//!    or `insert_key` everywhere, then `set_primary`). New credentials and secrets are
+//!    sealed under it from then on.
+//! 2. **Re-encrypt**, as a login granted only `<schema>_rotator` (setup step 2), with
+//!    the same [`Sealer`] (purpose and keys) the blobs were sealed with:
+//!    ```no_run
+//!    # use portcullis_keys::{ReencryptOptions, Sealer};
+//!    # use portcullis_postgres::{PgCredentialStore, PgSecretSource};
+//!    # async fn run(sealer: &Sealer, credentials: &PgCredentialStore, secrets: &PgSecretSource)
+//!    # -> Result<(), Box<dyn std::error::Error>> {
+//!    let report = sealer.reencrypt_all(credentials, credentials, ReencryptOptions::default()).await?;
+//!    assert!(report.failed.is_empty() && report.conflicts == 0, "{report:?}");
+//!    // Every tenant's secrets, whatever the tenant the PgSecretSource was built for.
+//!    let report = sealer.reencrypt_all(secrets, secrets, ReencryptOptions::default()).await?;
+//!    assert!(report.failed.is_empty() && report.conflicts == 0, "{report:?}");
+//!    # Ok(()) }
+//!    ```
+//!    Re-run on conflicts; investigate `failed` (a blob that does not open for its row).
+//!    `SELECT key_version, count(*) FROM <table> GROUP BY 1` shows what is left.
+//! 3. **Fence**: [`Sealer::set_min_decrypt_version`] to the new version once a run finds
+//!    nothing left under the old one (`reencrypted == 0`).
+//! 4. **Retire** the old version ([`Sealer::retire`]) and stop loading its key.
+//!
+//! [`Sealer`]: portcullis_keys::Sealer
+//! [`Sealer::rotate`]: portcullis_keys::Sealer::rotate
+//! [`Sealer::set_min_decrypt_version`]: portcullis_keys::Sealer::set_min_decrypt_version
+//! [`Sealer::retire`]: portcullis_keys::Sealer::retire
 //!
 //! # Audit log integrity and repair
 //!

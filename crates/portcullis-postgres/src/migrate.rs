@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "roles",
         sql: include_str!("../migrations/0005_roles.sql"),
     },
+    Migration {
+        version: 6,
+        name: "secret_rotation",
+        sql: include_str!("../migrations/0006_secret_rotation.sql"),
+    },
 ];
 
 /// The advisory-lock key every [`migrate`] call takes (`"portcull"` as a big-endian

@@ -1,10 +1,16 @@
 //! [`PgSecretSource`]: runtime secrets for portcullis-keys'
-//! [`SecretResolver`](portcullis_keys::SecretResolver), stored sealed.
+//! [`SecretResolver`](portcullis_keys::SecretResolver), stored sealed, and the
+//! [`BlobSource`]/[`BlobSink`] that let
+//! [`Sealer::reencrypt_all`](portcullis_keys::Sealer::reencrypt_all) run over the table.
 
 use std::sync::Arc;
 
 use portcullis_core::{SecretString, TenantId};
-use portcullis_keys::{KeysError, Sealer, SecretName, SecretSource};
+use portcullis_keys::{
+    BlobId, BlobSink, BlobSource, KeysError, ReplaceOutcome, Sealer, SecretName, SecretSource,
+    StoredBlob,
+};
+use tokio_postgres::Row;
 
 use crate::credentials::version_i32;
 use crate::error::{self, corrupt};
@@ -13,6 +19,13 @@ use crate::pool::{PgPool, Role};
 /// Secrets in `sealed_secrets`, sealed with a [`Sealer`] under one deployment tenant and
 /// the context `portcullis-postgres/secret:<name>`, so a blob moved to another name or
 /// tenant fails to open. The table never holds plaintext.
+///
+/// Its [`BlobSource`]/[`BlobSink`] impls walk the whole table, every tenant's secrets,
+/// not just this source's tenant: they run as the schema's rotator role
+/// ([`SchemaName::rotator_role`](crate::SchemaName::rotator_role)), which may read rows
+/// and swap `blob`/`key_version` only. The re-encryption [`BlobId`] of a secret is
+/// `<tenant>/<name>`, ordered bytewise. Pass the [`Sealer`] the secrets were sealed
+/// with to [`Sealer::reencrypt_all`](portcullis_keys::Sealer::reencrypt_all).
 #[derive(Debug, Clone)]
 pub struct PgSecretSource {
     pool: PgPool,
@@ -20,6 +33,8 @@ pub struct PgSecretSource {
     tenant: TenantId,
     upsert: String,
     select: String,
+    page: String,
+    replace: String,
 }
 
 impl PgSecretSource {
@@ -33,12 +48,26 @@ impl PgSecretSource {
                  SET key_version = EXCLUDED.key_version, blob = EXCLUDED.blob, updated_at = now()"
             ),
             select: format!("SELECT blob FROM {t} WHERE tenant_id = $1 AND name = $2"),
+            page: format!(
+                "SELECT blob_id, blob FROM {t}
+                 WHERE $1::text IS NULL OR blob_id > $1::text COLLATE \"C\"
+                 ORDER BY blob_id LIMIT $2"
+            ),
+            replace: format!(
+                "WITH upd AS (
+                     UPDATE {t} SET blob = $3, key_version = $4, updated_at = now()
+                     WHERE tenant_id = $1 AND name = $2 AND blob = $5
+                     RETURNING 1)
+                 SELECT (SELECT count(*) FROM upd),
+                        EXISTS (SELECT 1 FROM {t} WHERE tenant_id = $1 AND name = $2)"
+            ),
             pool,
             sealer,
             tenant,
         }
     }
 
+    /// The AEAD context of secret `name`: `portcullis-postgres/secret:<name>`.
     fn context(name: &SecretName) -> Vec<u8> {
         format!("portcullis-postgres/secret:{}", name.as_str()).into_bytes()
     }
@@ -115,5 +144,92 @@ impl SecretSource for PgSecretSource {
         let text = std::str::from_utf8(plain.expose_secret())
             .map_err(|_| corrupt(OP, "secret is not UTF-8"))?;
         Ok(Some(SecretString::new(text.to_owned())))
+    }
+}
+
+/// Splits a secret's re-encryption id, `<tenant>/<name>`, at its first `/` (tenant ids
+/// hold none; names may).
+fn split_blob_id(id: &BlobId) -> Result<(TenantId, SecretName), KeysError> {
+    let bad = || KeysError::InvalidInput {
+        what: "secret blob id",
+        value: id.as_str().to_owned(),
+    };
+    let (tenant, name) = id.as_str().split_once('/').ok_or_else(bad)?;
+    let tenant = TenantId::new(tenant).map_err(|_| bad())?;
+    let name = SecretName::new(name).map_err(|_| bad())?;
+    Ok((tenant, name))
+}
+
+#[async_trait::async_trait]
+impl BlobSource for PgSecretSource {
+    async fn page(
+        &self,
+        after: Option<&BlobId>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, KeysError> {
+        const OP: &str = "postgres.secrets.page";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let after = after.map(BlobId::as_str);
+        self.pool
+            .run(OP, || async {
+                let rows: Vec<Row> = self
+                    .pool
+                    .single_statement(OP, Role::Rotator, None, &self.page, &[&after, &limit])
+                    .await?;
+                let q = |e| KeysError::Backend(error::db(OP, e));
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let id: String = row.try_get(0).map_err(q)?;
+                    let id = BlobId::new(id).map_err(|_| corrupt(OP, "bad blob id"))?;
+                    let (tenant, name) =
+                        split_blob_id(&id).map_err(|_| corrupt(OP, "bad blob id"))?;
+                    out.push(StoredBlob {
+                        id,
+                        tenant,
+                        salt: None,
+                        // Derived from the row's name, as on put and fetch.
+                        context: Self::context(&name),
+                        blob: row.try_get(1).map_err(q)?,
+                    });
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl BlobSink for PgSecretSource {
+    async fn replace(
+        &self,
+        id: &BlobId,
+        expected: &[u8],
+        new: &[u8],
+    ) -> Result<ReplaceOutcome, KeysError> {
+        const OP: &str = "postgres.secrets.replace";
+        let (tenant, name) = split_blob_id(id)?;
+        let version = version_i32(OP, portcullis_keys::inspect(new)?.key_version)?;
+        self.pool
+            .run(OP, || async {
+                let row: Row = self
+                    .pool
+                    .single_statement(
+                        OP,
+                        Role::Rotator,
+                        None,
+                        &self.replace,
+                        &[&tenant.as_str(), &name.as_str(), &new, &version, &expected],
+                    )
+                    .await?;
+                let q = |e| KeysError::Backend(error::db(OP, e));
+                let updated: i64 = row.try_get(0).map_err(q)?;
+                let exists: bool = row.try_get(1).map_err(q)?;
+                Ok(match (updated, exists) {
+                    (1, _) => ReplaceOutcome::Replaced,
+                    (_, true) => ReplaceOutcome::Changed,
+                    (_, false) => ReplaceOutcome::Missing,
+                })
+            })
+            .await
     }
 }

@@ -149,6 +149,7 @@ async fn a_login_of_one_deployment_cannot_touch_anothers_rows() {
     keys_denied(creds.page(None, 10).await, "credential page (rotator)");
     let secrets = PgSecretSource::new(pool_b_as_a, Arc::clone(&s), t.clone());
     keys_denied(secrets.fetch(&secret).await, "secret fetch");
+    keys_denied(secrets.page(None, 10).await, "secret page (rotator)");
 
     // By hand, as A's application role, and as B's (which the login may not become).
     let (raw, conn) = tokio_postgres::connect(&login_url, tokio_postgres::NoTls)
@@ -301,7 +302,7 @@ async fn migrate_refuses_to_adopt_a_role_that_logs_in_or_bypasses_rls() {
         c.batch_execute(&format!("ALTER ROLE {role} NO{attribute}"))
             .await
             .unwrap();
-        assert_eq!(migrate(&p).await.unwrap().version, 5);
+        assert_eq!(migrate(&p).await.unwrap().version, 6);
         let mut both = vec![role.clone(), other.clone()];
         both.sort();
         assert_eq!(state(&c, &schema).await, (true, both));
