@@ -77,6 +77,7 @@ redis_cluster() {
     mkdir -p "$DIR/cluster-$port"
     redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
       --cluster-config-file "$DIR/cluster-$port/nodes.conf" --cluster-node-timeout 2000 \
+      --cluster-require-full-coverage no \
       --save "" --appendonly no --dir "$DIR/cluster-$port" --daemonize yes \
       --pidfile "$DIR/redis-cluster-$port.pid" --logfile "$DIR/cluster-$port/log"
   done

@@ -1,6 +1,7 @@
-//! Refresh rotation round trips (1 and 32 concurrent clients) and rate-limit check
-//! latency against a real Redis, with the in-memory stores as the reference in the same
-//! run. Criterion reports mean times; a custom loop after it prints rotations/s, p50 and
+//! Refresh rotation round trips (1 and 32 concurrent clients) on one Redis server and on
+//! a 3-master Redis Cluster (`PORTCULLIS_TEST_REDIS_CLUSTER_URLS`, from
+//! `scripts/test-servers.sh`), and rate-limit check latency, with the in-memory stores as
+//! the reference in the same run. Criterion reports mean times; a custom loop after it prints rotations/s, p50 and
 //! p99 measured per operation.
 //!
 //! `PORTCULLIS_TEST_REDIS_URL=redis://127.0.0.1:6379 \
@@ -26,6 +27,7 @@ use portcullis_tokens::{MemoryRefreshStore, RefreshPolicy, RefreshStore, Refresh
 use tokio::runtime::Runtime;
 
 const ENV: &str = "PORTCULLIS_TEST_REDIS_URL";
+const CLUSTER_ENV: &str = "PORTCULLIS_TEST_REDIS_CLUSTER_URLS";
 const CLIENTS: u64 = 32;
 
 fn prefix() -> String {
@@ -53,27 +55,28 @@ fn service(store: Arc<dyn RefreshStore>) -> Arc<RefreshTokens> {
     )
 }
 
-/// `clients` tasks, each rotating its own family `per_client` times in a chain; returns
-/// wall time and every rotation's latency.
+/// `clients` tasks, each rotating its own family (in its own tenant, so on a cluster the
+/// clients spread over the masters) `per_client` times in a chain; returns wall time and
+/// every rotation's latency.
 async fn rotations(
     svc: &Arc<RefreshTokens>,
     clients: u64,
     per_client: u64,
 ) -> (Duration, Vec<Duration>) {
-    let t: TenantId = "bench".parse().unwrap();
     let mut starts = Vec::new();
     for c in 0..clients {
+        let t: TenantId = format!("bench-{c}").parse().unwrap();
         let issued = svc
             .issue(&t, &ActorId::new(format!("u{c}")).unwrap())
             .await
             .unwrap();
-        starts.push(issued.token.expose_secret().to_owned());
+        starts.push((t, issued.token.expose_secret().to_owned()));
     }
     let start = Instant::now();
     let tasks: Vec<_> = starts
         .into_iter()
-        .map(|mut token| {
-            let (svc, t) = (svc.clone(), t.clone());
+        .map(|(t, mut token)| {
+            let svc = svc.clone();
             tokio::spawn(async move {
                 let mut lat = Vec::with_capacity(per_client as usize);
                 for _ in 0..per_client {
@@ -210,6 +213,21 @@ fn main() {
         Err(_) => {
             eprintln!("\n*** {ENV} not set: skipping the Redis rows (in-memory rows only) ***\n")
         }
+    }
+    match std::env::var(CLUSTER_ENV) {
+        Ok(urls) => {
+            let backend = rt
+                .block_on(RedisBackend::connect(
+                    &urls,
+                    RedisConfig::new().prefix(prefix()).cluster(),
+                    Provider::system(),
+                ))
+                .unwrap_or_else(|e| {
+                    panic!("{CLUSTER_ENV} is set but the cluster is unreachable: {e}")
+                });
+            stores.push(("cluster", Arc::new(RedisRefreshStore::new(backend))));
+        }
+        Err(_) => eprintln!("\n*** {CLUSTER_ENV} not set: skipping the cluster rows ***\n"),
     }
     let mut c = Criterion::default().configure_from_args();
     bench_rotation(&mut c, &rt, &stores);

@@ -71,6 +71,10 @@
 //!   certificate; a URL that turns hostname verification off (`#insecure`) is refused.
 //!   Plain `redis://` is accepted only to loopback addresses unless
 //!   [`RedisConfig::danger_allow_plaintext_remote`] says otherwise.
+//! - **Cluster**: set `cluster-require-full-coverage no` so that a master that is down
+//!   fails only its own slots (its tenants get `Unavailable`/`Timeout` errors, nothing is
+//!   granted) while the other masters' tenants keep working — the behaviour the cluster
+//!   tests check by killing a master mid-load. Give each master a replica in production.
 //! - **Persistence**: enable AOF (`appendonly yes`, `appendfsync everysec` or `always`) if
 //!   revocations must survive a restart.
 //! - **Memory policy**: use `maxmemory-policy noeviction` (or a `volatile-*` policy

@@ -242,3 +242,51 @@ async fn a_dead_master_fails_only_its_slots_then_recovers() {
     }
     assert!(recovered, "every tenant works again after the restart");
 }
+
+/// A backend built from connections the application made itself: a `ConnectionManager`
+/// on the single server and a cluster connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_from_the_callers_connections() {
+    let (Some(single), Some(urls)) = (
+        Target::Single.url("backend_from_the_callers_connections"),
+        Target::Cluster.url("backend_from_the_callers_connections"),
+    ) else {
+        return;
+    };
+    let mgr = redis::aio::ConnectionManager::new(redis::Client::open(single.as_str()).unwrap())
+        .await
+        .unwrap();
+    let seeds: Vec<&str> = urls.split(',').collect();
+    let cluster = redis::cluster::ClusterClient::new(seeds)
+        .unwrap()
+        .get_async_connection()
+        .await
+        .unwrap();
+    let clock = ManualClock::new();
+    for (conn, is_cluster) in [
+        (portcullis_redis::RedisConnection::from(mgr), false),
+        (cluster.into(), true),
+    ] {
+        let b = RedisBackend::from_connection(conn, common::config("from-conn"), clock.provider(2))
+            .unwrap();
+        assert_eq!(b.is_cluster(), is_cluster);
+        b.ping().await.unwrap();
+        let tickets = RedisTicketStore::new(b);
+        let t: TenantId = "acme".parse().unwrap();
+        let now = UnixTime::from_secs(1_800_000_000);
+        let until = UnixTime::from_secs(1_800_000_060);
+        assert!(tickets.consume(&t, "once", until, now).await.unwrap());
+        assert!(!tickets.consume(&t, "once", until, now).await.unwrap());
+    }
+    assert!(
+        RedisBackend::from_connection(
+            redis::aio::ConnectionManager::new(redis::Client::open(single.as_str()).unwrap())
+                .await
+                .unwrap(),
+            RedisConfig::new().prefix("bad{prefix"),
+            clock.provider(2),
+        )
+        .is_err(),
+        "the prefix is still validated"
+    );
+}
