@@ -79,3 +79,57 @@ async fn subject_index_holds_only_live_families() {
     assert_eq!(svc.revoke_subject(&tenant, &sam).await.unwrap(), 1);
     assert_eq!(int(&url, &["EXISTS", &index]).await, 0);
 }
+
+/// At the largest session cap a subject's index never exceeds the cap, however many
+/// logins, and `revoke_subject` revokes exactly the cap. The longest server-side script
+/// time (from SLOWLOG on a private server logging every command) is printed: it is the
+/// measured bound on how long one logout can hold Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn largest_session_cap_bounds_the_logout_script() {
+    if common::redis_url("largest_session_cap_bounds_the_logout_script").is_none() {
+        return;
+    }
+    let server = common::PrivateRedis::start(common::free_port()).await;
+    let url = server.url();
+    common::raw(&url, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]).await;
+    common::raw(&url, &["CONFIG", "SET", "slowlog-max-len", "100000"]).await;
+    let clock = ManualClock::new();
+    let b = common::backend(&url, "cap", clock.clone()).await;
+    let tenant: TenantId = "tenant-a".parse().unwrap();
+    let sam: ActorId = "sam".parse().unwrap();
+    let cap = portcullis_tokens::MAX_SESSIONS_PER_SUBJECT;
+    let svc = RefreshTokens::new(
+        Arc::new(RedisRefreshStore::new(b.clone())),
+        SecretArray::new([3u8; 32]),
+        RefreshPolicy {
+            max_sessions_per_subject: cap,
+            ..RefreshPolicy::default()
+        },
+        clock.provider(6),
+    )
+    .unwrap();
+    let index = b.keys().subject_families(&tenant, &sam);
+    for _ in 0..cap + 200 {
+        svc.issue(&tenant, &sam).await.unwrap();
+        clock.advance(Duration::from_millis(1));
+    }
+    assert_eq!(int(&url, &["ZCARD", &index]).await, i64::from(cap));
+    common::raw(&url, &["SLOWLOG", "RESET"]).await;
+    assert_eq!(
+        svc.revoke_subject(&tenant, &sam).await.unwrap(),
+        u64::from(cap)
+    );
+    let log = common::raw(&url, &["SLOWLOG", "GET", "-1"]).await;
+    let mut longest = 0i64;
+    if let redis::Value::Array(entries) = log {
+        for e in entries {
+            if let redis::Value::Array(fields) = e {
+                if let redis::Value::Int(us) = fields[2] {
+                    longest = longest.max(us);
+                }
+            }
+        }
+    }
+    eprintln!("revoke_subject of {cap} sessions: longest command on the server {longest} µs");
+    assert!(longest > 0, "SLOWLOG recorded the logout");
+}

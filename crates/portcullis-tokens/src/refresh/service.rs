@@ -138,7 +138,7 @@ impl RefreshTokens {
         if policy.max_sessions_per_subject == 0
             || policy.max_sessions_per_subject > super::store::MAX_SESSIONS_PER_SUBJECT
         {
-            return Err(bad("max sessions per subject must be 1 to 1000"));
+            return Err(bad("max sessions per subject must be 1 to 256"));
         }
         Ok(Self {
             store,

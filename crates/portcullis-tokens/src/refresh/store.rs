@@ -41,7 +41,7 @@ pub struct NewFamily {
 /// The largest per-subject session cap a [`RefreshPolicy`](crate::RefreshPolicy) may set.
 /// It bounds the work of [`RefreshStore::revoke_subject`] (a Redis script touches at most
 /// this many families).
-pub const MAX_SESSIONS_PER_SUBJECT: u32 = 1000;
+pub const MAX_SESSIONS_PER_SUBJECT: u32 = 256;
 
 /// One rotation request; see the state machine on [`RefreshTokens`](crate::RefreshTokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
