@@ -22,6 +22,14 @@ pub enum PostgresError {
         "the database url does not parse as a PostgreSQL URL or key=value string (not shown: it may hold a password)"
     )]
     InvalidDatabaseUrl,
+    /// The transport security settings are not acceptable (plain TCP to a remote host,
+    /// an unknown `sslmode`, certificates that do not load). The message is fixed: it
+    /// never holds the URL or a file's contents.
+    #[error("invalid transport security: {reason}")]
+    Transport {
+        /// What was wrong.
+        reason: &'static str,
+    },
     /// A migration already applied in the database differs from the one embedded in this
     /// build (someone edited a migration after release, or two versions disagree).
     #[error("migration {version} `{name}` in the database differs from the embedded one")]

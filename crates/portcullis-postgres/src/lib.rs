@@ -19,7 +19,6 @@
 //! - Where the database operator is the adversary: the chain and append-only triggers
 //!   stop mistakes and a compromised application, not a superuser. Publish signed
 //!   checkpoints so customers can detect a rewrite (see `portcullis-audit`).
-//! - Over an untrusted network: this version connects without TLS (see below).
 //!
 //! # Quick start
 //!
@@ -49,12 +48,18 @@
 //!
 //! # Features
 //!
-//! This crate has no optional features. It runs on tokio (through `tokio-postgres` and
-//! `deadpool-postgres`); build and use the pool inside a tokio runtime.
+//! - `tls` (default): `sslmode=verify-full` through rustls with the ring provider —
+//!   `sslrootcert` / [`PgTls::root_ca_pem`] or the system roots, an optional client
+//!   certificate ([`PgTls`] has the `sslmode` table). Without it, only plain TCP to
+//!   loopback and Unix sockets.
+//!
+//! It runs on tokio (through `tokio-postgres` and `deadpool-postgres`); build and use the
+//! pool inside a tokio runtime.
 //!
 //! | Item | What it does |
 //! | --- | --- |
 //! | [`PgPool`], [`PgOptions`], [`SchemaName`] | connection pool, timeouts, target schema and its roles |
+//! | [`PgTls`] | TLS roots, client certificate, the plaintext-to-loopback rule |
 //! | [`migrate`] | embedded, idempotent, advisory-locked migrations |
 //! | [`PgAuditStore`] | `AuditStore`: locked head row, batched appends, checkpoints |
 //! | [`PgCredentialStore`] | sealed credentials per tenant; `BlobSource` + `BlobSink` |
@@ -267,8 +272,12 @@
 //!   one read from the row, so a blob copied to another tenant or id does not open
 //!   through the store ([`KeysError::Decrypt`](portcullis_keys::KeysError::Decrypt)).
 //!   Copying a row's own older blob back over it (a rollback) is not detected.
-//! - **No TLS** in this version: connect over a Unix socket, to a local server, or through
-//!   a TLS-terminating proxy. No error holds the database URL or any part of it: a URL
+//! - **Transport.** `sslmode=verify-full` (also `require` and `verify-ca`, which verify
+//!   just as much here) makes every connection TLS with the server's chain and host name
+//!   checked; plain TCP goes only to loopback hosts and Unix sockets unless
+//!   [`PgTls::danger_allow_plaintext_remote`] (refused with [`PostgresError::Transport`]).
+//!   Tested against a private `ssl=on` server with openssl-made certificates (audit
+//!   conformance suite, credentials, a wrong CA refused). No error holds the database URL or any part of it: a URL
 //!   that does not parse is [`PostgresError::InvalidDatabaseUrl`], a fixed message with
 //!   no source, so a password in the userinfo or in a `password=` option never shows.
 //! - Schema names are validated (`[a-z_][a-z0-9_]*`) before being spliced into SQL; all
@@ -282,6 +291,7 @@ mod error;
 mod migrate;
 mod pool;
 mod secrets;
+mod tls;
 
 pub use audit::PgAuditStore;
 pub use credentials::{
@@ -291,3 +301,4 @@ pub use error::{AuditIntegrityError, PostgresError};
 pub use migrate::{MIGRATION_LOCK_KEY, MigrationReport, migrate};
 pub use pool::{MAX_SCHEMA_NAME_LEN, PgOptions, PgPool, SchemaName};
 pub use secrets::PgSecretSource;
+pub use tls::PgTls;

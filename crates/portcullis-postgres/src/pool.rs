@@ -12,6 +12,7 @@ use portcullis_core::{BackendError, TenantId};
 use tokio_postgres::NoTls;
 
 use crate::error::{self, PostgresError};
+use crate::tls::PgTls;
 
 /// Which of the schema's two roles a transaction runs as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +116,10 @@ pub struct PgOptions {
     /// connection the server closed is never handed out). Default `false`: a closed
     /// connection is detected without a round trip and replaced.
     pub verify_connections: bool,
+    /// Transport security: roots, client certificate, the plaintext rule (see [`PgTls`]).
+    /// Default: system roots when the URL says `sslmode=require`/`verify-full`, plain TCP
+    /// only to loopback.
+    pub tls: PgTls,
 }
 
 impl Default for PgOptions {
@@ -126,6 +131,7 @@ impl Default for PgOptions {
             operation_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             verify_connections: false,
+            tls: PgTls::default(),
         }
     }
 }
@@ -155,18 +161,20 @@ impl PgPool {
     /// Builds a pool for `url` (`postgres://user@host:port/db?...` or `key=value` form).
     /// Connections open lazily, on first use, on the tokio runtime that uses the pool.
     ///
-    /// The connection is not encrypted (no TLS): use a Unix socket, a local server or a
-    /// TLS-terminating sidecar (see the crate's security considerations).
+    /// With `sslmode=verify-full` (or `require`, `verify-ca`: all verify chain and host
+    /// name) every connection is TLS through rustls, against `sslrootcert`, the roots of
+    /// [`PgOptions::tls`] or the system's; see [`PgTls`] for the table. Without it,
+    /// connections are plain TCP and go only to loopback hosts or Unix sockets unless
+    /// [`PgTls::danger_allow_plaintext_remote`].
     ///
     /// # Errors
     ///
     /// [`PostgresError::InvalidDatabaseUrl`] if the URL does not parse (the error holds
-    /// no part of it); [`PostgresError::InvalidConfig`] if the pool cannot be built.
+    /// no part of it); [`PostgresError::Transport`] for the plaintext rule or certificates
+    /// that do not load; [`PostgresError::InvalidConfig`] if the pool cannot be built.
     pub fn connect(url: &str, options: PgOptions) -> Result<Self, PostgresError> {
-        // The parser's error is dropped, not kept as a source: it can quote any part of
-        // the URL (an option name, a value), and the URL may hold a password anywhere.
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|_| PostgresError::InvalidDatabaseUrl)?;
+        let prepared = crate::tls::prepare(url, &options.tls)?;
+        let mut config = prepared.config;
         config.connect_timeout(options.connect_timeout);
         if config.get_application_name().is_none() {
             config.application_name("portcullis");
@@ -176,7 +184,14 @@ impl PgPool {
         } else {
             RecyclingMethod::Fast
         };
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method });
+        let manager_config = ManagerConfig { recycling_method };
+        #[cfg(feature = "tls")]
+        let manager = match prepared.tls {
+            Some(tls) => Manager::from_config(config, tls, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
+        #[cfg(not(feature = "tls"))]
+        let manager = Manager::from_config(config, NoTls, manager_config);
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
             .runtime(Runtime::Tokio1)
