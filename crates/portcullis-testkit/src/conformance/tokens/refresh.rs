@@ -422,6 +422,24 @@ pub async fn session_cap_evicts_the_oldest(stores: &StoreSet) {
         }
     }
     assert_eq!(active, 3, "{step}: exactly the cap survives a burst");
+    // Sessions that end exactly at the new login's time no longer count: nothing is
+    // evicted (they read as expired, not revoked).
+    let mia = actor("mia");
+    let mut ending = Vec::new();
+    for _ in 0..3 {
+        ending.push(svc.issue(&a, &mia).await.unwrap());
+    }
+    clock.advance(Duration::from_secs(2 * 3600));
+    svc.issue(&a, &mia).await.unwrap();
+    for s in &ending {
+        assert!(
+            matches!(
+                svc.status(&a, &s.family).await.unwrap(),
+                FamilyStatus::Expired
+            ),
+            "{step}: an ended session is not evicted"
+        );
+    }
 }
 
 /// Tenant-wide logout: every session of the tenant created at or before the epoch is
@@ -484,6 +502,8 @@ pub async fn revoke_tenant_ends_every_session(stores: &StoreSet) {
         ),
         "{step}: monotonic"
     );
+    // A retention equal to the epoch is accepted.
+    store.revoke_tenant_before(&b, older, older).await.unwrap();
     assert!(
         matches!(
             store.revoke_tenant_before(&a, epoch, older).await,
