@@ -114,7 +114,9 @@ def main():
 
     # postgres_ids: schema names, blob ids, tenant '\0' credential pairs.
     for name, s in [("schema", "portcullis"), ("schema_bad", "Robert'); DROP TABLE x;--"),
-                    ("pair", "acme\0cred-42"), ("blob_id", "acme/cred-42")]:
+                    ("pair", "acme\0cred-42"), ("blob_id", "acme/cred-42"),
+                    ("url_tls", "postgres://u:pw@db.example:5432/app?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem"),
+                    ("url_bad", "postgres://u@h/db?password=hunter2&sslmode=bogus%zz")]:
         write("postgres_ids", name, s)
 
     # redis_key_escape: halves that collide unless the escape is injective.

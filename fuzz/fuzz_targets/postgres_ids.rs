@@ -1,12 +1,13 @@
 //! The identifiers this crate splices into SQL or splits back from the database never
 //! panic, and what they accept is safe: a schema name can never break out of its quoted
 //! identifier, and a credential blob id splits back to exactly the tenant and id that
-//! built it.
+//! built it. A database URL of any shape builds a pool or a typed error, never a panic,
+//! and the error never repeats the URL.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use portcullis_keys::BlobId;
-use portcullis_postgres::{CredentialId, SchemaName, blob_id, split_blob_id};
+use portcullis_postgres::{CredentialId, PgOptions, PgPool, SchemaName, blob_id, split_blob_id};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
@@ -22,6 +23,11 @@ fuzz_target!(|data: &[u8]| {
             let again = blob_id(&tenant, &cred).expect("a split id rebuilds");
             assert_eq!(again, id, "split and rebuild must round-trip");
         }
+    }
+    // A URL (the pool opens connections lazily, so nothing touches the network).
+    if let Err(e) = PgPool::connect(s, PgOptions::default()) {
+        let text = format!("{e} {e:?}");
+        assert!(s.len() < 16 || !text.contains(s), "an error repeated its URL");
     }
     // Any tenant/credential pair the types accept builds an id that splits back.
     if let Some((t, c)) = s.split_once('\u{0}') {

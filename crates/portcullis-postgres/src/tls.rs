@@ -131,11 +131,8 @@ fn split_url(url: &str) -> Result<UrlTls, PostgresError> {
             "sslmode" => match value()?.as_str() {
                 "verify-full" | "verify-ca" | "require" => kept.push("sslmode=require".to_owned()),
                 "prefer" | "allow" | "disable" => kept.push("sslmode=disable".to_owned()),
-                _ => {
-                    return Err(invalid(
-                        "sslmode must be disable, allow, prefer, require, verify-ca or verify-full",
-                    ));
-                }
+                // An unknown mode is a URL that does not parse (fixed message, no echo).
+                _ => return Err(PostgresError::InvalidDatabaseUrl),
             },
             _ => kept.push(pair.to_owned()),
         }
