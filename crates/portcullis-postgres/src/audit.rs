@@ -1,5 +1,9 @@
 //! [`PgAuditStore`]: the append-only audit log in PostgreSQL.
 
+mod group;
+
+use std::sync::Arc;
+
 use portcullis_audit::{
     AppendReceipt, AuditError, AuditStore, ChainHead, Entry, Hash, PendingEntry, StoredCheckpoint,
     seal_batch,
@@ -10,14 +14,30 @@ use tokio_postgres::Row;
 use crate::error::{self, AuditIntegrityError, corrupt};
 use crate::pool::{PgPool, Role};
 
+use group::{Committer, Group, Turn};
+pub use group::{GroupCommitError, MAX_GROUP_ENTRIES};
+
 /// The audit store: `audit_heads`, `audit_entries` and `audit_checkpoints` in the pool's
 /// schema, accessed as the schema's application role ([`SchemaName::app_role`](crate::SchemaName::app_role)) with row-level security scoped to one tenant per
 /// transaction.
 ///
-/// An append is one transaction: lock the tenant's head row (`SELECT ... FOR UPDATE`,
-/// created on first use with `INSERT ... ON CONFLICT DO NOTHING`), seal the batch after
-/// it with [`seal_batch`], insert every entry and move the head in one statement, commit.
-/// Concurrent appenders of a tenant queue on the row lock; `UNIQUE (tenant_id, seq)`
+/// Appends are group-committed: concurrent appends to one tenant through one store (and
+/// its clones) queue in the store, and one of them, the leader, commits a group of them in
+/// one transaction: lock the tenant's head row (`SELECT ... FOR UPDATE`, created on first
+/// use with `INSERT ... ON CONFLICT DO NOTHING`), take every append queued meanwhile (up to
+/// [`MAX_GROUP_ENTRIES`] entries; a request is never split), seal them after the head in
+/// queue order with [`seal_batch`] (exactly the chain that appending them one by one would
+/// give), insert every entry and move the head in one statement, commit once. Each append
+/// gets its own receipts; if the transaction fails, every append of the group fails with the
+/// same error (a [`GroupCommitError`] as the source, for a group of two or more) and none of
+/// the group is committed. Tenants have separate queues and never wait on each other here.
+/// [`queued_appends`](Self::queued_appends) shows a tenant's queue.
+///
+/// A caller whose deadline passes while queued leaves the queue and nothing of its append is
+/// written; once its append is in a running group's transaction, its outcome is the group's
+/// (an error to the caller either way, as for any commit cut in flight: read the head).
+/// Appenders in other processes or other stores serialize with a group on the head row lock.
+/// `UNIQUE (tenant_id, seq)`
 /// backs it up, and the consistency triggers of migration 4 refuse, at commit, any
 /// transaction that leaves an entry beyond the head, a head not naming its last entry or
 /// a checkpoint beyond the head (SQLSTATE `PC001`, `PC002`, `PC003`; kind
@@ -33,6 +53,7 @@ use crate::pool::{PgPool, Role};
 pub struct PgAuditStore {
     pool: PgPool,
     sql: Sql,
+    committer: Arc<Committer>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,7 +115,11 @@ impl PgAuditStore {
                 "INSERT INTO {cps} (tenant_id, size, note) VALUES ($1, $2, $3)"
             ),
         };
-        Self { pool, sql }
+        Self {
+            pool,
+            sql,
+            committer: Arc::default(),
+        }
     }
 
     /// The pool.
@@ -102,12 +127,41 @@ impl PgAuditStore {
         &self.pool
     }
 
-    async fn append_inner(
+    /// How many appends to `tenant` wait in this store's group-commit queue (not yet taken
+    /// into a group's transaction). Shared by the store's clones; other stores and other
+    /// processes have their own queues.
+    pub fn queued_appends(&self, tenant: &TenantId) -> usize {
+        self.committer.queued(tenant)
+    }
+
+    /// One append: queue, then either receive the outcome from the group's leader or
+    /// lead a group.
+    async fn append_grouped(
         &self,
         tenant: &TenantId,
         batch: Vec<PendingEntry>,
     ) -> Result<Vec<AppendReceipt>, AuditError> {
-        const OP: &str = "postgres.audit.append";
+        let mut ticket = self.committer.enqueue(tenant, batch);
+        if let Turn::Done(outcome) = ticket.wait().await {
+            return outcome;
+        }
+        let group = ticket.lead();
+        let result = self
+            .pool
+            .run(APPEND, || self.append_group(tenant, &group))
+            .await;
+        group.finish(APPEND, result)
+    }
+
+    /// One group's transaction: lock the head, take every queued append that fits, seal
+    /// them all after the head in queue order, insert them and move the head in one
+    /// statement, commit.
+    async fn append_group(
+        &self,
+        tenant: &TenantId,
+        group: &Group<'_>,
+    ) -> Result<Vec<AppendReceipt>, AuditError> {
+        const OP: &str = APPEND;
         let mut client = self.pool.get(OP).await?;
         let tx = self.pool.begin_tenant(&mut client, OP, tenant).await?;
         let row = match self
@@ -126,7 +180,9 @@ impl PgAuditStore {
             }
         };
         let head = head_of(OP, &row)?;
-        let entries = seal_batch(tenant, head, batch)?;
+        // Appends that queued while this transaction began and waited for the lock join it.
+        group.take_more();
+        let entries = seal_batch(tenant, head, group.batch())?;
         let n = entries.len();
         let mut seqs = Vec::with_capacity(n);
         let mut prevs = Vec::with_capacity(n);
@@ -332,9 +388,7 @@ impl AuditStore for PgAuditStore {
             return seal_batch(tenant, ChainHead::GENESIS, batch).map(|_| Vec::new());
         }
         self.pool
-            .run("postgres.audit.append", || {
-                self.append_inner(tenant, batch.clone())
-            })
+            .deadline(APPEND, self.append_grouped(tenant, batch))
             .await
     }
 
@@ -381,6 +435,8 @@ impl AuditStore for PgAuditStore {
             .await
     }
 }
+
+const APPEND: &str = "postgres.audit.append";
 
 /// The head in a `checked_head` row, after checking that the tables agree with it: no
 /// entry at or beyond its size, its hash that of the entry at `size - 1` (or zero for

@@ -293,7 +293,7 @@ mod pool;
 mod secrets;
 mod tls;
 
-pub use audit::PgAuditStore;
+pub use audit::{GroupCommitError, MAX_GROUP_ENTRIES, PgAuditStore};
 pub use credentials::{
     CredentialId, PgCredentialStore, StoredCredential, blob_id, credential_context, split_blob_id,
 };
