@@ -274,6 +274,9 @@ fn connector(
             let chain = CertificateDer::pem_slice_iter(&chain)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| invalid("client certificate PEM does not parse"))?;
+            if chain.is_empty() {
+                return Err(invalid("client certificate PEM holds no certificate"));
+            }
             let key = PrivateKeyDer::from_pem_slice(key.expose_secret())
                 .map_err(|_| invalid("client key PEM does not parse"))?;
             builder
@@ -364,5 +367,105 @@ mod tests {
         )
         .err();
         assert!(e.is_some(), "garbage CA refused");
+    }
+
+    /// A self-signed CA certificate made once with openssl for these unit tests (public
+    /// material; its key was discarded).
+    const UNIT_CA: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBmzCCAUGgAwIBAgIUV/7ItKG5h5BHhoPJta8rQF5ERa0wCgYIKoZIzj0EAwIw\n\
+IjEgMB4GA1UEAwwXUG9ydGN1bGxpcyB1bml0LXRlc3QgQ0EwIBcNMjYxMjAyMTgw\n\
+OTI4WhgPMjEyNjExMDgxODA5MjhaMCIxIDAeBgNVBAMMF1BvcnRjdWxsaXMgdW5p\n\
+dC10ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAESalu5HsTO4SSIKTU\n\
+3CSG4aaFRd3c6LFOPblPFDv0i6ne6mwofrOsMnrzeiGWie6xQ90PiIkWPAeY8MAN\n\
+YGd3RqNTMFEwHQYDVR0OBBYEFDzD4pMsUI64HVuSUdhIvEbPoXEeMB8GA1UdIwQY\n\
+MBaAFDzD4pMsUI64HVuSUdhIvEbPoXEeMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI\n\
+zj0EAwIDSAAwRQIhAIdvqFc1tnTpqVxjDKYWQ4l+sQ1Rx7+FTkLTgvErvTPQAiB2\n\
+fec2ZpIaNtZLhRe7FYWiHl3DV5+CAcIDKUpcr5PdXQ==\n\
+-----END CERTIFICATE-----\n";
+
+    #[test]
+    fn client_certificate_parameters_are_read_and_checked() {
+        let p =
+            split_url("postgres://h/db?sslmode=require&sslcert=%2Fc.pem&sslkey=%2Fk.pem").unwrap();
+        assert_eq!(p.cert_file.as_deref(), Some("/c.pem"));
+        assert_eq!(p.key_file.as_deref(), Some("/k.pem"));
+        assert_eq!(p.url, "postgres://h/db?sslmode=require");
+        let tls = PgTls::new().root_ca_pem(UNIT_CA.as_bytes().to_vec());
+        let base = "postgres://127.0.0.1/db?sslmode=require";
+        assert!(
+            prepare(base, &tls).is_ok(),
+            "a CA and no client certificate is fine"
+        );
+        let reason = |url: &str, tls: &PgTls| match prepare(url, tls) {
+            Err(PostgresError::Transport { reason }) => reason,
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => "ok",
+        };
+        assert_eq!(
+            reason(
+                &format!("{base}&sslcert=%2Fnone%2Fc.pem&sslkey=%2Fnone%2Fk.pem"),
+                &tls
+            ),
+            "sslcert file cannot be read"
+        );
+        assert_eq!(
+            reason(&format!("{base}&sslcert=%2Fnone%2Fc.pem"), &tls),
+            "sslcert and sslkey go together"
+        );
+        let garbage = tls
+            .clone()
+            .client_cert_pem(b"junk".to_vec(), SecretBytes::from_slice(b"junk"));
+        assert_eq!(
+            reason(base, &garbage),
+            "client certificate PEM holds no certificate"
+        );
+    }
+
+    #[test]
+    fn each_certificate_source_alone_requires_tls() {
+        let plain = "postgres://127.0.0.1/db";
+        let key = SecretBytes::from_slice(b"k");
+        for (what, url, tls) in [
+            (
+                "sslcert",
+                format!("{plain}?sslcert=%2Fc&sslkey=%2Fk"),
+                PgTls::new(),
+            ),
+            (
+                "root pem",
+                plain.to_owned(),
+                PgTls::new().root_ca_pem(UNIT_CA.as_bytes().to_vec()),
+            ),
+            (
+                "client pem",
+                plain.to_owned(),
+                PgTls::new().client_cert_pem(b"c".to_vec(), key.clone()),
+            ),
+        ] {
+            assert!(
+                matches!(prepare(&url, &tls), Err(PostgresError::Transport { .. })),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_client_key() {
+        let tls =
+            PgTls::new().client_cert_pem(b"CERT".to_vec(), SecretBytes::from_slice(b"KEYBYTES"));
+        let text = format!("{tls:?}");
+        assert!(
+            text.contains("client_cert: true") && text.contains("<redacted>"),
+            "{text}"
+        );
+        assert!(!text.contains("KEYBYTES"), "{text}");
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("%2Fa%20b").as_deref(), Some("/a b"));
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(percent_decode("%2"), None);
+        assert_eq!(percent_decode("%zz"), None);
     }
 }

@@ -198,6 +198,20 @@ mod tests {
     }
 
     #[test]
+    fn unix_sockets_are_local() {
+        assert!(standalone_client("redis+unix:///run/redis.sock", &RedisConfig::new()).is_ok());
+        #[cfg(feature = "tls")]
+        assert!(
+            standalone_client(
+                "redis+unix:///run/redis.sock",
+                &RedisConfig::new().tls(super::super::config::TlsOptions::new())
+            )
+            .is_err(),
+            "TLS options make no sense on a unix socket"
+        );
+    }
+
+    #[test]
     fn url_errors_never_echo_the_url() {
         for url in [
             "redis://:s3cr3t-pw@[::1",
