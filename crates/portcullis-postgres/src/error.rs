@@ -50,6 +50,20 @@ pub enum PostgresError {
         /// `LOGIN`, `SUPERUSER` or `BYPASSRLS`.
         attribute: &'static str,
     },
+    /// [`migrate_with`](crate::migrate_with) asked for audit tables hash-partitioned into
+    /// `requested` partitions, but the schema's audit tables have `found` partitions (0:
+    /// plain tables). The layout is chosen once, when the audit tables are created empty;
+    /// nothing was changed. Use [`migrate`](crate::migrate) (which accepts either layout)
+    /// or a fresh schema.
+    #[error(
+        "the audit tables have {found} hash partitions (0: not partitioned), not the {requested} asked for; the layout is fixed when they are created"
+    )]
+    AuditLayoutMismatch {
+        /// The partition count asked for.
+        requested: u16,
+        /// The partition count found.
+        found: u16,
+    },
     /// The database holds a migration newer than this build knows.
     #[error("the database has migration {0}, newer than this build knows")]
     MigrationFromTheFuture(i32),

@@ -298,7 +298,10 @@ pub use credentials::{
     CredentialId, PgCredentialStore, StoredCredential, blob_id, credential_context, split_blob_id,
 };
 pub use error::{AuditIntegrityError, PostgresError};
-pub use migrate::{MIGRATION_LOCK_KEY, MigrationReport, migrate};
+pub use migrate::{
+    MAX_AUDIT_PARTITIONS, MIGRATION_LOCK_KEY, MigrateOptions, MigrationReport, migrate,
+    migrate_with,
+};
 pub use pool::{MAX_SCHEMA_NAME_LEN, PgOptions, PgPool, SchemaName};
 pub use secrets::PgSecretSource;
 pub use tls::PgTls;

@@ -44,7 +44,42 @@ const MIGRATIONS: &[Migration] = &[
         name: "secret_rotation",
         sql: include_str!("../migrations/0006_secret_rotation.sql"),
     },
+    Migration {
+        version: 7,
+        name: "integrity_static",
+        sql: include_str!("../migrations/0007_integrity_static.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "audit_partitions",
+        sql: include_str!("../migrations/0008_audit_partitions.sql"),
+    },
 ];
+
+/// The most hash partitions [`MigrateOptions::audit_partitions`] accepts.
+pub const MAX_AUDIT_PARTITIONS: u16 = 1024;
+
+/// Options of [`migrate_with`]. The default is what [`migrate`] does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrateOptions {
+    /// Create the audit tables (`audit_heads`, `audit_entries`, `audit_checkpoints`)
+    /// hash-partitioned by `tenant_id` into this many partitions each (1 to
+    /// [`MAX_AUDIT_PARTITIONS`]), instead of as plain tables. The layout is chosen when
+    /// the audit tables are created (by migration 8, while they are empty) and is never
+    /// changed afterwards: asking for a layout the schema does not have is an error
+    /// ([`PostgresError::AuditLayoutMismatch`]). `None` (the default) creates plain tables
+    /// in a fresh schema and accepts either layout in an existing one.
+    pub audit_partitions: Option<u16>,
+}
+
+impl MigrateOptions {
+    /// Options for audit tables hash-partitioned into `n` partitions.
+    pub fn partitioned(n: u16) -> Self {
+        Self {
+            audit_partitions: Some(n),
+        }
+    }
+}
 
 /// The advisory-lock key every [`migrate`] call takes (`"portcull"` as a big-endian
 /// `i64`), so concurrent runs, in any schema, apply migrations one at a time.
@@ -79,10 +114,39 @@ pub struct MigrationReport {
 /// the database is newer than this build, [`PostgresError::Backend`] if the database
 /// fails. Nothing is changed on any error (one transaction).
 pub async fn migrate(pool: &PgPool) -> Result<MigrationReport, PostgresError> {
-    pool.deadline("postgres.migrate", migrate_inner(pool)).await
+    migrate_with(pool, MigrateOptions::default()).await
 }
 
-async fn migrate_inner(pool: &PgPool) -> Result<MigrationReport, PostgresError> {
+/// [`migrate`] with options: the same migrations in the same one transaction, with the
+/// audit tables hash-partitioned by tenant if [`MigrateOptions::audit_partitions`] asks
+/// for it (see the crate docs, "Partitioned audit tables").
+///
+/// # Errors
+///
+/// As [`migrate`]; also [`PostgresError::InvalidConfig`] for a partition count outside 1
+/// to [`MAX_AUDIT_PARTITIONS`], and [`PostgresError::AuditLayoutMismatch`] if the audit
+/// tables end up with another layout than asked for (they existed already, with rows or
+/// migration 8 applied). Nothing is changed on any error.
+pub async fn migrate_with(
+    pool: &PgPool,
+    options: MigrateOptions,
+) -> Result<MigrationReport, PostgresError> {
+    if let Some(n) = options.audit_partitions {
+        if n == 0 || n > MAX_AUDIT_PARTITIONS {
+            return Err(PostgresError::InvalidConfig {
+                what: "audit partition count",
+                value: n.to_string(),
+            });
+        }
+    }
+    pool.deadline("postgres.migrate", migrate_inner(pool, options))
+        .await
+}
+
+async fn migrate_inner(
+    pool: &PgPool,
+    options: MigrateOptions,
+) -> Result<MigrationReport, PostgresError> {
     const OP: &str = "postgres.migrate";
     let schema = pool.schema();
     let table = schema.table("portcullis_migrations");
@@ -111,11 +175,15 @@ async fn migrate_inner(pool: &PgPool) -> Result<MigrationReport, PostgresError> 
             }
         }
     }
-    // Migration 5 and later read the role names from these.
+    // Migration 5 and later read the role names from these, migration 8 the layout.
+    let partitions = options
+        .audit_partitions
+        .map_or_else(String::new, |n| n.to_string());
     tx.execute(
         "SELECT set_config('portcullis.app_role', $1, true), \
-                set_config('portcullis.rotator_role', $2, true)",
-        &[&roles[0], &roles[1]],
+                set_config('portcullis.rotator_role', $2, true), \
+                set_config('portcullis.audit_partitions', $3, true)",
+        &[&roles[0], &roles[1], &partitions],
     )
     .await
     .map_err(q)?;
@@ -169,6 +237,26 @@ async fn migrate_inner(pool: &PgPool) -> Result<MigrationReport, PostgresError> 
         .await
         .map_err(q)?;
         applied.push(m.version);
+    }
+    if let Some(requested) = options.audit_partitions {
+        let row = tx
+            .query_one(
+                "SELECT count(i.inhrelid)::int4 FROM pg_class c
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 LEFT JOIN pg_inherits i ON i.inhparent = c.oid
+                 WHERE n.nspname = $1 AND c.relname = 'audit_entries'",
+                &[&schema.as_str()],
+            )
+            .await
+            .map_err(q)?;
+        let found: i32 = row.try_get(0).map_err(q)?;
+        if i32::from(requested) != found {
+            // Dropping the transaction rolls back every migration of this run.
+            return Err(PostgresError::AuditLayoutMismatch {
+                requested,
+                found: u16::try_from(found).unwrap_or(u16::MAX),
+            });
+        }
     }
     tx.commit().await.map_err(q)?;
     let version = MIGRATIONS.last().map_or(0, |m| m.version);

@@ -124,8 +124,12 @@ fn integrity(r: Result<impl std::fmt::Debug, AuditError>) -> AuditIntegrityError
     }
 }
 
-async fn setup(url: &str, tag: &str) -> (PgAuditStore, AuditLog, SchemaName, String) {
-    let pool = common::fresh_pool(url, tag).await;
+async fn setup(
+    url: &str,
+    tag: &str,
+    partitions: Option<u16>,
+) -> (PgAuditStore, AuditLog, SchemaName, String) {
+    let pool = common::fresh_pool_partitioned(url, tag, partitions).await;
     let schema = pool.schema().clone();
     let app = schema.app_role();
     let store = PgAuditStore::new(pool);
@@ -143,12 +147,8 @@ async fn three_entries(store: &PgAuditStore, prefix: &str) -> (TenantId, Vec<Ent
     (t, entries)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_entry_without_its_head_move_is_refused_at_commit() {
-    let Some(url) = common::db_url("an_entry_without_its_head_move_is_refused_at_commit") else {
-        return;
-    };
-    let (store, log, schema, app) = setup(&url, "nohead").await;
+async fn an_entry_without_its_head_move_is_refused_at_commit(url: String, partitions: Option<u16>) {
+    let (store, log, schema, app) = setup(&url, "nohead", partitions).await;
     let (t, entries) = three_entries(&store, "squat").await;
     let c = common::admin(&url).await;
     // The finding: a well-chained row at the next seq, the head left alone, as the
@@ -186,12 +186,8 @@ async fn an_entry_without_its_head_move_is_refused_at_commit() {
     common::drop_schema(&url, &schema).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_head_that_does_not_name_its_last_entry_is_refused() {
-    let Some(url) = common::db_url("a_head_that_does_not_name_its_last_entry_is_refused") else {
-        return;
-    };
-    let (store, log, schema, app) = setup(&url, "headpast").await;
+async fn a_head_that_does_not_name_its_last_entry_is_refused(url: String, partitions: Option<u16>) {
+    let (store, log, schema, app) = setup(&url, "headpast", partitions).await;
     let (t, entries) = three_entries(&store, "past").await;
     let c = common::admin(&url).await;
     let heads = format!("\"{schema}\".audit_heads");
@@ -224,12 +220,8 @@ async fn a_head_that_does_not_name_its_last_entry_is_refused() {
     common::drop_schema(&url, &schema).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_checkpoint_beyond_the_head_is_refused() {
-    let Some(url) = common::db_url("a_checkpoint_beyond_the_head_is_refused") else {
-        return;
-    };
-    let (store, _log, schema, app) = setup(&url, "cpfar").await;
+async fn a_checkpoint_beyond_the_head_is_refused(url: String, partitions: Option<u16>) {
+    let (store, _log, schema, app) = setup(&url, "cpfar", partitions).await;
     let (t, _) = three_entries(&store, "cp").await;
     let c = common::admin(&url).await;
     let sql = format!(
@@ -289,14 +281,11 @@ fn repair_script(schema: &SchemaName, tenant: &TenantId) -> String {
 /// before migration 4): reads and verify name it with a typed error, honest writes stop
 /// where they would build on it, and the documented repair restores each tenant without
 /// touching the others.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn damage_is_reported_by_verify_and_the_documented_repair_restores_the_log() {
-    let Some(url) =
-        common::db_url("damage_is_reported_by_verify_and_the_documented_repair_restores_the_log")
-    else {
-        return;
-    };
-    let (store, log, schema, _app) = setup(&url, "repair").await;
+async fn damage_is_reported_by_verify_and_the_documented_repair_restores_the_log(
+    url: String,
+    partitions: Option<u16>,
+) {
+    let (store, log, schema, _app) = setup(&url, "repair", partitions).await;
     let c = common::admin(&url).await;
     let (stray, stray_entries) = three_entries(&store, "stray").await;
     let (past, past_entries) = three_entries(&store, "past").await;
@@ -422,7 +411,9 @@ async fn damage_is_reported_by_verify_and_the_documented_repair_restores_the_log
         .collect();
     assert_eq!(
         enabled,
-        vec!["A".to_owned(); 9],
+        // Nine on the tables; on each partition of the three, its statement triggers and
+        // the clones of the parent's row triggers (three per partition).
+        vec!["A".to_owned(); 9 + 9 * usize::from(partitions.unwrap_or(0))],
         "every trigger ENABLE ALWAYS"
     );
     let del = format!("DELETE FROM \"{schema}\".audit_entries WHERE tenant_id = '{stray}'");
@@ -431,4 +422,40 @@ async fn damage_is_reported_by_verify_and_the_documented_repair_restores_the_log
         "42501"
     );
     common::drop_schema(&url, &schema).await;
+}
+
+/// Each case on the plain tables and on tables hash-partitioned by tenant.
+macro_rules! both_layouts {
+    ($($case:ident => $plain:ident, $partitioned:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $plain() {
+            let Some(url) = common::db_url(stringify!($plain)) else {
+                return;
+            };
+            $case(url, None).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $partitioned() {
+            let Some(url) = common::db_url(stringify!($partitioned)) else {
+                return;
+            };
+            $case(url, Some(4)).await;
+        }
+    )*};
+}
+
+both_layouts! {
+    an_entry_without_its_head_move_is_refused_at_commit =>
+        plain_an_entry_without_its_head_move_is_refused_at_commit,
+        partitioned_an_entry_without_its_head_move_is_refused_at_commit;
+    a_head_that_does_not_name_its_last_entry_is_refused =>
+        plain_a_head_that_does_not_name_its_last_entry_is_refused,
+        partitioned_a_head_that_does_not_name_its_last_entry_is_refused;
+    a_checkpoint_beyond_the_head_is_refused =>
+        plain_a_checkpoint_beyond_the_head_is_refused,
+        partitioned_a_checkpoint_beyond_the_head_is_refused;
+    damage_is_reported_by_verify_and_the_documented_repair_restores_the_log =>
+        plain_damage_is_reported_by_verify_and_the_documented_repair_restores_the_log,
+        partitioned_damage_is_reported_by_verify_and_the_documented_repair_restores_the_log;
 }

@@ -9,7 +9,7 @@
 )]
 
 use portcullis_core::{OsRandom, TenantId, random_array};
-use portcullis_postgres::{PgOptions, PgPool, SchemaName, migrate};
+use portcullis_postgres::{MigrateOptions, PgOptions, PgPool, SchemaName, migrate, migrate_with};
 use tokio_postgres::NoTls;
 
 pub const ENV: &str = "PORTCULLIS_TEST_DATABASE_URL";
@@ -53,6 +53,28 @@ pub async fn fresh_pool_with(url: &str, tag: &str, options: PgOptions) -> PgPool
     };
     let pool = PgPool::connect(url, options).unwrap();
     migrate(&pool).await.unwrap();
+    pool
+}
+
+/// A pool on a fresh schema migrated with `partitions` hash partitions per audit table
+/// (`None`: the plain layout, as [`fresh_pool`]).
+pub async fn fresh_pool_partitioned(url: &str, tag: &str, partitions: Option<u16>) -> PgPool {
+    let pool = PgPool::connect(
+        url,
+        PgOptions {
+            schema: schema(tag),
+            ..PgOptions::default()
+        },
+    )
+    .unwrap();
+    migrate_with(
+        &pool,
+        MigrateOptions {
+            audit_partitions: partitions,
+        },
+    )
+    .await
+    .unwrap();
     pool
 }
 
