@@ -87,7 +87,7 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    -- The parents' triggers, as migrations 1, 3 and 4 made them (row-level ones are cloned
+    -- The parents' triggers, as migrations 1, 3 and 7 made them (row-level ones are cloned
     -- onto the partitions, ENABLE ALWAYS with them).
     CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entries
         FOR EACH STATEMENT EXECUTE FUNCTION portcullis_refuse_change();
@@ -102,11 +102,11 @@ BEGIN
     CREATE TRIGGER audit_heads_forward BEFORE UPDATE ON audit_heads
         FOR EACH ROW EXECUTE FUNCTION portcullis_head_forward();
     CREATE CONSTRAINT TRIGGER audit_entries_consistent AFTER INSERT ON audit_entries
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION portcullis_audit_consistent();
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION portcullis_entry_consistent();
     CREATE CONSTRAINT TRIGGER audit_heads_consistent AFTER INSERT OR UPDATE ON audit_heads
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION portcullis_audit_consistent();
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION portcullis_head_consistent();
     CREATE CONSTRAINT TRIGGER audit_checkpoints_consistent AFTER INSERT ON audit_checkpoints
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION portcullis_audit_consistent();
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION portcullis_checkpoint_consistent();
     ALTER TABLE audit_entries ENABLE ALWAYS TRIGGER audit_entries_append_only;
     ALTER TABLE audit_entries ENABLE ALWAYS TRIGGER audit_entries_no_truncate;
     ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_checkpoints_append_only;

@@ -200,12 +200,19 @@ async fn every_partition_has_the_triggers_and_row_level_security() {
             .await;
             let expected: Vec<String> = match table {
                 "audit_heads" => vec![
-                    "audit_heads_consistent A portcullis_audit_consistent".to_owned(),
+                    "audit_heads_consistent A portcullis_head_consistent".to_owned(),
                     "audit_heads_forward A portcullis_head_forward".to_owned(),
                     format!("{part}_no_delete A portcullis_refuse_change"),
                 ],
                 _ => vec![
-                    format!("{table}_consistent A portcullis_audit_consistent"),
+                    format!(
+                        "{table}_consistent A portcullis_{}_consistent",
+                        if table == "audit_entries" {
+                            "entry"
+                        } else {
+                            "checkpoint"
+                        }
+                    ),
                     format!("{part}_append_only A portcullis_refuse_change"),
                     format!("{part}_no_truncate A portcullis_refuse_change"),
                 ],
