@@ -4,10 +4,11 @@
 //! cargo bench -p portcullis-bench-postgres`; without the variable the bench prints that
 //! it is skipped and exits.
 //!
-//! It runs 8 appenders on one tenant, single entries and batches of 50, next to the
-//! in-memory store and bare single-row INSERTs in the same run. The recorded figures are
-//! the README's bench table (the PostgreSQL rows), from the run whose raw output is in
-//! `benches/results-2026-11-22.txt`; this file does not repeat them.
+//! It runs 8 appenders on one tenant, single entries and batches of 50, on plain and on
+//! hash-partitioned audit tables, then 8 appenders on 8 tenants, next to the in-memory
+//! store and bare single-row INSERTs in the same run. The recorded figures are the
+//! README's bench table (the PostgreSQL rows); this file does not repeat them.
 //!
-//! Single-entry appends serialize on the tenant's head row through each commit's WAL
-//! flush; batch appends (or an `AuditLog` fed from a queue) amortize it.
+//! Concurrent single-entry appends to one tenant are group-committed by `PgAuditStore`
+//! (one transaction, one WAL flush, for all the appends queued while the previous group
+//! committed); the bench prints how many entries each commit carried.
