@@ -60,8 +60,8 @@
 //! | --- | --- |
 //! | [`PgPool`], [`PgOptions`], [`SchemaName`] | connection pool, timeouts, target schema and its roles |
 //! | [`PgTls`] | TLS roots, client certificate, the plaintext-to-loopback rule |
-//! | [`migrate`] | embedded, idempotent, advisory-locked migrations |
-//! | [`PgAuditStore`] | `AuditStore`: locked head row, batched appends, checkpoints |
+//! | [`migrate`], [`migrate_with`], [`MigrateOptions`] | embedded, idempotent, advisory-locked migrations; the optional hash-partitioned audit layout |
+//! | [`PgAuditStore`] | `AuditStore`: locked head row, group commit of concurrent appends, checkpoints |
 //! | [`PgCredentialStore`] | sealed credentials per tenant; `BlobSource` + `BlobSink` |
 //! | [`PgSecretSource`] | `SecretSource` over a table of sealed secrets; `BlobSource` + `BlobSink` |
 //!
@@ -81,7 +81,8 @@
 //!    role of those names that has `LOGIN`, `SUPERUSER` or `BYPASSRLS`. It is idempotent
 //!    and takes `pg_advisory_xact_lock(MIGRATION_LOCK_KEY)` in its one transaction, so
 //!    several instances may run it at start-up together. The SQL is in `migrations/` of
-//!    this crate.
+//!    this crate. [`migrate_with`] does the same with options: today the hash-partitioned
+//!    audit layout (see "Scale" below), chosen when the schema is created.
 //! 2. **Create the service's login role** and let it become the application roles, but
 //!    give it no table rights of its own (here for the schema `billing`):
 //!    ```sql
@@ -126,6 +127,90 @@
 //! `sealed_credentials` and `sealed_secrets`. Superusers and `BYPASSRLS` roles bypass row-level security
 //! (PostgreSQL's rule), which is why the service must not log in as one.
 //!
+//! # Scale
+//!
+//! **Group commit.** A single-entry append is one transaction with one WAL flush at
+//! `COMMIT`, and appends of one tenant serialize on its head row, so one tenant's appends
+//! used to be bounded by one flush each. [`PgAuditStore`] now queues concurrent appends to
+//! the same tenant (from one store and its clones, in one process) and lets one of them,
+//! the leader, commit a group: it locks the head row once, takes every append queued
+//! meanwhile in arrival order (up to [`MAX_GROUP_ENTRIES`] entries; a batch is never split,
+//! and a batch larger than that commits alone), seals them after the head in that order,
+//! inserts them and moves the head in one statement, and commits once. Each append gets its
+//! own receipts, the same seqs and hashes as if the appends had run one after the other:
+//! the chain format is unchanged. The next group forms while one commits, so under load a
+//! group holds about as many appends as there are appenders.
+//!
+//! - **All or nothing per group**: if the group's transaction fails, every append of the
+//!   group fails with the same error and none of its entries is committed. For a group of
+//!   two or more, the error is an [`AuditError::Backend`](portcullis_audit::AuditError::Backend)
+//!   of the cause's kind whose source is a [`GroupCommitError`] (appends, entries, and the
+//!   shared [`cause`](GroupCommitError::cause)); an append that ran alone gets its own
+//!   error, as before. Nothing is retried on the caller's behalf.
+//! - **Deadlines**: each append keeps its own [`PgOptions::operation_timeout`], waiting
+//!   included. An append whose deadline passes while queued leaves the queue and is never
+//!   written. Once taken into a running group, its outcome is the group's; an append whose
+//!   deadline passes then (or a leader cancelled mid-transaction, whose group then fails
+//!   with a timeout) may or may not have landed, as for any commit cut in flight: read the
+//!   head.
+//! - **Isolation**: each tenant has its own queue; a busy or blocked tenant never delays
+//!   another tenant's appends (each busy tenant uses one pooled connection at a time).
+//!   [`PgAuditStore::queued_appends`] shows a tenant's queue.
+//! - **Across processes** (or separate stores) appends still serialize on the head row
+//!   lock, group against group; one store per process gets the most out of it.
+//!
+//! Migration 7 also made the consistency triggers (see "Audit log integrity") much cheaper
+//! per entry: one prepared query per row instead of three queries planned again at every
+//! call (measured with `pgbench` while building this, not by the criterion bench).
+//!
+//! **Partitioned audit tables** (opt-in, tested here on PostgreSQL 15). `migrate_with(&pool,
+//! MigrateOptions::partitioned(8))` on a fresh schema creates `audit_heads`,
+//! `audit_entries` and `audit_checkpoints` as native tables `PARTITION BY HASH
+//! (tenant_id)`, each with that many partitions `<table>_p0` ... `<table>_p7`. From the
+//! outside they are the same tables: columns, keys, checks, triggers, policies and grants
+//! (the tests compare both layouts). Every statement of the store names one tenant, so
+//! PostgreSQL reaches one partition of each table, and a tenant's rows, indexes and vacuum
+//! work stay in one partition. PostgreSQL clones row-level triggers onto partitions (the
+//! consistency triggers, `audit_heads_forward`), but a parent's statement-level triggers
+//! and row-level security apply only to statements naming the parent, so migration 8 gives
+//! every partition its own append-only statement triggers (`<partition>_append_only`,
+//! `_no_truncate`, `_no_delete`, `ENABLE ALWAYS`), `ENABLE` + `FORCE ROW LEVEL SECURITY`
+//! with the tenant policy, and no privilege for anyone but the owner: the application role
+//! reaches the rows only through the parent (a statement naming a partition is refused
+//! with `42501`), and even a privilege granted on a partition by mistake meets the same
+//! policy. The layout is fixed when the audit tables are created empty:
+//! [`migrate_with`] refuses another layout than the one it finds
+//! ([`PostgresError::AuditLayoutMismatch`], nothing changed), while [`migrate`] accepts
+//! either. Moving an existing log to the other layout means a new schema and a copy (not
+//! provided). In this crate's bench, partitioned appends on one tenant are slower than
+//! plain ones (each cached plan over a partitioned table locks every partition; PostgreSQL
+//! 15 does that), so partition for the size of the tables and their maintenance, not for
+//! append speed.
+//!
+//! **Citus (not tested here).** The audit tables are built for distribution on
+//! `tenant_id`: every key and every query of the store includes it, and one append touches
+//! one tenant's rows of the three tables. With the plain layout, distributing them
+//! colocated would be:
+//!
+//! ```sql
+//! SELECT create_distributed_table('portcullis.audit_heads', 'tenant_id');
+//! SELECT create_distributed_table('portcullis.audit_entries', 'tenant_id',
+//!                                 colocate_with => 'portcullis.audit_heads');
+//! SELECT create_distributed_table('portcullis.audit_checkpoints', 'tenant_id',
+//!                                 colocate_with => 'portcullis.audit_heads');
+//! ```
+//!
+//! so that each append is a single-shard transaction on one worker. This has not been run
+//! against Citus by this crate's tests, and several of the guarantees above rest on
+//! features whose support depends on the Citus version; check each before relying on it:
+//! the triggers (append-only, forward-only heads, and the consistency triggers, whose
+//! functions query the schema's tables by name and must run against the colocated shards;
+//! Citus has needed `citus.enable_unsafe_triggers` or triggers created on the shards),
+//! row-level security and its policies on distributed tables, the transaction-local
+//! settings `role` and `portcullis.tenant_id` reaching the workers, and the grants of the
+//! schema's roles on the workers. Group commit needs nothing from the server beyond one
+//! transaction per group.
+//!
 //! # Stored formats
 //!
 //! - `audit_entries`: one row per entry, `UNIQUE (tenant_id, seq)`; `record` holds the
@@ -133,7 +218,9 @@
 //!   specified there), with `prev_hash`, `entry_hash` and the main fields as columns.
 //!   `audit_heads` holds `(size, head_hash)` per tenant, genesis = `(0, 32 zero bytes)`
 //!   (the column defaults; the application role may insert only `tenant_id`). Every
-//!   table's `tenant_id` is checked against the tenant id pattern.
+//!   table's `tenant_id` is checked against the tenant id pattern. With
+//!   [`MigrateOptions::audit_partitions`], the three audit tables are hash-partitioned by
+//!   `tenant_id` (partitions `<table>_p<i>`); the rows are the same.
 //! - `sealed_credentials`: `(tenant_id, credential_id, key_version, blob)`; the blob is the
 //!   `portcullis-keys` sealed format, sealed for the tenant with context
 //!   `portcullis-postgres/credential:<credential id>` ([`credential_context`]), which the
@@ -188,6 +275,11 @@
 //! | the head names its last entry: size 0 with the all-zero hash, or the entry at `size - 1` exists with the head's hash | `PC002` |
 //! | no checkpoint exceeds the head's size | `PC003` |
 //!
+//! (Since migration 7 each trigger checks what its row can change, with a prepared query:
+//! an inserted entry against its head, a moved head against the entry it names, an
+//! inserted checkpoint against its head. With entries append-only and heads forward-only,
+//! that is the same rules for everything committed since migration 4.)
+//!
 //! [`PgAuditStore`]'s reads check the same rules against the stored rows (so
 //! [`AuditLog::verify`](portcullis_audit::AuditLog::verify) does), and fail with an
 //! [`AuditIntegrityError`] (`EntryBeyondHead { seq, .. }`, `HeadMismatch { .. }`,
@@ -239,6 +331,11 @@
 //! ALTER TABLE audit_heads ENABLE ALWAYS TRIGGER audit_heads_forward;
 //! COMMIT;
 //! ```
+//!
+//! The script is the same for the partitioned layout: its statements name the parent
+//! tables, whose triggers it lifts; the partitions' own statement triggers fire only for
+//! statements naming a partition, and `ALTER TABLE` on a parent disables and re-enables the
+//! row-level triggers of its partitions with it.
 //!
 //! Then run `verify` for the tenant: a chain fault it still names
 //! ([`AuditError::ChainBroken`](portcullis_audit::AuditError::ChainBroken)) is inside
