@@ -32,10 +32,11 @@ stop() {
     fi
     rm -f "$pidfile"
   done
-  if [ -f "$DIR/pg/postmaster.pid" ]; then
-    pid="$(head -n1 "$DIR/pg/postmaster.pid")"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if [ -f "$DIR/pg/data/postmaster.pid" ]; then
+    pid="$(head -n1 "$DIR/pg/data/postmaster.pid")"
+    kill "$pid" 2>/dev/null || true  # SIGTERM: smart shutdown
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
   fi
   rm -rf "$DIR"
 }
@@ -136,7 +137,9 @@ local all all trust
 hostssl all all 127.0.0.1/32 trust
 hostnossl all all 127.0.0.1/32 reject
 HBA
-  "${run_as[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/log" -w start >/dev/null
+  if ! "${run_as[@]}" "$bin/pg_ctl" -D "$d/data" -l "$d/log" -w start >/dev/null; then
+    log "error: the TLS PostgreSQL did not start:"; cat "$d/log" >&2; exit 1
+  fi
   "${run_as[@]}" "$bin/psql" -h "$d" -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE test" >/dev/null
 }
 
