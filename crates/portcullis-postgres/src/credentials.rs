@@ -15,6 +15,7 @@ use portcullis_keys::{
 };
 use tokio_postgres::Row;
 
+use crate::blobs;
 use crate::error::{self, corrupt};
 use crate::pool::{PgPool, Role};
 
@@ -291,35 +292,20 @@ impl BlobSource for PgCredentialStore {
         after: Option<&BlobId>,
         limit: usize,
     ) -> Result<Vec<StoredBlob>, KeysError> {
-        const OP: &str = "postgres.credentials.page";
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let after = after.map(BlobId::as_str);
-        self.pool
-            .run(OP, || async {
-                let rows: Vec<Row> = self
-                    .pool
-                    .single_statement(OP, Role::Rotator, None, &self.sql.page, &[&after, &limit])
-                    .await?;
-                let q = |e| KeysError::Backend(error::db(OP, e));
-                let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let id: String = row.try_get(0).map_err(q)?;
-                    let id = BlobId::new(id).map_err(|_| corrupt(OP, "bad blob id"))?;
-                    let (tenant, cred) =
-                        split_blob_id(&id).map_err(|_| corrupt(OP, "bad blob id"))?;
-                    out.push(StoredBlob {
-                        id,
-                        tenant,
-                        salt: None,
-                        // Derived from the row's id, as on put and open: re-encryption
-                        // opens a copied blob with its new row's context and fails.
-                        context: credential_context(&cred),
-                        blob: row.try_get(1).map_err(q)?,
-                    });
-                }
-                Ok(out)
-            })
-            .await
+        // Contexts derive from the row's id, as on put and open: re-encryption opens a
+        // copied blob with its new row's context and fails.
+        blobs::page(
+            &self.pool,
+            "postgres.credentials.page",
+            &self.sql.page,
+            after,
+            limit,
+            |id| {
+                let (tenant, cred) = split_blob_id(id).ok()?;
+                Some((tenant, credential_context(&cred)))
+            },
+        )
+        .await
     }
 }
 
@@ -331,31 +317,18 @@ impl BlobSink for PgCredentialStore {
         expected: &[u8],
         new: &[u8],
     ) -> Result<ReplaceOutcome, KeysError> {
-        const OP: &str = "postgres.credentials.replace";
         let (tenant, cred) = split_blob_id(id)?;
-        let version = version_i32(OP, portcullis_keys::inspect(new)?.key_version)?;
-        self.pool
-            .run(OP, || async {
-                let row: Row = self
-                    .pool
-                    .single_statement(
-                        OP,
-                        Role::Rotator,
-                        None,
-                        &self.sql.replace,
-                        &[&tenant.as_str(), &cred.as_str(), &new, &version, &expected],
-                    )
-                    .await?;
-                let q = |e| KeysError::Backend(error::db(OP, e));
-                let updated: i64 = row.try_get(0).map_err(q)?;
-                let exists: bool = row.try_get(1).map_err(q)?;
-                Ok(match (updated, exists) {
-                    (1, _) => ReplaceOutcome::Replaced,
-                    (_, true) => ReplaceOutcome::Changed,
-                    (_, false) => ReplaceOutcome::Missing,
-                })
-            })
-            .await
+        let op = "postgres.credentials.replace";
+        blobs::replace(
+            &self.pool,
+            op,
+            &self.sql.replace,
+            &tenant,
+            cred.as_str(),
+            expected,
+            new,
+        )
+        .await
     }
 }
 

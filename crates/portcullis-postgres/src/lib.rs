@@ -383,6 +383,7 @@
 #![warn(clippy::mod_module_files)]
 
 mod audit;
+mod blobs;
 mod credentials;
 mod error;
 mod migrate;

@@ -10,8 +10,8 @@ use portcullis_keys::{
     BlobId, BlobSink, BlobSource, KeysError, ReplaceOutcome, Sealer, SecretName, SecretSource,
     StoredBlob,
 };
-use tokio_postgres::Row;
 
+use crate::blobs;
 use crate::credentials::version_i32;
 use crate::error::{self, corrupt};
 use crate::pool::{PgPool, Role};
@@ -167,34 +167,19 @@ impl BlobSource for PgSecretSource {
         after: Option<&BlobId>,
         limit: usize,
     ) -> Result<Vec<StoredBlob>, KeysError> {
-        const OP: &str = "postgres.secrets.page";
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let after = after.map(BlobId::as_str);
-        self.pool
-            .run(OP, || async {
-                let rows: Vec<Row> = self
-                    .pool
-                    .single_statement(OP, Role::Rotator, None, &self.page, &[&after, &limit])
-                    .await?;
-                let q = |e| KeysError::Backend(error::db(OP, e));
-                let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let id: String = row.try_get(0).map_err(q)?;
-                    let id = BlobId::new(id).map_err(|_| corrupt(OP, "bad blob id"))?;
-                    let (tenant, name) =
-                        split_blob_id(&id).map_err(|_| corrupt(OP, "bad blob id"))?;
-                    out.push(StoredBlob {
-                        id,
-                        tenant,
-                        salt: None,
-                        // Derived from the row's name, as on put and fetch.
-                        context: Self::context(&name),
-                        blob: row.try_get(1).map_err(q)?,
-                    });
-                }
-                Ok(out)
-            })
-            .await
+        // Derived from the row's name, as on put and fetch.
+        blobs::page(
+            &self.pool,
+            "postgres.secrets.page",
+            &self.page,
+            after,
+            limit,
+            |id| {
+                let (tenant, name) = split_blob_id(id).ok()?;
+                Some((tenant, Self::context(&name)))
+            },
+        )
+        .await
     }
 }
 
@@ -206,30 +191,17 @@ impl BlobSink for PgSecretSource {
         expected: &[u8],
         new: &[u8],
     ) -> Result<ReplaceOutcome, KeysError> {
-        const OP: &str = "postgres.secrets.replace";
         let (tenant, name) = split_blob_id(id)?;
-        let version = version_i32(OP, portcullis_keys::inspect(new)?.key_version)?;
-        self.pool
-            .run(OP, || async {
-                let row: Row = self
-                    .pool
-                    .single_statement(
-                        OP,
-                        Role::Rotator,
-                        None,
-                        &self.replace,
-                        &[&tenant.as_str(), &name.as_str(), &new, &version, &expected],
-                    )
-                    .await?;
-                let q = |e| KeysError::Backend(error::db(OP, e));
-                let updated: i64 = row.try_get(0).map_err(q)?;
-                let exists: bool = row.try_get(1).map_err(q)?;
-                Ok(match (updated, exists) {
-                    (1, _) => ReplaceOutcome::Replaced,
-                    (_, true) => ReplaceOutcome::Changed,
-                    (_, false) => ReplaceOutcome::Missing,
-                })
-            })
-            .await
+        let op = "postgres.secrets.replace";
+        blobs::replace(
+            &self.pool,
+            op,
+            &self.replace,
+            &tenant,
+            name.as_str(),
+            expected,
+            new,
+        )
+        .await
     }
 }

@@ -10,23 +10,11 @@
 
 mod common;
 
-use portcullis_audit::{
-    AuditError, AuditStore, ChainFault, Entry, Hash, NewEntry, PendingEntry, verify_chain,
-};
+use common::pending;
+
+use portcullis_audit::{AuditError, AuditStore, ChainFault, Entry, Hash, NewEntry, verify_chain};
 use portcullis_core::{ActorId, TenantId, UnixTime};
 use portcullis_postgres::{PgAuditStore, SchemaName};
-
-fn pending(n: u64) -> PendingEntry {
-    PendingEntry {
-        time: UnixTime::from_millis(1_700_000_000_000 + n),
-        body: NewEntry::new(
-            ActorId::new("alice").unwrap(),
-            "doc.update",
-            &format!("doc/{n}"),
-        )
-        .unwrap(),
-    }
-}
 
 /// Runs `sql` in a transaction as `role` (None = the connecting owner) scoped to
 /// `tenant`, optionally with triggers "disabled" by replication role; returns the error.
@@ -48,18 +36,7 @@ async fn try_as_raw(
     replica: bool,
     sql: &str,
 ) -> Result<u64, tokio_postgres::Error> {
-    c.batch_execute("BEGIN").await.unwrap();
-    if let Some(role) = role {
-        c.execute("SELECT set_config('role', $1, true)", &[&role])
-            .await
-            .unwrap();
-    }
-    c.execute(
-        "SELECT set_config('portcullis.tenant_id', $1, true)",
-        &[&tenant],
-    )
-    .await
-    .unwrap();
+    common::begin_as(c, role, tenant).await;
     if replica {
         c.batch_execute("SET LOCAL session_replication_role = replica")
             .await

@@ -14,6 +14,8 @@
 
 mod common;
 
+use common::pending;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,18 +25,6 @@ use portcullis_core::{ActorId, BackendErrorKind, Provider, TenantId, UnixTime};
 use portcullis_postgres::{
     GroupCommitError, MAX_GROUP_ENTRIES, PgAuditStore, PgOptions, SchemaName,
 };
-
-fn pending(n: u64) -> PendingEntry {
-    PendingEntry {
-        time: UnixTime::from_millis(1_700_000_000_000 + n),
-        body: NewEntry::new(
-            ActorId::new("erin").unwrap(),
-            "doc.read",
-            &format!("doc/{n}"),
-        )
-        .unwrap(),
-    }
-}
 
 /// Waits until `f` holds (polling), or panics after 10 s.
 async fn until(what: &str, mut f: impl FnMut() -> bool) {

@@ -11,18 +11,13 @@
 
 mod common;
 
+use common::pending;
+
 use std::sync::Arc;
 
-use portcullis_audit::{AuditError, AuditLog, AuditStore, Entry, Hash, NewEntry, PendingEntry};
+use portcullis_audit::{AuditError, AuditLog, AuditStore, Entry, Hash, NewEntry};
 use portcullis_core::{ActorId, BackendErrorKind, Provider, TenantId, UnixTime};
 use portcullis_postgres::{AuditIntegrityError, PgAuditStore, SchemaName};
-
-fn pending(n: u64) -> PendingEntry {
-    PendingEntry {
-        time: UnixTime::from_millis(1_700_000_000_000 + n),
-        body: NewEntry::new(ActorId::new("alice").unwrap(), "doc.update", "doc/1").unwrap(),
-    }
-}
 
 /// A well-formed entry at `seq` chained to `prev`, as an `INSERT` statement.
 fn insert_entry(schema: &SchemaName, t: &TenantId, seq: u64, prev: Hash) -> String {
@@ -57,18 +52,7 @@ async fn attempt(
     tenant: &TenantId,
     sql: &str,
 ) -> Result<(), tokio_postgres::Error> {
-    c.batch_execute("BEGIN").await.unwrap();
-    if let Some(role) = role {
-        c.execute("SELECT set_config('role', $1, true)", &[&role])
-            .await
-            .unwrap();
-    }
-    c.execute(
-        "SELECT set_config('portcullis.tenant_id', $1, true)",
-        &[&tenant.as_str()],
-    )
-    .await
-    .unwrap();
+    common::begin_as(c, role, tenant.as_str()).await;
     if let Err(e) = c.batch_execute(sql).await {
         c.batch_execute("ROLLBACK").await.unwrap();
         return Err(e);

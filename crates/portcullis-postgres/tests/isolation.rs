@@ -8,21 +8,11 @@
 
 mod common;
 
-use portcullis_audit::{AuditStore, NewEntry, PendingEntry};
-use portcullis_core::{ActorId, TenantId, UnixTime};
-use portcullis_postgres::PgAuditStore;
+use common::pending;
 
-fn pending(n: u64) -> PendingEntry {
-    PendingEntry {
-        time: UnixTime::from_millis(n),
-        body: NewEntry::new(
-            ActorId::new("bob").unwrap(),
-            "doc.read",
-            &format!("doc/{n}"),
-        )
-        .unwrap(),
-    }
-}
+use portcullis_audit::AuditStore;
+use portcullis_core::TenantId;
+use portcullis_postgres::PgAuditStore;
 
 /// `SELECT tenant_id FROM <table>` as the application role `app` with the tenant
 /// setting `setting`.

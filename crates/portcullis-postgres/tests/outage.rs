@@ -9,25 +9,14 @@
 
 mod common;
 
+use common::pending;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use portcullis_audit::{AuditError, AuditStore, NewEntry, PendingEntry, verify_chain};
-use portcullis_core::{ActorId, UnixTime};
+use portcullis_audit::{AuditError, AuditStore, verify_chain};
 use portcullis_postgres::{PgAuditStore, PgOptions, PgPool, migrate};
-
-fn pending(n: u64) -> PendingEntry {
-    PendingEntry {
-        time: UnixTime::from_millis(n),
-        body: NewEntry::new(
-            ActorId::new("carol").unwrap(),
-            "doc.write",
-            &format!("doc/{n}"),
-        )
-        .unwrap(),
-    }
-}
 
 const BATCH: u64 = 3;
 

@@ -11,23 +11,18 @@
 
 mod common;
 
+use common::pending;
+
 use std::sync::Arc;
 
-use portcullis_audit::{AuditLog, AuditStore, NewEntry, PendingEntry};
-use portcullis_core::{ActorId, Provider, TenantId, UnixTime};
+use portcullis_audit::{AuditLog, AuditStore};
+use portcullis_core::{Provider, TenantId};
 use portcullis_postgres::{
     MAX_AUDIT_PARTITIONS, MigrateOptions, PgAuditStore, PgOptions, PgPool, PostgresError,
     SchemaName, migrate, migrate_with,
 };
 
 const AUDIT: [&str; 3] = ["audit_heads", "audit_entries", "audit_checkpoints"];
-
-fn pending(n: u64) -> PendingEntry {
-    PendingEntry {
-        time: UnixTime::from_millis(1_700_000_000_000 + n),
-        body: NewEntry::new(ActorId::new("frank").unwrap(), "doc.sign", "doc/1").unwrap(),
-    }
-}
 
 /// One text per row of `sql` (its columns joined by ` | `), with `schema` replaced by
 /// `<s>` so two schemas compare.
@@ -233,18 +228,7 @@ async fn try_as(
     tenant: &TenantId,
     sql: &str,
 ) -> Result<Vec<tokio_postgres::Row>, String> {
-    c.batch_execute("BEGIN").await.unwrap();
-    if let Some(role) = role {
-        c.execute("SELECT set_config('role', $1, true)", &[&role])
-            .await
-            .unwrap();
-    }
-    c.execute(
-        "SELECT set_config('portcullis.tenant_id', $1, true)",
-        &[&tenant.as_str()],
-    )
-    .await
-    .unwrap();
+    common::begin_as(c, role, tenant.as_str()).await;
     let r = c.query(sql, &[]).await;
     c.batch_execute("ROLLBACK").await.unwrap();
     r.map_err(|e| e.code().map(|c| c.code().to_owned()).unwrap_or_default())

@@ -11,10 +11,12 @@
 
 mod common;
 
+use common::pending;
+
 use std::sync::Arc;
 
-use portcullis_audit::{AuditError, AuditStore, NewEntry, PendingEntry};
-use portcullis_core::{ActorId, OsRandom, Provider, SecretString, UnixTime};
+use portcullis_audit::{AuditError, AuditStore};
+use portcullis_core::{OsRandom, Provider, SecretString};
 use portcullis_keys::{
     BlobSource, KeyVersion, KeysError, MasterKey, MasterKeys, Purpose, Sealer, SecretName,
     SecretSource,
@@ -24,13 +26,6 @@ use portcullis_postgres::{
     PostgresError, SchemaName, migrate,
 };
 use tokio_postgres::error::SqlState;
-
-fn pending(n: u64) -> PendingEntry {
-    PendingEntry {
-        time: UnixTime::from_millis(n),
-        body: NewEntry::new(ActorId::new("bob").unwrap(), "doc.read", "doc/1").unwrap(),
-    }
-}
 
 fn sealer() -> Arc<Sealer> {
     let ring = MasterKeys::new(

@@ -15,21 +15,22 @@
 //! unknown to it, as for any commit cut in flight) and passes the leadership on. No lane is
 //! ever left without a leader while requests wait in it.
 //!
-//! The state is behind `std` mutexes (never held across an `await`; lock order: lanes,
-//! then a group's members, then a slot). Nothing here panics; a poisoned mutex is entered anyway, since every
-//! critical section leaves the state consistent before anything that could panic.
+//! The queues are behind one `std` mutex (never held across an `await`; lock order: lanes,
+//! then a group's members). Each queued append waits on a `tokio::sync::oneshot` channel
+//! that receives exactly one message: the leadership, or its group's outcome. Nothing here
+//! panics; a poisoned mutex is entered anyway, since every critical section leaves the
+//! state consistent before anything that could panic.
 //!
 //! [`PgAuditStore`]: super::PgAuditStore
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
 
 use portcullis_audit::{AppendReceipt, AuditError, PendingEntry};
 use portcullis_core::{BackendError, BackendErrorKind, TenantId};
+use tokio::sync::oneshot;
 
 /// The most entries one group commit takes from its tenant's queue, counting the leader's
 /// own request. A single request larger than this still commits, alone, in one group: a
@@ -43,50 +44,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One waiting append's mailbox.
-#[derive(Default)]
-struct Slot {
-    state: Mutex<SlotState>,
-}
-
-#[derive(Default)]
-struct SlotState {
-    /// The append's outcome, once its group finished.
-    outcome: Option<Outcome>,
-    /// The lane's leadership was handed to this append and not yet taken up.
-    promoted: bool,
-    waker: Option<Waker>,
-}
-
-impl Slot {
-    fn deliver(&self, outcome: Outcome) {
-        let waker = {
-            let mut s = lock(&self.state);
-            s.outcome = Some(outcome);
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-
-    /// Called with the lanes locked.
-    fn promote(&self) {
-        let waker = {
-            let mut s = lock(&self.state);
-            s.promoted = true;
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
+/// The one message a queued append receives.
+enum Message {
+    /// The append's group finished.
+    Done(Outcome),
+    /// The lane's leadership was handed to this append.
+    Lead,
 }
 
 /// A queued append.
 struct Request {
+    /// Its ticket's number within the committer.
+    id: u64,
     batch: Vec<PendingEntry>,
-    slot: Arc<Slot>,
+    /// Taken when its one message is sent.
+    reply: Option<oneshot::Sender<Message>>,
+}
+
+impl Request {
+    fn send(&mut self, message: Message) {
+        if let Some(reply) = self.reply.take() {
+            // A ticket that went away no longer listens; nothing is owed to it.
+            let _ = reply.send(message);
+        }
+    }
 }
 
 /// One tenant's queue.
@@ -101,6 +82,7 @@ struct Lane {
 #[derive(Default)]
 pub(crate) struct Committer {
     lanes: Mutex<HashMap<TenantId, Lane>>,
+    next_id: AtomicU64,
 }
 
 impl fmt::Debug for Committer {
@@ -121,23 +103,29 @@ pub(crate) enum Turn {
 }
 
 impl Committer {
-    /// Queues `batch` for `tenant`. The ticket says whether the caller leads at once.
+    /// Queues `batch` for `tenant`. The ticket's [`wait`](Ticket::wait) says whether the
+    /// caller leads.
     pub(crate) fn enqueue(self: &Arc<Self>, tenant: &TenantId, batch: Vec<PendingEntry>) -> Ticket {
-        let slot = Arc::new(Slot::default());
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply, inbox) = oneshot::channel();
+        let mut request = Request {
+            id,
+            batch,
+            reply: Some(reply),
+        };
         let mut lanes = lock(&self.lanes);
         let lane = lanes.entry(tenant.clone()).or_default();
-        lane.queue.push_back(Request {
-            batch,
-            slot: Arc::clone(&slot),
-        });
         if !lane.led {
             lane.led = true;
-            slot.promote();
+            request.send(Message::Lead);
         }
+        lane.queue.push_back(request);
         Ticket {
             committer: Arc::clone(self),
             tenant: tenant.clone(),
-            slot,
+            id,
+            inbox,
+            promoted: false,
             leading: false,
         }
     }
@@ -153,8 +141,8 @@ impl Committer {
         let Some(lane) = lanes.get_mut(tenant) else {
             return;
         };
-        match lane.queue.front() {
-            Some(next) => next.slot.promote(),
+        match lane.queue.front_mut() {
+            Some(next) => next.send(Message::Lead),
             None => {
                 lanes.remove(tenant);
             }
@@ -167,21 +155,37 @@ impl Committer {
 pub(crate) struct Ticket {
     committer: Arc<Committer>,
     tenant: TenantId,
-    slot: Arc<Slot>,
+    id: u64,
+    inbox: oneshot::Receiver<Message>,
+    /// [`wait`](Self::wait) returned [`Turn::Lead`].
+    promoted: bool,
     /// A [`Group`] owns the leadership now (and hands it off when it ends).
     leading: bool,
 }
 
 impl Ticket {
     /// Waits until the append's group has finished, or the caller is to lead.
-    pub(crate) fn wait(&self) -> impl Future<Output = Turn> + Send + '_ {
-        Wait { slot: &self.slot }
+    pub(crate) async fn wait(&mut self) -> Turn {
+        match (&mut self.inbox).await {
+            Ok(Message::Done(outcome)) => Turn::Done(outcome),
+            Ok(Message::Lead) => {
+                self.promoted = true;
+                Turn::Lead
+            }
+            // Every request is answered before its sender is dropped, except one taken into
+            // a group whose leader then went away without answering: impossible, since a
+            // group answers every member when it drops. Said anyway, never a panic.
+            Err(_) => Turn::Done(Err(AuditError::Backend(crate::error::corrupt(
+                OP,
+                "group commit dropped a queued append unanswered",
+            )))),
+        }
     }
 
     /// Takes up the leadership this ticket was handed ([`Turn::Lead`]): the returned
     /// group holds the caller's own request and hands the leadership on when dropped.
     pub(crate) fn lead(&mut self) -> Group<'_> {
-        lock(&self.slot.state).promoted = false;
+        self.promoted = false;
         self.leading = true;
         let group = Group {
             ticket: self,
@@ -193,8 +197,8 @@ impl Ticket {
         {
             let mut lanes = lock(&group.ticket.committer.lanes);
             if let Some(lane) = lanes.get_mut(&group.ticket.tenant) {
-                let own = &group.ticket.slot;
-                if let Some(i) = lane.queue.iter().position(|r| Arc::ptr_eq(&r.slot, own)) {
+                let own = group.ticket.id;
+                if let Some(i) = lane.queue.iter().position(|r| r.id == own) {
                     if let Some(r) = lane.queue.remove(i) {
                         lock(&group.members).push(r);
                     }
@@ -214,34 +218,12 @@ impl Drop for Ticket {
         let Some(lane) = lanes.get_mut(&self.tenant) else {
             return;
         };
-        lane.queue.retain(|r| !Arc::ptr_eq(&r.slot, &self.slot));
-        let promoted = lock(&self.slot.state).promoted;
+        lane.queue.retain(|r| r.id != self.id);
+        // Promotions are sent with the lanes locked, so none can arrive after this check.
+        let promoted = self.promoted || matches!(self.inbox.try_recv(), Ok(Message::Lead));
         if promoted {
             Committer::hand_off(&mut lanes, &self.tenant);
         }
-    }
-}
-
-struct Wait<'a> {
-    slot: &'a Slot,
-}
-
-impl Future for Wait<'_> {
-    type Output = Turn;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Turn> {
-        let mut s = lock(&self.slot.state);
-        if let Some(outcome) = s.outcome.take() {
-            return Poll::Ready(Turn::Done(outcome));
-        }
-        if s.promoted {
-            return Poll::Ready(Turn::Lead);
-        }
-        match &mut s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            w => *w = Some(cx.waker().clone()),
-        }
-        Poll::Pending
     }
 }
 
@@ -287,34 +269,35 @@ impl Group<'_> {
     /// [`batch`](Self::batch) in order), or the group's error. Then hands the leadership on
     /// and returns the leader's own outcome.
     pub(crate) fn finish(self, op: &'static str, result: Outcome) -> Outcome {
-        let members = std::mem::take(&mut *lock(&self.members));
-        let own = &self.ticket.slot;
+        let mut members = std::mem::take(&mut *lock(&self.members));
+        let own = self.ticket.id;
         let mut mine = None;
-        let mut give = |slot: &Arc<Slot>, outcome: Outcome| {
-            if Arc::ptr_eq(slot, own) {
+        let mut give = |member: &mut Request, outcome: Outcome| {
+            if member.id == own {
                 mine = Some(outcome);
             } else {
-                slot.deliver(outcome);
+                member.send(Message::Done(outcome));
             }
         };
         match result {
             Err(e) if members.len() == 1 => {
-                if let Some(m) = members.first() {
-                    give(&m.slot, Err(e));
+                if let Some(m) = members.first_mut() {
+                    give(m, Err(e));
                 }
             }
             Err(e) => {
                 let shared = GroupCommitError::new(&members, e);
-                for m in &members {
-                    give(&m.slot, Err(shared.to_audit_error(op)));
+                for m in &mut members {
+                    give(m, Err(shared.to_audit_error(op)));
                 }
             }
             Ok(receipts)
                 if receipts.len() == members.iter().map(|m| m.batch.len()).sum::<usize>() =>
             {
                 let mut rest = receipts.into_iter();
-                for m in &members {
-                    give(&m.slot, Ok(rest.by_ref().take(m.batch.len()).collect()));
+                for m in &mut members {
+                    let n = m.batch.len();
+                    give(m, Ok(rest.by_ref().take(n).collect()));
                 }
             }
             Ok(_) => {
@@ -323,8 +306,8 @@ impl Group<'_> {
                     "group commit returned the wrong number of receipts",
                 ));
                 let shared = GroupCommitError::new(&members, e);
-                for m in &members {
-                    give(&m.slot, Err(shared.to_audit_error(op)));
+                for m in &mut members {
+                    give(m, Err(shared.to_audit_error(op)));
                 }
             }
         }
@@ -340,13 +323,13 @@ impl Group<'_> {
 
 impl Drop for Group<'_> {
     fn drop(&mut self) {
-        let members = std::mem::take(&mut *lock(&self.members));
+        let mut members = std::mem::take(&mut *lock(&self.members));
         if !members.is_empty() {
             let cause =
                 AuditError::Backend(BackendError::new(BackendErrorKind::Timeout, OP, LeaderGone));
             let shared = GroupCommitError::new(&members, cause);
-            for m in &members {
-                m.slot.deliver(Err(shared.to_audit_error(OP)));
+            for m in &mut members {
+                m.send(Message::Done(Err(shared.to_audit_error(OP))));
             }
         }
         let mut lanes = lock(&self.ticket.committer.lanes);

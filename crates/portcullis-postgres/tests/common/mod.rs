@@ -113,3 +113,33 @@ pub fn url_as(url: &str, user: &str) -> String {
     let db = config.get_dbname().unwrap_or("postgres");
     format!("host={host} port={port} dbname={db} user={user}")
 }
+
+/// Entry `n` of a test log: `alice` did `doc.update` on `doc/<n>` at 1,700,000,000,000 + n ms.
+pub fn pending(n: u64) -> portcullis_audit::PendingEntry {
+    portcullis_audit::PendingEntry {
+        time: portcullis_core::UnixTime::from_millis(1_700_000_000_000 + n),
+        body: portcullis_audit::NewEntry::new(
+            portcullis_core::ActorId::new("alice").unwrap(),
+            "doc.update",
+            &format!("doc/{n}"),
+        )
+        .unwrap(),
+    }
+}
+
+/// Opens a transaction on `c` as `role` (None: the connecting superuser) with the RLS
+/// tenant set to `tenant`; the caller ends it.
+pub async fn begin_as(c: &tokio_postgres::Client, role: Option<&str>, tenant: &str) {
+    c.batch_execute("BEGIN").await.unwrap();
+    if let Some(role) = role {
+        c.execute("SELECT set_config('role', $1, true)", &[&role])
+            .await
+            .unwrap();
+    }
+    c.execute(
+        "SELECT set_config('portcullis.tenant_id', $1, true)",
+        &[&tenant],
+    )
+    .await
+    .unwrap();
+}
