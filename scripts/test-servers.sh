@@ -2,6 +2,7 @@
 # Starts (or stops) the extra servers the backend tests need, all on loopback, all owned
 # by this script and stopped by their pids:
 #   - a 3-master Redis Cluster (redis-server --cluster-enabled yes) on ports 7101-7103;
+#   - a 3-master TLS-only Redis Cluster (tls-cluster yes: the bus too) on ports 7111-7113;
 #   - a TLS-only redis-server on port 6390 (client certificates optional);
 #   - a private PostgreSQL with ssl=on on port 5440 (initdb as the `postgres` user).
 # The CA, server and client certificates are made by openssl at run time.
@@ -15,6 +16,7 @@ set -euo pipefail
 
 DIR="${PORTCULLIS_SERVERS_DIR:-/tmp/portcullis-test-servers}"
 CLUSTER_PORTS=(7101 7102 7103)
+TLS_CLUSTER_PORTS=(7111 7112 7113)
 TLS_PORT=6390
 PG_PORT=5440
 
@@ -93,6 +95,34 @@ redis_cluster() {
   log "error: the cluster did not reach cluster_state:ok"; exit 1
 }
 
+redis_tls_cluster() {
+  local d="$DIR/tls"
+  for port in "${TLS_CLUSTER_PORTS[@]}"; do
+    mkdir -p "$DIR/tls-cluster-$port"
+    redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+      --tls-cluster yes --tls-replication yes \
+      --tls-cert-file "$d/server.crt" --tls-key-file "$d/server.key" \
+      --tls-client-cert-file "$d/client.crt" --tls-client-key-file "$d/client.key" \
+      --tls-ca-cert-file "$d/ca.crt" --tls-auth-clients optional \
+      --cluster-config-file "$DIR/tls-cluster-$port/nodes.conf" --cluster-node-timeout 2000 \
+      --cluster-require-full-coverage no \
+      --save "" --appendonly no --dir "$DIR/tls-cluster-$port" --daemonize yes \
+      --pidfile "$DIR/redis-tls-cluster-$port.pid" --logfile "$DIR/tls-cluster-$port/log"
+  done
+  for port in "${TLS_CLUSTER_PORTS[@]}"; do wait_port "$port" "TLS cluster node"; done
+  local nodes=() cli=(redis-cli --tls --cacert "$d/ca.crt")
+  for port in "${TLS_CLUSTER_PORTS[@]}"; do nodes+=("127.0.0.1:$port"); done
+  # The bus is TLS too: each node dials the others with the client certificate.
+  timeout 60 "${cli[@]}" --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+    >"$DIR/tls-cluster-create.log" 2>&1 \
+    || { log "error: the TLS cluster was not created:"; cat "$DIR/tls-cluster-create.log" >&2; exit 1; }
+  for _ in $(seq 1 100); do
+    if "${cli[@]}" -p "${TLS_CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok'; then return 0; fi
+    sleep 0.1
+  done
+  log "error: the TLS cluster did not reach cluster_state:ok"; exit 1
+}
+
 redis_tls() {
   local d="$DIR/tls"
   mkdir -p "$DIR/redis-tls"
@@ -150,12 +180,14 @@ start() {
   certs
   redis_cluster
   redis_tls
+  redis_tls_cluster
   postgres_tls
   local env="$DIR/env"
   {
     echo "export PORTCULLIS_TEST_REDIS_CLUSTER_URLS=redis://127.0.0.1:${CLUSTER_PORTS[0]},redis://127.0.0.1:${CLUSTER_PORTS[1]},redis://127.0.0.1:${CLUSTER_PORTS[2]}"
     echo "export PORTCULLIS_TEST_REDIS_CLUSTER_PORTS='${CLUSTER_PORTS[*]}'"
     echo "export PORTCULLIS_TEST_REDIS_TLS_URL=rediss://127.0.0.1:$TLS_PORT"
+    echo "export PORTCULLIS_TEST_REDIS_TLS_CLUSTER_URLS=rediss://127.0.0.1:${TLS_CLUSTER_PORTS[0]},rediss://127.0.0.1:${TLS_CLUSTER_PORTS[1]},rediss://127.0.0.1:${TLS_CLUSTER_PORTS[2]}"
     echo "export PORTCULLIS_TEST_TLS_DIR=$DIR/tls"
     echo "export PORTCULLIS_TEST_PG_TLS_URL='postgres://postgres@127.0.0.1:$PG_PORT/test'"
   } >"$env"

@@ -78,9 +78,9 @@ async fn rate_limiter_conforms(target: Target, test: &str) {
     .await;
 }
 
-/// One test per suite and target: the single server, the cluster, TLS.
+/// One test per suite and target: the single server, the cluster, TLS, the TLS cluster.
 macro_rules! on_every_target {
-    ($($suite:ident => $single:ident, $cluster:ident, $tls:ident;)*) => {$(
+    ($($suite:ident => $single:ident, $cluster:ident, $tls:ident, $cluster_tls:ident;)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $single() {
             $suite(Target::Single, stringify!($single)).await;
@@ -93,13 +93,17 @@ macro_rules! on_every_target {
         async fn $tls() {
             $suite(Target::Tls, stringify!($tls)).await;
         }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $cluster_tls() {
+            $suite(Target::ClusterTls, stringify!($cluster_tls)).await;
+        }
     )*};
 }
 
 on_every_target! {
-    token_stores_conform => token_stores_conform_single, token_stores_conform_cluster, token_stores_conform_tls;
-    replay_guard_conforms => replay_guard_conforms_single, replay_guard_conforms_cluster, replay_guard_conforms_tls;
-    rate_limiter_conforms => rate_limiter_conforms_single, rate_limiter_conforms_cluster, rate_limiter_conforms_tls;
+    token_stores_conform => token_stores_conform_single, token_stores_conform_cluster, token_stores_conform_tls, token_stores_conform_cluster_tls;
+    replay_guard_conforms => replay_guard_conforms_single, replay_guard_conforms_cluster, replay_guard_conforms_tls, replay_guard_conforms_cluster_tls;
+    rate_limiter_conforms => rate_limiter_conforms_single, rate_limiter_conforms_cluster, rate_limiter_conforms_tls, rate_limiter_conforms_cluster_tls;
 }
 
 /// With the server's clock, the same quota holds (timing-independent assertions only).

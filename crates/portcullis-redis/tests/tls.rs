@@ -7,7 +7,8 @@
 //! TLS against real servers with the run-time PKI of `scripts/test-servers.sh`: the
 //! shared TLS server is reached with our CA and refused with an unrelated one; a private
 //! server that requires client certificates refuses a client without one and accepts
-//! ours (mutual TLS).
+//! ours (mutual TLS); the TLS cluster is reached as a cluster with our CA (every master,
+//! including those learnt from `CLUSTER SLOTS`, over TLS) and refused with another.
 
 mod common;
 
@@ -25,6 +26,44 @@ fn tls_config(tls: TlsOptions) -> RedisConfig {
         .prefix(common::unique_prefix("tls"))
         .command_timeout(Duration::from_secs(2))
         .tls(tls)
+}
+
+#[tokio::test]
+async fn tls_cluster_verifies_every_master() {
+    let Some(urls) = Target::ClusterTls.url("tls_cluster_verifies_every_master") else {
+        return;
+    };
+    let ok = RedisBackend::connect(
+        &urls,
+        tls_config(TlsOptions::new().root_ca_pem(tls_file("ca.crt"))).cluster(),
+        ManualClock::new().provider(0),
+    )
+    .await
+    .unwrap();
+    assert!(ok.is_cluster());
+    ok.ping().await.unwrap();
+    // One seed only: the other masters come from the cluster's own map, still over TLS.
+    let first = urls.split(',').next().unwrap();
+    let one_seed = RedisBackend::connect(
+        first,
+        tls_config(TlsOptions::new().root_ca_pem(tls_file("ca.crt"))).cluster(),
+        ManualClock::new().provider(0),
+    )
+    .await
+    .unwrap();
+    one_seed.ping().await.unwrap();
+    let refused = RedisBackend::connect(
+        &urls,
+        tls_config(TlsOptions::new().root_ca_pem(tls_file("other-ca.crt"))).cluster(),
+        ManualClock::new().provider(0),
+    )
+    .await;
+    match refused {
+        Err(RedisError::Backend(_)) => {}
+        // A lazily connecting client fails on its first command instead.
+        Ok(b) => assert!(b.ping().await.is_err(), "another CA must be refused"),
+        Err(e) => panic!("unexpected error: {e:?}"),
+    }
 }
 
 #[tokio::test]

@@ -132,13 +132,15 @@ pub async fn raw(url: &str, args: &[&str]) -> redis::Value {
     cmd.query_async(&mut conn).await.unwrap()
 }
 
-/// Where a suite runs: the shared single server, the 3-master cluster, or the TLS server
-/// (all started by `.ci/run` through `scripts/test-servers.sh`).
+/// Where a suite runs: the shared single server, the 3-master cluster, the TLS server,
+/// or the 3-master TLS cluster (all started by `.ci/run` through
+/// `scripts/test-servers.sh`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Single,
     Cluster,
     Tls,
+    ClusterTls,
 }
 
 impl Target {
@@ -147,6 +149,7 @@ impl Target {
             Target::Single => "PORTCULLIS_TEST_REDIS_URL",
             Target::Cluster => "PORTCULLIS_TEST_REDIS_CLUSTER_URLS",
             Target::Tls => "PORTCULLIS_TEST_REDIS_TLS_URL",
+            Target::ClusterTls => "PORTCULLIS_TEST_REDIS_TLS_CLUSTER_URLS",
         }
     }
 
@@ -174,6 +177,9 @@ impl Target {
             Target::Tls => {
                 c.tls(portcullis_redis::TlsOptions::new().root_ca_pem(tls_file("ca.crt")))
             }
+            Target::ClusterTls => c
+                .cluster()
+                .tls(portcullis_redis::TlsOptions::new().root_ca_pem(tls_file("ca.crt"))),
         }
     }
 
