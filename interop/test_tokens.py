@@ -111,6 +111,32 @@ def python_keypair(alg):
     return priv, jwk
 
 
+# P-256 group order. JOSE does not require low-S ECDSA signatures and `cryptography`
+# does not normalize s, so about half of PyJWT's ES256 tokens are high-S, which
+# portcullis refuses unless `--danger-accept-high-s` (a token must have one valid string).
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def signature_s(token: str) -> int:
+    sig = base64.urlsafe_b64decode(token.split(".")[2] + "==")
+    assert len(sig) == 64
+    return int.from_bytes(sig[32:], "big")
+
+
+def with_s(token: str, s: int) -> str:
+    h, p, sig = token.split(".")
+    raw = base64.urlsafe_b64decode(sig + "==")
+    return f"{h}.{p}.{b64u(raw[:32] + s.to_bytes(32, 'big'))}"
+
+
+def pyjwt_encode(payload, key, alg, kid):
+    """PyJWT's token, its ES256 signature put in low-S form (the same signature)."""
+    token = jwt.encode(payload, key, algorithm=alg, headers={"kid": kid})
+    if alg == "ES256" and signature_s(token) > P256_N // 2:
+        token = with_s(token, P256_N - signature_s(token))
+    return token
+
+
 def verify_args(*extra):
     return ["token", "verify", "--aud", AUD, "--iss", ISS, *extra]
 
@@ -120,15 +146,15 @@ def test_pyjwt_token_verifies_in_portcullis_with_jwks(cli, tmp_path, alg):
     priv, jwk = python_keypair(alg)
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk]}))
-    token = jwt.encode(claims(), priv, algorithm=alg, headers={"kid": jwk["kid"]})
+    token = pyjwt_encode(claims(), priv, alg, jwk["kid"])
     out = json.loads(cli.ok(*verify_args("--jwks", jwks, token)))
     assert out["sub"] == "alice" and out["tid"] == "acme"
     # Tampered, expired, wrong audience, alg=none, another key under the same kid.
     assert "invalid signature" in cli.fails(*verify_args("--jwks", jwks, flip_payload(token)))
-    expired = jwt.encode(claims(exp=int(time.time()) - 120, iat=int(time.time()) - 600,
-                                nbf=int(time.time()) - 600), priv, algorithm=alg, headers={"kid": jwk["kid"]})
+    expired = pyjwt_encode(claims(exp=int(time.time()) - 120, iat=int(time.time()) - 600,
+                                  nbf=int(time.time()) - 600), priv, alg, jwk["kid"])
     assert "expired" in cli.fails(*verify_args("--jwks", jwks, expired))
-    wrong_aud = jwt.encode(claims(aud="other"), priv, algorithm=alg, headers={"kid": jwk["kid"]})
+    wrong_aud = pyjwt_encode(claims(aud="other"), priv, alg, jwk["kid"])
     cli.fails(*verify_args("--jwks", jwks, wrong_aud))
     none = jwt.encode(claims(), None, algorithm="none", headers={"kid": jwk["kid"]})
     cli.fails(*verify_args("--jwks", jwks, none))
@@ -137,13 +163,36 @@ def test_pyjwt_token_verifies_in_portcullis_with_jwks(cli, tmp_path, alg):
     assert "invalid signature" in cli.fails(*verify_args("--jwks", jwks, forged))
 
 
+def test_high_s_es256_is_refused_unless_opted_in(cli, tmp_path):
+    """The same PyJWT signature in both forms: (r, s) low and (r, n - s) high. PyJWT
+    accepts both; portcullis only the low one, or both with `--danger-accept-high-s`."""
+    priv, jwk = python_keypair("ES256")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [jwk]}))
+    low = pyjwt_encode(claims(), priv, "ES256", jwk["kid"])
+    high = with_s(low, P256_N - signature_s(low))
+    assert signature_s(high) > P256_N // 2 >= signature_s(low)
+    pub = priv.public_key()
+    for token in (low, high):
+        assert jwt.decode(token, pub, algorithms=["ES256"], audience=AUD, issuer=ISS)["sub"] == "alice"
+    cli.ok(*verify_args("--jwks", jwks, low))
+    assert "invalid signature" in cli.fails(*verify_args("--jwks", jwks, high))
+    cli.ok(*verify_args("--jwks", jwks, "--danger-accept-high-s", high))
+
+
+def test_portcullis_es256_tokens_are_low_s(cli, tmp_path):
+    key, _ = keygen(cli, tmp_path, "ES256")
+    for _ in range(16):
+        assert signature_s(issue(cli, "ES256", key)) <= P256_N // 2
+
+
 @pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
 def test_pyjwt_signs_with_portcullis_pem_key(cli, tmp_path, alg):
     """PyJWT loads the PKCS#8 PEM from `portcullis token keygen`; ours verifies."""
     key, kid = keygen(cli, tmp_path, alg)
     jwks = tmp_path / "jwks.json"
     jwks.write_bytes(cli.ok("token", "jwks", "--key-file", key))
-    token = jwt.encode(claims(), key.read_bytes(), algorithm=alg, headers={"kid": kid})
+    token = pyjwt_encode(claims(), key.read_bytes(), alg, kid)
     assert json.loads(cli.ok(*verify_args("--jwks", jwks, token)))["sub"] == "alice"
     cli.fails(*verify_args("--jwks", jwks, flip_payload(token)))
 

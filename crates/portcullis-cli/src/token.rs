@@ -130,6 +130,11 @@ pub(crate) struct VerifyArgs {
     /// Verify as of this Unix time in seconds (default: now).
     #[arg(long, value_name = "UNIX")]
     now: Option<u64>,
+    /// Also accept ES256 signatures in high-S form, as many JOSE signers (OpenSSL, Python
+    /// `cryptography`, Go, Java) emit about half the time. The token string is then
+    /// malleable (a second valid string exists for the same claims). Default: low-S only.
+    #[arg(long)]
+    danger_accept_high_s: bool,
     /// The token (default: read from standard input).
     token: Option<String>,
 }
@@ -210,13 +215,24 @@ fn verify(a: &VerifyArgs) -> CliResult {
     let mut added = 0usize;
     if let Some(path) = &a.jwks {
         for key in tokenkey::load_jwks(path)? {
+            let key = if a.danger_accept_high_s {
+                key.danger_accept_high_s()
+            } else {
+                key
+            };
             ring.insert(key, KeyState::VerifyOnly)
                 .map_err(CliError::usage)?;
             added += 1;
         }
     }
     if let Some(path) = &a.key_file {
-        ring.insert(tokenkey::load(path)?, KeyState::VerifyOnly)
+        let key = tokenkey::load(path)?;
+        let key = if a.danger_accept_high_s {
+            key.danger_accept_high_s()
+        } else {
+            key
+        };
+        ring.insert(key, KeyState::VerifyOnly)
             .map_err(CliError::usage)?;
         added += 1;
     }

@@ -178,13 +178,40 @@ struct Registered {
     pur: Option<String>,
 }
 
+/// What was wrong with a claim set, without any claim value: serde's messages quote the
+/// offending value (`invalid type: string "…"`), so only a missing or duplicate claim is
+/// named (the name is the decoder's, not the token's); anything else is described by its
+/// kind and byte position.
+pub(crate) fn claims_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    for prefix in ["missing field `", "duplicate field `"] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            if let Some((name, _)) = rest.split_once('`') {
+                let what = if prefix.starts_with("missing") {
+                    "missing"
+                } else {
+                    "duplicate"
+                };
+                return format!("{what} claim `{name}`");
+            }
+        }
+    }
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "unreadable claims",
+        serde_json::error::Category::Syntax => "claims are not valid JSON",
+        serde_json::error::Category::Eof => "claims end too early",
+        serde_json::error::Category::Data => "a claim has the wrong type or value",
+    };
+    format!("{kind} (line {}, column {})", e.line(), e.column())
+}
+
 /// Decodes verified claim bytes: the registered claims, then the caller's extra claims
 /// from the same object.
 pub(crate) fn decode_claims<E: DeserializeOwned>(
     json: &[u8],
 ) -> Result<Claims<E>, crate::TokenError> {
     let bad = |e: serde_json::Error| crate::TokenError::MalformedClaims {
-        reason: e.to_string(),
+        reason: claims_error(&e),
     };
     let r: Registered = serde_json::from_slice(json).map_err(bad)?;
     let extra: E = serde_json::from_slice(json).map_err(bad)?;

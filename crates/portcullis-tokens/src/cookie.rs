@@ -58,6 +58,17 @@ fn valid_attr(value: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
 }
 
+fn check_path(path: &str) -> Result<(), TokenError> {
+    if path.starts_with('/') && valid_attr(path) {
+        Ok(())
+    } else {
+        Err(TokenError::InvalidConfig {
+            reason: "cookie paths must start with `/` and contain no `;`, `,`, spaces or control characters"
+                .to_owned(),
+        })
+    }
+}
+
 impl CookiePolicy {
     /// Defaults: no `Domain` (host-only), access cookie path `/`, refresh cookie path
     /// `/auth/refresh`.
@@ -92,14 +103,8 @@ impl CookiePolicy {
     /// [`TokenError::InvalidConfig`] for a path that does not start with `/` or contains
     /// forbidden characters.
     pub fn with_paths(mut self, access: &str, refresh: &str) -> Result<Self, TokenError> {
-        for p in [access, refresh] {
-            if !p.starts_with('/') || !valid_attr(p) {
-                return Err(TokenError::InvalidConfig {
-                    reason: "cookie paths must start with `/` and contain no `;`, `,` or spaces"
-                        .to_owned(),
-                });
-            }
-        }
+        check_path(access)?;
+        check_path(refresh)?;
         access.clone_into(&mut self.access_path);
         refresh.clone_into(&mut self.refresh_path);
         Ok(self)
@@ -160,7 +165,8 @@ impl CookiePolicy {
     ///
     /// # Errors
     ///
-    /// As [`CookiePolicy::access_cookie`].
+    /// As [`CookiePolicy::access_cookie`], and for a `path` that
+    /// [`CookiePolicy::with_paths`] would refuse.
     pub fn clear_cookie(&self, base: &str, path: &str) -> Result<String, TokenError> {
         self.build(base, "", path, SameSite::Lax, Duration::ZERO)
     }
@@ -186,6 +192,8 @@ impl CookiePolicy {
                 reason: "cookie name or value contains forbidden characters".to_owned(),
             });
         }
+        // Every path reaches the header through here, so every one is checked here.
+        check_path(path)?;
         let mut out = format!(
             "{}={value}; Path={path}; Max-Age={}",
             self.cookie_name(base, path),

@@ -32,6 +32,13 @@ pub enum TokenError {
         /// The algorithm named by the header (escaped, at most 16 characters).
         alg: String,
     },
+    /// The header's `crit` lists an extension this verifier does not process (RFC 7515
+    /// section 4.1.11: the token must be refused).
+    #[error("unsupported critical header extension `{name}`")]
+    UnsupportedCritical {
+        /// The first such extension name (escaped, at most 32 characters).
+        name: String,
+    },
     /// The header carries no `kid`.
     #[error("token header has no `kid`")]
     MissingKeyId,

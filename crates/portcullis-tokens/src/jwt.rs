@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Header, encode};
 
 use portcullis_core::{ActorId, KeyId, Provider, TenantId, UnixTime, random_array};
@@ -20,7 +19,7 @@ use crate::refresh::{FamilyId, FamilyStatus, MemoryRefreshStore, RefreshStore};
 use crate::revocation::{
     MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore,
 };
-use crate::signing_keys::{SigningKeys, parse_header, split_compact};
+use crate::signing_keys::{SigningKeys, parse_header, split_compact, to_low_s, verify_signature};
 use crate::tickets::{MemoryTicketStore, TicketStore};
 
 /// Largest leeway accepted by [`TokenConfig::with_leeway`].
@@ -385,6 +384,7 @@ impl TokenService {
         let mut header = Header::new(key.alg.jwt());
         header.kid = Some(key.kid.to_string());
         let token = encode(&header, &claims, encoding).map_err(|_| TokenError::Signing)?;
+        let token = to_low_s(token, key.alg)?;
         Ok(IssuedToken {
             token,
             jti,
@@ -586,7 +586,7 @@ impl TokenService {
             });
         }
         let (header_b64, payload_b64, signature) = split_compact(token)?;
-        let header = parse_header(header_b64)?;
+        let header = parse_header(header_b64, &[])?;
         let kid = header.kid.ok_or(TokenError::MissingKeyId)?;
         let key = self.ring.lookup(&kid)?;
         if header.alg != key.alg.as_str() {
@@ -603,22 +603,13 @@ impl TokenService {
             .ok_or(TokenError::Malformed {
                 reason: "expected three parts",
             })?;
-        let valid = !signature.is_empty()
-            && jsonwebtoken::crypto::verify(
-                signature,
-                signing_input.as_bytes(),
-                &key.decoding,
-                key.alg.jwt(),
-            )
-            .map_err(|e| match e.into_kind() {
-                ErrorKind::Base64(_) => TokenError::Malformed {
-                    reason: "signature is not base64url",
-                },
-                _ => TokenError::InvalidSignature,
-            })?;
-        if !valid {
-            return Err(TokenError::InvalidSignature);
-        }
+        verify_signature(
+            signing_input,
+            signature,
+            key.alg,
+            &key.decoding,
+            key.accept_high_s,
+        )?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| TokenError::Malformed {

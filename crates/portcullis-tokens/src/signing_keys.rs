@@ -17,6 +17,6 @@ mod ring;
 
 pub use jwk::{Jwk, Jwks};
 pub use jws::Algorithm;
-pub(crate) use jws::{parse_header, split_compact};
+pub(crate) use jws::{parse_header, split_compact, to_low_s, verify_signature};
 pub use material::{KeyMaterial, MIN_HMAC_SECRET_LEN};
 pub use ring::{KeyState, SigningKeys};

@@ -40,14 +40,25 @@ fn rfc7515_a1_hs256_signature_verifies() {
             .unwrap()
             .contains("\"iss\":\"joe\"")
     );
-    // One flipped signature character fails.
-    let mut bad = v["token"].clone();
-    let last = bad.pop().unwrap();
-    bad.push(if last == 'k' { 'j' } else { 'k' });
+    // One flipped signature character (inside the signature, where every bit counts)
+    // fails; a last character with stray low bits is not base64url at all.
+    let token = &v["token"];
+    let at = token.len() - 10;
+    let c = &token[at..=at];
+    let bad = format!(
+        "{}{}{}",
+        &token[..at],
+        if c == "k" { "j" } else { "k" },
+        &token[at + 1..]
+    );
     assert!(matches!(
         key.verify_jws(&bad),
         Err(TokenError::InvalidSignature)
     ));
+    let mut stray = token.clone();
+    let last = stray.pop().unwrap();
+    stray.push(if last == 'k' { 'j' } else { 'k' });
+    assert!(key.verify_jws(&stray).is_err());
     // Another secret fails.
     let other =
         KeyMaterial::hs256(KeyId::new("x").unwrap(), &SecretBytes::new(vec![1; 64])).unwrap();

@@ -125,10 +125,12 @@ impl ApiKeys {
         if !matches || record.tenant != *tenant || record.id != parsed.id {
             return Err(TokenError::ApiKeyInvalid);
         }
-        let now = self.provider.now();
-        if record.revoked_at.is_some_and(|at| at <= now) {
+        // Any revocation time means revoked, even one in this verifier's future: the
+        // revoker's clock may run ahead of this replica's.
+        if record.revoked_at.is_some() {
             return Err(TokenError::ApiKeyRevoked);
         }
+        let now = self.provider.now();
         if record.expires_at.is_some_and(|at| now >= at) {
             return Err(TokenError::ApiKeyExpired);
         }

@@ -66,10 +66,26 @@ pub(crate) struct RawHeader {
     pub(crate) alg: String,
     #[serde(default)]
     pub(crate) kid: Option<String>,
+    /// RFC 7515 section 4.1.11: extensions the recipient must understand (`Some` even
+    /// for `"crit": null`, which is malformed).
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<serde_json::Value>,
 }
 
-/// Decodes a base64url JOSE header and refuses every algorithm but ours.
-pub(crate) fn parse_header(b64: &str) -> Result<RawHeader, TokenError> {
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    <serde_json::Value as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// Header parameters registered by RFC 7515 and RFC 7516; `crit` may not list them.
+const REGISTERED_HEADERS: &[&str] = &[
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip",
+];
+
+/// Decodes a base64url JOSE header, refuses every algorithm but ours, and refuses a
+/// `crit` header (RFC 7515 section 4.1.11) unless every extension it lists is in
+/// `understood` and present in the header. This crate processes no header extension, so
+/// its own verifiers pass an empty list: any `crit` is refused.
+pub(crate) fn parse_header(b64: &str, understood: &[&str]) -> Result<RawHeader, TokenError> {
     let json = URL_SAFE_NO_PAD
         .decode(b64)
         .map_err(|_| TokenError::Malformed {
@@ -83,20 +99,121 @@ pub(crate) fn parse_header(b64: &str) -> Result<RawHeader, TokenError> {
             alg: crate::error::escape_untrusted(&header.alg, 16),
         });
     }
+    if let Some(crit) = &header.crit {
+        // Rare: only then is the header read again, whole, to see which members it has.
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&json)
+            .map_err(|_| TokenError::Malformed {
+                reason: "header is not a JSON object with `alg`",
+            })?;
+        check_crit(crit, &object, understood)?;
+    }
     Ok(header)
 }
 
+fn check_crit(
+    crit: &serde_json::Value,
+    header: &serde_json::Map<String, serde_json::Value>,
+    understood: &[&str],
+) -> Result<(), TokenError> {
+    let malformed = TokenError::Malformed {
+        reason: "`crit` must be a non-empty array of extension names present in the header",
+    };
+    let names = match crit {
+        serde_json::Value::Array(names) if !names.is_empty() => names,
+        _ => return Err(malformed),
+    };
+    for name in names {
+        let Some(name) = name.as_str() else {
+            return Err(malformed);
+        };
+        if REGISTERED_HEADERS.contains(&name) || !header.contains_key(name) {
+            return Err(malformed);
+        }
+        if !understood.contains(&name) {
+            return Err(TokenError::UnsupportedCritical {
+                name: crate::error::escape_untrusted(name, 32),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the signature of the compact JWS `header.payload` with `decoding`, whose
+/// algorithm is `alg`. ECDSA signatures must be in low-S form (s ≤ n/2), so a token has
+/// exactly one valid signature: the other form (s → n − s) of the same signature, which
+/// the curve's verification accepts too, is refused, unless `accept_high_s` (see
+/// [`KeyMaterial::danger_accept_high_s`](super::KeyMaterial::danger_accept_high_s)).
+pub(crate) fn verify_signature(
+    signing_input: &str,
+    signature: &str,
+    alg: Algorithm,
+    decoding: &DecodingKey,
+    accept_high_s: bool,
+) -> Result<(), TokenError> {
+    if signature.is_empty() {
+        return Err(TokenError::InvalidSignature);
+    }
+    if alg == Algorithm::Es256 && !accept_high_s {
+        let raw = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| TokenError::Malformed {
+                reason: "signature is not base64url",
+            })?;
+        let sig =
+            p256::ecdsa::Signature::from_slice(&raw).map_err(|_| TokenError::InvalidSignature)?;
+        // `normalize_s` is `Some` exactly when s is in the upper half.
+        if sig.normalize_s().is_some() {
+            return Err(TokenError::InvalidSignature);
+        }
+    }
+    let valid =
+        jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), decoding, alg.jwt())
+            .map_err(|e| match e.into_kind() {
+                jsonwebtoken::errors::ErrorKind::Base64(_) => TokenError::Malformed {
+                    reason: "signature is not base64url",
+                },
+                _ => TokenError::InvalidSignature,
+            })?;
+    if valid {
+        Ok(())
+    } else {
+        Err(TokenError::InvalidSignature)
+    }
+}
+
+/// Puts the ECDSA signature of a compact JWS that was just signed with `alg` into low-S
+/// form (the signer does not always emit it; [`verify_signature`] accepts only it). Other
+/// algorithms are returned as they are.
+pub(crate) fn to_low_s(token: String, alg: Algorithm) -> Result<String, TokenError> {
+    if alg != Algorithm::Es256 {
+        return Ok(token);
+    }
+    let (input, sig) = token.rsplit_once('.').ok_or(TokenError::Signing)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| TokenError::Signing)?;
+    let sig = p256::ecdsa::Signature::from_slice(&raw).map_err(|_| TokenError::Signing)?;
+    match sig.normalize_s() {
+        None => Ok(token),
+        Some(low) => Ok(format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(low.to_bytes())
+        )),
+    }
+}
+
 /// Checks a compact JWS against the key `kid`, pinned to `alg`, at the signature layer
-/// only: the header's `alg` must equal `alg` and the signature must verify under
-/// `decoding`. Returns the decoded payload.
+/// only: the header's `alg` must equal `alg`, no `crit` extension, and the signature must
+/// verify under `decoding`. Returns the decoded payload.
 pub(super) fn verify_compact(
     token: &str,
     kid: &KeyId,
     alg: Algorithm,
     decoding: &DecodingKey,
+    accept_high_s: bool,
 ) -> Result<Vec<u8>, TokenError> {
     let parts = split_compact(token)?;
-    let header = parse_header(parts.0)?;
+    let header = parse_header(parts.0, &[])?;
     if header.alg != alg.as_str() {
         return Err(TokenError::AlgorithmMismatch {
             kid: kid.clone(),
@@ -110,11 +227,7 @@ pub(super) fn verify_compact(
             .ok_or(TokenError::Malformed {
                 reason: "expected three parts",
             })?;
-    let ok = jsonwebtoken::crypto::verify(parts.2, signing_input.as_bytes(), decoding, alg.jwt())
-        .unwrap_or(false);
-    if !ok {
-        return Err(TokenError::InvalidSignature);
-    }
+    verify_signature(signing_input, parts.2, alg, decoding, accept_high_s)?;
     URL_SAFE_NO_PAD
         .decode(parts.1)
         .map_err(|_| TokenError::Malformed {

@@ -24,6 +24,8 @@ pub struct KeyMaterial {
     pub(super) encoding: Option<EncodingKey>,
     pub(super) decoding: DecodingKey,
     pub(super) public_jwk: Option<PublicJwk>,
+    /// ECDSA only: also accept the high-S form of a signature.
+    pub(super) accept_high_s: bool,
 }
 
 impl fmt::Debug for KeyMaterial {
@@ -57,6 +59,7 @@ impl KeyMaterial {
             encoding: Some(EncodingKey::from_secret(secret.expose_secret())),
             decoding: DecodingKey::from_secret(secret.expose_secret()),
             public_jwk: None,
+            accept_high_s: false,
         })
     }
 
@@ -129,6 +132,7 @@ impl KeyMaterial {
             encoding: None,
             decoding: DecodingKey::from_ed_der(public),
             public_jwk: Some(jwk),
+            accept_high_s: false,
         })
     }
 
@@ -175,7 +179,22 @@ impl KeyMaterial {
             encoding: None,
             decoding: DecodingKey::from_ec_der(point.as_bytes()),
             public_jwk: Some(jwk),
+            accept_high_s: false,
         })
+    }
+
+    /// Also accepts ECDSA signatures in high-S form (s > n/2) under this key. By default
+    /// only low-S signatures verify, so a token has exactly one valid signature; many JOSE
+    /// signers (OpenSSL, Python `cryptography`, Go, Java) do not normalize s, so about
+    /// half of their ES256 tokens carry high-S signatures and are refused unless this is
+    /// set. With it, the token string is malleable: anyone can derive a second valid
+    /// string for the same claims, so never key a cache, a replay guard or a revocation
+    /// on the token string or its hash (the `jti` and the claims are unaffected). No
+    /// effect on other algorithms. Tokens this crate issues are always low-S.
+    #[must_use]
+    pub fn danger_accept_high_s(mut self) -> Self {
+        self.accept_high_s = true;
+        self
     }
 
     /// The key id.
@@ -194,15 +213,23 @@ impl KeyMaterial {
     }
 
     /// Verifies a compact JWS at the signature layer only: the header's `alg` must equal
-    /// this key's algorithm and the signature must verify. Returns the decoded payload.
-    /// No claim is looked at; use [`TokenService`](crate::TokenService) for tokens.
+    /// this key's algorithm, it may carry no `crit` extension, and the signature must
+    /// verify (ECDSA: in low-S form). Returns the decoded payload. No claim is looked at;
+    /// use [`TokenService`](crate::TokenService) for tokens.
     ///
     /// # Errors
     ///
     /// [`TokenError::Malformed`], [`TokenError::UnsupportedAlgorithm`],
-    /// [`TokenError::AlgorithmMismatch`], [`TokenError::InvalidSignature`].
+    /// [`TokenError::UnsupportedCritical`], [`TokenError::AlgorithmMismatch`],
+    /// [`TokenError::InvalidSignature`].
     pub fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
-        verify_compact(token, &self.kid, self.alg, &self.decoding)
+        verify_compact(
+            token,
+            &self.kid,
+            self.alg,
+            &self.decoding,
+            self.accept_high_s,
+        )
     }
 }
 

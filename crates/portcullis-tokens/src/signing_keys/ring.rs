@@ -34,6 +34,8 @@ pub(crate) struct RingKey {
     pub(crate) encoding: Option<EncodingKey>,
     pub(crate) decoding: DecodingKey,
     public_jwk: Option<PublicJwk>,
+    /// See [`KeyMaterial::danger_accept_high_s`].
+    pub(crate) accept_high_s: bool,
 }
 
 /// The set of keys a service signs and verifies with. Cheap to share (`Arc<SigningKeys>`);
@@ -125,6 +127,7 @@ impl SigningKeys {
             encoding: key.encoding,
             decoding: key.decoding,
             public_jwk: key.public_jwk,
+            accept_high_s: key.accept_high_s,
         }));
         Ok(())
     }
@@ -273,5 +276,6 @@ fn with_state(key: &RingKey, state: KeyState) -> RingKey {
         encoding: key.encoding.clone(),
         decoding: key.decoding.clone(),
         public_jwk: key.public_jwk.clone(),
+        accept_high_s: key.accept_high_s,
     }
 }
