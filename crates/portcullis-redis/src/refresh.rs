@@ -2,7 +2,8 @@
 
 use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
 use portcullis_tokens::{
-    FamilyId, FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenError,
+    FamilyId, FamilyStatus, GRACE_CHAIN, NewFamily, RefreshStore, RotateOutcome, RotateRequest,
+    TokenError, TokenHash, TokenRef,
 };
 
 use crate::backend::{RedisBackend, ttl_ms};
@@ -42,6 +43,14 @@ fn parse_time(op: &'static str, s: &str, field: &'static str) -> Result<UnixTime
     s.parse::<u64>()
         .map(UnixTime::from_millis)
         .map_err(|_| corrupt(op, field))
+}
+
+fn parse_hash(op: &'static str, s: &str) -> Result<TokenHash, BackendError> {
+    hex::decode(s)
+        .ok()
+        .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok())
+        .map(TokenHash)
+        .ok_or_else(|| corrupt(op, "ch"))
 }
 
 /// How often a read-then-write step (eviction at the cap, `revoke_subject`) is retried
@@ -135,8 +144,10 @@ impl RefreshStore for RedisRefreshStore {
             .arg(req.now.as_millis())
             .arg(req.grace_until.as_millis())
             .arg(req.idle_until.as_millis())
-            .arg(next);
-        let (code, subject, expires): (i64, String, String) = self.backend.run(OP, &inv).await?;
+            .arg(next)
+            .arg(GRACE_CHAIN);
+        let (code, subject, expires, cur_gen, cur_hash): (i64, String, String, String, String) =
+            self.backend.run(OP, &inv).await?;
         Ok(match code {
             0 => RotateOutcome::NotFound,
             1 => RotateOutcome::Revoked,
@@ -144,6 +155,10 @@ impl RefreshStore for RedisRefreshStore {
             3 | 4 => RotateOutcome::Rotated {
                 subject: parse_subject(OP, subject)?,
                 expires_at: parse_time(OP, &expires, "exp")?,
+                current: TokenRef {
+                    generation: cur_gen.parse().map_err(|_| corrupt(OP, "cg"))?,
+                    hash: parse_hash(OP, &cur_hash)?,
+                },
                 replay: code == 4,
             },
             5 => {

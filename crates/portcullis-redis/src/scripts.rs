@@ -54,36 +54,57 @@ return {1, 0}
 
 /// The rotation state machine (rows 1-7 of `portcullis_tokens::refresh`). KEYS: family
 /// hash, tenant refresh epoch (row 2: a family created at or before it — or with no
-/// recorded creation time — is revoked). ARGV: presented generation, presented hash (hex), successor hash (hex), now,
-/// grace_until, idle_until, next generation ('' if it would overflow). Returns
-/// {code, subject, expires_at}: 0 not found, 1 revoked, 2 expired, 3 rotated, 4 replay,
-/// 5 reuse detected (the family is revoked; the caller then removes its id from the
-/// subject index, a key this script cannot name).
+/// recorded creation time — is revoked). ARGV: presented generation, presented hash (hex),
+/// successor hash (hex), now, grace_until, idle_until, next generation ('' if it would
+/// overflow), the grace chain's length (`GRACE_CHAIN`). The field `rc` holds the tokens
+/// rotated less than a grace window ago as `gen:hash:grace_until` joined by `;`, oldest
+/// first (a family written before the chain existed has `pg`/`ph`/`gu` instead: its one
+/// previous token). Returns {code, subject, expires_at, current generation, current hash}:
+/// 0 not found, 1 revoked, 2 expired, 3 rotated, 4 replay, 5 reuse detected (the family
+/// is revoked; the caller then removes its id from the subject index, a key this script
+/// cannot name).
 const REFRESH_ROTATE: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'pg', 'ph', 'ps', 'gu',
-  'ca')
-if not f[1] then return {0, '', '0'} end
-if f[3] ~= '0' then return {1, '', '0'} end
+local f = redis.call('HMGET', KEYS[1], 'sub', 'exp', 'rev', 'cg', 'ch', 'iu', 'rc', 'ca',
+  'pg', 'ph', 'gu')
+if not f[1] then return {0, '', '0', '', ''} end
+if f[3] ~= '0' then return {1, '', '0', '', ''} end
 local ep = redis.call('HGET', KEYS[2], 'e')
-if ep and tonumber(f[11] or '0') <= tonumber(ep) then return {1, '', '0'} end
+if ep and tonumber(f[8] or '0') <= tonumber(ep) then return {1, '', '0', '', ''} end
 local now = tonumber(ARGV[4])
 local exp = tonumber(f[2])
-if now >= exp then return {2, '', '0'} end
+if now >= exp then return {2, '', '0', '', ''} end
+local recent = {}
+if f[7] then
+  for e in string.gmatch(f[7], '[^;]+') do table.insert(recent, e) end
+elseif f[9] and f[10] and f[11] then
+  table.insert(recent, f[9] .. ':' .. f[10] .. ':' .. f[11])
+end
 if ARGV[1] == f[4] and ARGV[2] == f[5] then
-  if now >= tonumber(f[6]) then return {2, '', '0'} end
-  if ARGV[7] == '' then return {2, '', '0'} end
+  if now >= tonumber(f[6]) then return {2, '', '0', '', ''} end
+  if ARGV[7] == '' then return {2, '', '0', '', ''} end
   local iu = ARGV[6]
   if tonumber(iu) > exp then iu = f[2] end
-  redis.call('HSET', KEYS[1], 'pg', f[4], 'ph', f[5], 'ps', ARGV[3], 'gu', ARGV[5],
-    'cg', ARGV[7], 'ch', ARGV[3], 'iu', iu)
-  return {3, f[1], f[2]}
+  local kept = {}
+  for _, e in ipairs(recent) do
+    local gu = tonumber(string.match(e, ':(%d+)$'))
+    if gu and now < gu then table.insert(kept, e) end
+  end
+  table.insert(kept, f[4] .. ':' .. f[5] .. ':' .. ARGV[5])
+  while #kept > tonumber(ARGV[8]) do table.remove(kept, 1) end
+  redis.call('HSET', KEYS[1], 'rc', table.concat(kept, ';'), 'cg', ARGV[7], 'ch', ARGV[3],
+    'iu', iu)
+  redis.call('HDEL', KEYS[1], 'pg', 'ph', 'ps', 'gu')
+  return {3, f[1], f[2], ARGV[7], ARGV[3]}
 end
-if f[7] and ARGV[1] == f[7] and ARGV[2] == f[8] and ARGV[3] == f[9]
-  and now < tonumber(f[10]) then
-  return {4, f[1], f[2]}
+local probe = table.concat({ARGV[1], ARGV[2], ''}, ':')
+for _, e in ipairs(recent) do
+  if string.sub(e, 1, #probe) == probe then
+    local gu = tonumber(string.sub(e, #probe + 1))
+    if gu and now < gu then return {4, f[1], f[2], f[4], f[5]} end
+  end
 end
 redis.call('HSET', KEYS[1], 'rev', '1')
-return {5, f[1], f[2]}
+return {5, f[1], f[2], '', ''}
 ";
 
 /// Revokes one family. KEYS: family hash. Returns {1, subject} if it was active (the

@@ -4,8 +4,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! Model-based property: random sequences of rotations (of the current, the previous or an
-//! older token), clock moves and revocations give exactly the outcomes of the state-machine
+//! Model-based property: random sequences of rotations (of the current token or one up to
+//! 11 generations older), clock moves and revocations give exactly the outcomes of the state-machine
 //! table in `refresh`'s docs, computed here by an independent model.
 
 use std::sync::Arc;
@@ -14,7 +14,9 @@ use std::time::Duration;
 use futures::executor::block_on;
 use portcullis_core::{ActorId, Clock, SecretArray, TenantId, UnixTime};
 use portcullis_testkit::ManualClock;
-use portcullis_tokens::{MemoryRefreshStore, RefreshPolicy, RefreshTokens, TokenError};
+use portcullis_tokens::{
+    GRACE_CHAIN, MemoryRefreshStore, RefreshPolicy, RefreshTokens, TokenError,
+};
 use proptest::prelude::*;
 
 const GRACE: u64 = 10;
@@ -33,7 +35,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         // Mostly short steps, so replays inside the 10 s grace window happen often.
-        8 => (prop_oneof![3 => 0u64..15, 1 => 0u64..700], 0usize..3)
+        8 => (prop_oneof![3 => 0u64..15, 1 => 0u64..700], prop_oneof![3 => 0usize..3, 1 => 0usize..12])
             .prop_map(|(advance, back)| Op::Present { advance, back }),
         1 => Just(Op::Revoke),
     ]
@@ -52,8 +54,9 @@ struct Model {
     expires_at: u64,
     current: u32,
     idle_until: u64,
-    /// (generation, grace_until) of the token rotated last.
-    previous: Option<(u32, u64)>,
+    /// (generation, grace_until) of the tokens rotated less than a grace window ago,
+    /// oldest first, at most GRACE_CHAIN.
+    recent: Vec<(u32, u64)>,
 }
 
 impl Model {
@@ -68,7 +71,11 @@ impl Model {
             if now >= self.idle_until {
                 return Outcome::Expired;
             }
-            self.previous = Some((self.current, now + GRACE));
+            self.recent.retain(|&(_, grace_until)| now < grace_until);
+            self.recent.push((self.current, now + GRACE));
+            if self.recent.len() > GRACE_CHAIN {
+                self.recent.remove(0);
+            }
             self.current += 1;
             self.idle_until = (now + IDLE).min(self.expires_at);
             return Outcome::Rotated {
@@ -76,13 +83,15 @@ impl Model {
                 replay: false,
             };
         }
-        if let Some((prev, grace_until)) = self.previous {
-            if generation == prev && now < grace_until {
-                return Outcome::Rotated {
-                    generation: self.current,
-                    replay: true,
-                };
-            }
+        if self
+            .recent
+            .iter()
+            .any(|&(g, grace_until)| g == generation && now < grace_until)
+        {
+            return Outcome::Rotated {
+                generation: self.current,
+                replay: true,
+            };
         }
         self.revoked = true;
         Outcome::Reuse
@@ -115,7 +124,7 @@ proptest! {
             expires_at: start + ABSOLUTE,
             current: 0,
             idle_until: start + IDLE,
-            previous: None,
+            recent: Vec::new(),
         };
         // Every token handed out, by generation.
         let mut tokens = vec![first.token.expose_secret().to_owned()];

@@ -47,8 +47,9 @@ pub use api_keys::{api_key_owner_cap, api_key_records};
 pub use fixtures::{BoxFuture, StoreSet};
 pub use refresh::{
     concurrent_rotations_converge, duplicate_family_conflicts,
-    forged_and_foreign_tokens_change_nothing, grace_then_reuse_revokes_family,
-    older_generation_is_reuse, refresh_lifetimes_expire, revoke_subject_is_scoped,
+    forged_and_foreign_tokens_change_nothing, grace_chain_is_bounded,
+    grace_then_reuse_revokes_family, refresh_lifetimes_expire,
+    replay_after_two_rotations_gets_the_current_token, revoke_subject_is_scoped,
     revoke_tenant_ends_every_session, rotate_racing_revoke_revoke_wins,
     rotation_advances_generations, session_cap_evicts_the_oldest,
 };
@@ -69,7 +70,8 @@ where
 {
     rotation_advances_generations(&factory(ManualClock::new()).await).await;
     grace_then_reuse_revokes_family(&factory(ManualClock::new()).await).await;
-    older_generation_is_reuse(&factory(ManualClock::new()).await).await;
+    replay_after_two_rotations_gets_the_current_token(&factory(ManualClock::new()).await).await;
+    grace_chain_is_bounded(&factory(ManualClock::new()).await).await;
     forged_and_foreign_tokens_change_nothing(&factory(ManualClock::new()).await).await;
     concurrent_rotations_converge(&factory(ManualClock::new()).await, &spawn).await;
     rotate_racing_revoke_revoke_wins(&factory(ManualClock::new()).await, &spawn).await;

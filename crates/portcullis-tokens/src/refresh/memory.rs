@@ -7,15 +7,19 @@ use std::sync::Mutex;
 
 use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
 
-use super::format::{FamilyId, TokenHash};
-use super::store::{FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef};
+use subtle::ConstantTimeEq as _;
+
+use super::format::FamilyId;
+use super::store::{
+    FamilyStatus, GRACE_CHAIN, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef,
+};
 use crate::error::TokenError;
 use crate::memory_lock::lock;
 
+/// A token rotated less than a grace window ago.
 #[derive(Debug, Clone)]
-struct Previous {
+struct Recent {
     token: TokenRef,
-    successor: TokenHash,
     grace_until: UnixTime,
 }
 
@@ -27,7 +31,8 @@ struct Family {
     revoked: bool,
     current: TokenRef,
     idle_until: UnixTime,
-    previous: Option<Previous>,
+    /// Oldest first, at most [`GRACE_CHAIN`] entries.
+    recent: Vec<Recent>,
 }
 
 /// Refresh families in memory.
@@ -109,7 +114,7 @@ impl RefreshStore for MemoryRefreshStore {
                 revoked: false,
                 current: family.current,
                 idle_until: family.idle_until.min(family.expires_at),
-                previous: None,
+                recent: Vec::new(),
             },
         );
         Ok(())
@@ -133,7 +138,7 @@ impl RefreshStore for MemoryRefreshStore {
         if req.now >= fam.expires_at {
             return Ok(RotateOutcome::Expired);
         }
-        if same(&req.presented, &fam.current) {
+        if bool::from(same(&req.presented, &fam.current)) {
             // Row 4.
             if req.now >= fam.idle_until {
                 return Ok(RotateOutcome::Expired);
@@ -142,11 +147,14 @@ impl RefreshStore for MemoryRefreshStore {
             let Some(next_generation) = fam.current.generation.checked_add(1) else {
                 return Ok(RotateOutcome::Expired);
             };
-            fam.previous = Some(Previous {
+            // Only tokens still inside their grace window stay replayable.
+            fam.recent.retain(|r| req.now < r.grace_until);
+            fam.recent.push(Recent {
                 token: fam.current,
-                successor: req.successor,
                 grace_until: req.grace_until,
             });
+            let excess = fam.recent.len().saturating_sub(GRACE_CHAIN);
+            fam.recent.drain(..excess);
             fam.current = TokenRef {
                 generation: next_generation,
                 hash: req.successor,
@@ -155,21 +163,23 @@ impl RefreshStore for MemoryRefreshStore {
             return Ok(RotateOutcome::Rotated {
                 subject: fam.subject.clone(),
                 expires_at: fam.expires_at,
+                current: fam.current,
                 replay: false,
             });
         }
-        // Row 6.
-        if let Some(prev) = &fam.previous {
-            if same(&req.presented, &prev.token)
-                && prev.successor.ct_eq(&req.successor)
-                && req.now < prev.grace_until
-            {
-                return Ok(RotateOutcome::Rotated {
-                    subject: fam.subject.clone(),
-                    expires_at: fam.expires_at,
-                    replay: true,
-                });
-            }
+        // Row 6: every recent token is compared (no early exit on a match).
+        let mut replayable = subtle::Choice::from(0);
+        for r in &fam.recent {
+            let open = u8::from(req.now < r.grace_until);
+            replayable |= same(&req.presented, &r.token) & subtle::Choice::from(open);
+        }
+        if bool::from(replayable) {
+            return Ok(RotateOutcome::Rotated {
+                subject: fam.subject.clone(),
+                expires_at: fam.expires_at,
+                current: fam.current,
+                replay: true,
+            });
         }
         // Row 7.
         fam.revoked = true;
@@ -250,8 +260,7 @@ impl RefreshStore for MemoryRefreshStore {
     }
 }
 
-fn same(a: &TokenRef, b: &TokenRef) -> bool {
+fn same(a: &TokenRef, b: &TokenRef) -> subtle::Choice {
     // Evaluate both comparisons; the hash comparison is constant time.
-    let hash_eq = a.hash.ct_eq(&b.hash);
-    hash_eq & (a.generation == b.generation)
+    a.hash.0.ct_eq(&b.hash.0) & subtle::Choice::from(u8::from(a.generation == b.generation))
 }

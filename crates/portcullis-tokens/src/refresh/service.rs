@@ -54,7 +54,8 @@ pub struct IssuedRefresh {
     /// When it stops being usable unless rotated (idle deadline, capped by the family's
     /// absolute expiry): use it as the cookie's lifetime.
     pub expires_at: UnixTime,
-    /// `true` when this is a grace-window replay (the same successor handed out again).
+    /// `true` when this is a grace-window replay (the family's current token handed out
+    /// again).
     pub replay: bool,
 }
 
@@ -79,9 +80,9 @@ pub struct IssuedRefresh {
 /// | 2 | `revoked`, or the family was created at or before the tenant's refresh epoch ([`RefreshTokens::revoke_tenant`]) | none | `Revoked` |
 /// | 3 | `now >= expires_at` | none | `Expired` |
 /// | 4 | `presented == current` and `now >= current.idle_until` | none | `Expired` |
-/// | 5 | `presented == current` | `previous := (current.generation, current.hash, successor, grace_until)`; `current := (generation + 1, successor, min(idle_until, expires_at))` | `Rotated { replay: false }` |
-/// | 6 | `previous` exists, `presented == previous`, `successor == previous.successor` and `now < previous.grace_until` | none | `Rotated { replay: true }` |
-/// | 7 | anything else (a rotated token after its grace window, an older generation, a future generation) | `revoked := true` | `ReuseDetected` |
+/// | 5 | `presented == current` | `recent := [r in recent where now < r.grace_until] + [(current.generation, current.hash, grace_until)]`, keeping the last [`GRACE_CHAIN`](crate::GRACE_CHAIN); `current := (generation + 1, successor, min(idle_until, expires_at))` | `Rotated { current, replay: false }` |
+/// | 6 | `presented == r` for some `r` in `recent` with `now < r.grace_until` | none | `Rotated { current, replay: true }` |
+/// | 7 | anything else (a rotated token after its grace window, an older generation pushed out of `recent`, a future generation) | `revoked := true` | `ReuseDetected` |
 ///
 /// "`presented == X`" means equal generation and equal hash (compared in constant time).
 /// Row 7 is safe to apply to anything that reaches the store because the caller has
@@ -90,8 +91,10 @@ pub struct IssuedRefresh {
 /// revoke racing a rotation win: whichever runs first, the family ends revoked and any
 /// successor handed out is refused at its next use.
 ///
-/// Known limitation: a replay after the successor has itself been rotated (two rotations
-/// inside one grace window) falls into row 7 and revokes the family.
+/// A replay (row 6) receives the family's *current* token, which the service derives from
+/// the presented one down the successor chain: after two quick rotations (two tabs
+/// refreshing at once, one of them twice), the token rotated first still gets the live
+/// token inside its grace window instead of revoking the session.
 pub struct RefreshTokens {
     store: Arc<dyn RefreshStore>,
     key: SecretArray<32>,
@@ -198,8 +201,10 @@ impl RefreshTokens {
         })
     }
 
-    /// Rotates `presented`, returning its successor. Concurrent calls with the same token
-    /// all receive the same successor (within the grace window).
+    /// Rotates `presented`, returning its successor. A token rotated less than the grace
+    /// window ago receives the family's current token instead (the same successor for
+    /// concurrent calls; a later token if the successor was itself rotated meanwhile),
+    /// marked [`IssuedRefresh::replay`].
     ///
     /// # Errors
     ///
@@ -230,15 +235,33 @@ impl RefreshTokens {
             RotateOutcome::Rotated {
                 subject,
                 expires_at,
+                current,
                 replay,
-            } => Ok(IssuedRefresh {
-                token: next.encode(),
-                family: token.family,
-                generation: next.generation,
-                subject,
-                expires_at: request.idle_until.min(expires_at),
-                replay,
-            }),
+            } => {
+                // The current token derives from the presented one: its successor, or
+                // (after further rotations inside the grace window) a later one down the
+                // same chain. At most GRACE_CHAIN steps; it must be what the store holds.
+                let steps = current.generation.checked_sub(token.generation);
+                let steps = steps.filter(|&n| n >= 1 && n as usize <= super::store::GRACE_CHAIN);
+                let Some(steps) = steps else {
+                    return Err(TokenError::RefreshInvalid);
+                };
+                let mut out = next;
+                for _ in 1..steps {
+                    out = format::successor(&self.key, tenant, &out)?;
+                }
+                if !out.hash().ct_eq(&current.hash) {
+                    return Err(TokenError::RefreshInvalid);
+                }
+                Ok(IssuedRefresh {
+                    token: out.encode(),
+                    family: token.family,
+                    generation: out.generation,
+                    subject,
+                    expires_at: request.idle_until.min(expires_at),
+                    replay,
+                })
+            }
             RotateOutcome::ReuseDetected { subject } => Err(TokenError::ReuseDetected {
                 family: token.family,
                 subject,

@@ -43,6 +43,12 @@ pub struct NewFamily {
 /// this many families).
 pub const MAX_SESSIONS_PER_SUBJECT: u32 = 256;
 
+/// How many recently rotated tokens of one family stay replayable, each until its own
+/// grace window closes (row 6 of the state machine on
+/// [`RefreshTokens`](crate::RefreshTokens)). More rotations than this inside one grace
+/// window push the oldest out; its replay is then reuse.
+pub const GRACE_CHAIN: usize = 8;
+
 /// One rotation request; see the state machine on [`RefreshTokens`](crate::RefreshTokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RotateRequest {
@@ -55,7 +61,7 @@ pub struct RotateRequest {
     /// The time of the request.
     pub now: UnixTime,
     /// If this request rotates, the presented token may be replayed until this time
-    /// (`now + grace`) and receive the same successor.
+    /// (`now + grace`) and receive the family's current token.
     pub grace_until: UnixTime,
     /// If this request rotates, the successor's idle deadline (`min(now + idle, expires_at)`).
     pub idle_until: UnixTime,
@@ -65,13 +71,17 @@ pub struct RotateRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RotateOutcome {
-    /// The presented token was current and is now rotated (row 5), or was just rotated and
-    /// is replayed within the grace window with the same successor (row 6).
+    /// The presented token was current and is now rotated (row 5), or was rotated less
+    /// than a grace window ago and is replayed (row 6).
     Rotated {
         /// The family's subject.
         subject: ActorId,
         /// The family's absolute expiry.
         expires_at: UnixTime,
+        /// The family's current token after this request: the successor for row 5; for
+        /// row 6 the token the latest rotation handed out (the presented token's
+        /// successor, or a later one after further rotations).
+        current: TokenRef,
         /// `true` for a grace-window replay (row 6).
         replay: bool,
     },
@@ -110,8 +120,8 @@ pub enum FamilyStatus {
 /// tenant. The store holds only token hashes.
 ///
 /// A Redis layout that fits: a hash `{tenant}:rf:<family>` with the fields of the state
-/// machine (subject, expires_at, revoked, cur_gen, cur_hash, idle_until, prev_gen,
-/// prev_hash, prev_succ, grace_until) expiring at `expires_at`, and a set
+/// machine (subject, expires_at, revoked, cur_gen, cur_hash, idle_until, and the recent
+/// tokens with their grace deadlines) expiring at `expires_at`, and a set
 /// `{tenant}:rf-sub:<subject>` of family ids for [`RefreshStore::revoke_subject`]. The
 /// `{tenant}` hash tag keeps one tenant's keys in one cluster slot, so each method is one
 /// script in one round trip.

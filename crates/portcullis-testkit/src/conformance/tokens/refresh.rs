@@ -96,22 +96,81 @@ pub async fn grace_then_reuse_revokes_family(stores: &StoreSet) {
     );
 }
 
-/// Presenting an older generation (two rotations back) is reuse even inside the grace
-/// window of the latest rotation.
-pub async fn older_generation_is_reuse(stores: &StoreSet) {
-    let step = "older_generation_is_reuse";
+/// Two quick rotations (t0 → t1 → t2 inside t0's grace window), then t0 again: the
+/// replay receives the current token t2 and the session lives on; once t0's own grace
+/// window closed, the same replay is reuse. (Before issue 14 the replay revoked the
+/// session.)
+pub async fn replay_after_two_rotations_gets_the_current_token(stores: &StoreSet) {
+    let step = "replay_after_two_rotations_gets_the_current_token";
     let clock = ManualClock::new();
     let svc = refresh_service(stores.refresh.clone(), &clock, 3);
     let t = tenant("acme");
     let t0 = svc.issue(&t, &actor("bob")).await.unwrap();
     let t1 = must_rotate(&svc, &t, &token(&t0), step).await;
-    let _t2 = must_rotate(&svc, &t, &token(&t1), step).await;
+    clock.advance(Duration::from_millis(300));
+    let t2 = must_rotate(&svc, &t, &token(&t1), step).await;
+    clock.advance(GRACE - Duration::from_millis(301));
+    let again = must_rotate(&svc, &t, &token(&t0), step).await;
+    assert!(again.replay, "{step}: a replay");
+    assert_eq!(
+        token(&again),
+        token(&t2),
+        "{step}: the current token, two generations on"
+    );
+    assert_eq!(again.generation, 2, "{step}");
+    // t1 (rotated 300 ms after t0) is still inside its own window: also the current token.
+    clock.advance(Duration::from_millis(1));
+    let from_t1 = must_rotate(&svc, &t, &token(&t1), step).await;
+    assert_eq!(token(&from_t1), token(&t2), "{step}: t1 inside its window");
+    // t0's window has closed now: reuse, and the session ends.
     assert!(
         matches!(
             svc.rotate(&t, &token(&t0)).await,
             Err(TokenError::ReuseDetected { .. })
         ),
-        "{step}"
+        "{step}: t0 after its own grace window"
+    );
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&t2)).await,
+            Err(TokenError::RefreshRevoked { .. })
+        ),
+        "{step}: the session is revoked"
+    );
+}
+
+/// More rotations inside one grace window than [`GRACE_CHAIN`] push the oldest token out:
+/// its replay is reuse, while the newest ones still replay to the current token.
+///
+/// [`GRACE_CHAIN`]: portcullis_tokens::GRACE_CHAIN
+pub async fn grace_chain_is_bounded(stores: &StoreSet) {
+    let step = "grace_chain_is_bounded";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 5);
+    let t = tenant("acme");
+    let mut chain = vec![svc.issue(&t, &actor("bob")).await.unwrap()];
+    for _ in 0..=portcullis_tokens::GRACE_CHAIN {
+        let next = must_rotate(&svc, &t, &token(chain.last().unwrap()), step).await;
+        chain.push(next);
+    }
+    let current = token(chain.last().unwrap());
+    // chain[1] is the oldest token still remembered; chain[0] fell out.
+    for old in &chain[1..chain.len() - 1] {
+        let again = must_rotate(&svc, &t, &token(old), step).await;
+        assert!(again.replay, "{step}");
+        assert_eq!(
+            token(&again),
+            current,
+            "{step}: generation {}",
+            old.generation
+        );
+    }
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&chain[0])).await,
+            Err(TokenError::ReuseDetected { .. })
+        ),
+        "{step}: the token pushed out of the chain"
     );
 }
 
