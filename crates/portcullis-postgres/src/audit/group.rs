@@ -393,3 +393,175 @@ impl GroupCommitError {
         AuditError::Backend(BackendError::new(kind, op, self.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use std::error::Error as _;
+
+    use portcullis_audit::NewEntry;
+    use portcullis_core::{ActorId, UnixTime};
+
+    use super::*;
+
+    fn batch(n: usize) -> Vec<PendingEntry> {
+        (0..n)
+            .map(|i| PendingEntry {
+                time: UnixTime::from_millis(1_000 + i as u64),
+                body: NewEntry::new(ActorId::new("ann").unwrap(), "doc.read", "doc/1").unwrap(),
+            })
+            .collect()
+    }
+
+    fn tenant() -> TenantId {
+        TenantId::new("acme").unwrap()
+    }
+
+    fn committer() -> Arc<Committer> {
+        Arc::new(Committer::default())
+    }
+
+    async fn turn(ticket: &mut Ticket) -> &'static str {
+        match tokio::time::timeout(std::time::Duration::from_secs(2), ticket.wait()).await {
+            Ok(Turn::Lead) => "lead",
+            Ok(Turn::Done(Ok(_))) => "done",
+            Ok(Turn::Done(Err(_))) => "failed",
+            Err(_) => "waiting",
+        }
+    }
+
+    async fn still_waiting(ticket: &mut Ticket) -> bool {
+        tokio::time::timeout(std::time::Duration::from_millis(20), ticket.wait())
+            .await
+            .is_err()
+    }
+
+    #[tokio::test]
+    async fn a_promotion_never_taken_up_is_passed_on() {
+        let c = committer();
+        let mut first = c.enqueue(&tenant(), batch(1));
+        assert_eq!(turn(&mut first).await, "lead");
+        let group = first.lead();
+        let second = c.enqueue(&tenant(), batch(1));
+        let mut third = c.enqueue(&tenant(), batch(1));
+        // The group commits only its leader's entry; the leadership goes to `second`, whose
+        // caller went away before reading it (the promotion sits unread in its inbox).
+        drop(group.finish(OP, Err(AuditError::Backend(crate::error::corrupt(OP, "x")))));
+        drop(first);
+        drop(second);
+        assert_eq!(turn(&mut third).await, "lead", "the lane passed on");
+    }
+
+    #[tokio::test]
+    async fn a_promotion_read_but_not_taken_up_is_passed_on() {
+        let c = committer();
+        let mut first = c.enqueue(&tenant(), batch(1));
+        assert_eq!(turn(&mut first).await, "lead");
+        let group = first.lead();
+        let mut second = c.enqueue(&tenant(), batch(1));
+        let mut third = c.enqueue(&tenant(), batch(1));
+        assert!(still_waiting(&mut second).await);
+        drop(group.finish(OP, Err(AuditError::Backend(crate::error::corrupt(OP, "x")))));
+        drop(first);
+        assert_eq!(turn(&mut second).await, "lead");
+        assert!(still_waiting(&mut third).await, "one leader at a time");
+        // Its caller is cancelled between learning it leads and leading.
+        drop(second);
+        assert_eq!(turn(&mut third).await, "lead", "the lane passed on");
+        assert_eq!(c.queued(&tenant()), 1, "only third's own request is queued");
+    }
+
+    #[tokio::test]
+    async fn a_group_of_one_returns_its_cause_unwrapped() {
+        let c = committer();
+        let mut t = c.enqueue(&tenant(), batch(2));
+        assert_eq!(turn(&mut t).await, "lead");
+        let group = t.lead();
+        let cause = AuditError::Backend(BackendError::new(
+            BackendErrorKind::Conflict,
+            OP,
+            LeaderGone,
+        ));
+        match group.finish(OP, Err(cause)) {
+            Err(AuditError::Backend(b)) => {
+                assert_eq!(b.kind(), BackendErrorKind::Conflict);
+                let src = b.source().expect("a source");
+                assert!(
+                    src.downcast_ref::<GroupCommitError>().is_none(),
+                    "not wrapped"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_with_the_wrong_number_of_receipts_fails_every_member() {
+        let c = committer();
+        let mut leader = c.enqueue(&tenant(), batch(1));
+        assert_eq!(turn(&mut leader).await, "lead");
+        let mut member = c.enqueue(&tenant(), batch(1));
+        let group = leader.lead();
+        group.take_more();
+        assert_eq!(group.batch().len(), 2);
+        assert!(matches!(
+            group.finish(OP, Ok(Vec::new())),
+            Err(AuditError::Backend(_))
+        ));
+        match member.wait().await {
+            Turn::Done(Err(AuditError::Backend(b))) => {
+                let g = b
+                    .source()
+                    .and_then(|s| s.downcast_ref::<GroupCommitError>());
+                let g = g.expect("a GroupCommitError");
+                assert_eq!((g.appends, g.entries), (2, 2));
+            }
+            _ => panic!("the member must fail"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_leader_cancelled_mid_transaction_fails_its_members_as_a_timeout() {
+        let c = committer();
+        let mut leader = c.enqueue(&tenant(), batch(1));
+        assert_eq!(turn(&mut leader).await, "lead");
+        let mut member = c.enqueue(&tenant(), batch(3));
+        let mut later = c.enqueue(&tenant(), batch(1));
+        {
+            let group = leader.lead();
+            group.take_more();
+            assert_eq!(group.batch().len(), 5, "leader, member and later");
+            // dropped without finish: the leader's future was cancelled
+        }
+        for t in [&mut member, &mut later] {
+            match t.wait().await {
+                Turn::Done(Err(AuditError::Backend(b))) => {
+                    assert_eq!(b.kind(), BackendErrorKind::Timeout);
+                    let g = b
+                        .source()
+                        .and_then(|s| s.downcast_ref::<GroupCommitError>());
+                    let g = g.expect("a GroupCommitError");
+                    assert_eq!(g.appends, 3);
+                    let AuditError::Backend(cause) = g.cause() else {
+                        panic!("{:?}", g.cause())
+                    };
+                    assert!(cause.source().is_some_and(|s| s.is::<LeaderGone>()));
+                }
+                _ => panic!("members must fail with the leader gone"),
+            }
+        }
+        drop(leader);
+        // The lane is idle again: the next append leads at once.
+        let mut next = c.enqueue(&tenant(), batch(1));
+        assert_eq!(turn(&mut next).await, "lead");
+    }
+
+    #[test]
+    fn debug_counts_busy_tenants_only() {
+        let c = committer();
+        let _t = c.enqueue(&tenant(), batch(1));
+        let text = format!("{c:?}");
+        assert!(text.contains("busy_tenants: 1"), "{text}");
+    }
+}
