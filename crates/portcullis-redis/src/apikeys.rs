@@ -1,17 +1,26 @@
 //! [`ApiKeyStore`] on Redis.
 
 use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
-use portcullis_tokens::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER, TokenError};
+use portcullis_tokens::{
+    ApiKeyRecord, ApiKeyStore, MAX_API_KEY_RECORDS_PER_OWNER, MAX_API_KEYS_PER_OWNER, TokenError,
+};
 
 use crate::backend::RedisBackend;
 use crate::error::{BadReply, corrupt};
 use crate::keyspace::escape;
 
-/// API-key records in Redis: one hash per `(tenant, id)` (found by id without scanning)
-/// and one list of ids per owner. Records never expire: revoked and expired keys stay
-/// listed, as the trait requires, so the insert script refuses a record beyond
-/// [`MAX_API_KEYS_PER_OWNER`] per owner and tenant ([`TokenError::TooManyApiKeys`]),
-/// which bounds the owner list and `list`.
+/// API-key records in Redis: one hash per `(tenant, id)` (found by id without scanning),
+/// one list of ids per owner (every record, oldest first) and one sorted set per owner of
+/// the live ids scored by expiry (revoke and delete remove an id; expired ids leave it at
+/// the owner's next insert or purge). Records never expire by TTL: revoked and expired
+/// keys stay listed, as the trait requires, until `delete` or `purge`. The insert script
+/// refuses a live key beyond [`MAX_API_KEYS_PER_OWNER`] ([`TokenError::TooManyApiKeys`])
+/// and any record beyond [`MAX_API_KEY_RECORDS_PER_OWNER`]
+/// ([`TokenError::TooManyApiKeyRecords`]) per owner and tenant, which bounds the owner
+/// list, `list` and `purge`.
+///
+/// Records written before the live index existed are not in it: they do not count toward
+/// the live cap until revoked, deleted or purged (they still count toward the record cap).
 #[derive(Debug, Clone)]
 pub struct RedisApiKeyStore {
     backend: RedisBackend,
@@ -85,6 +94,31 @@ fn decode(
     })
 }
 
+/// How often revoke/delete re-read a key's owner when it changed in between (a delete and
+/// a re-insert of the same id under another owner).
+const OWNER_RETRIES: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the api key's owner kept changing")]
+struct OwnerChanged;
+
+impl RedisApiKeyStore {
+    /// The owner recorded for `(tenant, id)`, if the key exists.
+    async fn owner_of(
+        &self,
+        op: &'static str,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<ActorId>, BackendError> {
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.backend.keys.api_key(tenant, id)).arg("owner");
+        let owner: Option<String> = self.backend.query(op, &cmd).await?;
+        owner
+            .map(|o| ActorId::new(o).map_err(|_| corrupt(op, "owner")))
+            .transpose()
+    }
+}
+
 #[async_trait::async_trait]
 impl ApiKeyStore for RedisApiKeyStore {
     async fn insert(&self, record: ApiKeyRecord) -> Result<(), TokenError> {
@@ -95,6 +129,7 @@ impl ApiKeyStore for RedisApiKeyStore {
         let mut inv = self.backend.scripts.api_key_insert.prepare_invoke();
         inv.key(keys.api_key(&record.tenant, &record.id))
             .key(keys.api_key_owner(&record.tenant, &record.owner))
+            .key(keys.api_key_live(&record.tenant, &record.owner))
             .arg(&record.id)
             .arg(record.owner.as_str())
             .arg(&record.name)
@@ -104,7 +139,8 @@ impl ApiKeyStore for RedisApiKeyStore {
             .arg(opt_time(record.expires_at))
             .arg(opt_time(record.revoked_at))
             .arg(escape(&record.id))
-            .arg(MAX_API_KEYS_PER_OWNER);
+            .arg(MAX_API_KEYS_PER_OWNER)
+            .arg(MAX_API_KEY_RECORDS_PER_OWNER);
         let inserted: i64 = self.backend.run(OP, &inv).await?;
         match inserted {
             1 => Ok(()),
@@ -112,6 +148,10 @@ impl ApiKeyStore for RedisApiKeyStore {
             -1 => Err(TokenError::TooManyApiKeys {
                 owner: record.owner,
                 max: MAX_API_KEYS_PER_OWNER,
+            }),
+            -2 => Err(TokenError::TooManyApiKeyRecords {
+                owner: record.owner,
+                max: MAX_API_KEY_RECORDS_PER_OWNER,
             }),
             _ => Err(BackendError::corrupt(OP, BadReply).into()),
         }
@@ -130,11 +170,76 @@ impl ApiKeyStore for RedisApiKeyStore {
     }
 
     async fn revoke(&self, tenant: &TenantId, id: &str, now: UnixTime) -> Result<bool, TokenError> {
-        let mut inv = self.backend.scripts.api_key_revoke.prepare_invoke();
-        inv.key(self.backend.keys.api_key(tenant, id))
-            .arg(now.as_millis());
-        let found: i64 = self.backend.run("apikeys.revoke", &inv).await?;
-        Ok(found == 1)
+        const OP: &str = "apikeys.revoke";
+        let keys = &self.backend.keys;
+        for _ in 0..OWNER_RETRIES {
+            let Some(owner) = self.owner_of(OP, tenant, id).await? else {
+                return Ok(false);
+            };
+            let mut inv = self.backend.scripts.api_key_revoke.prepare_invoke();
+            inv.key(keys.api_key(tenant, id))
+                .key(keys.api_key_live(tenant, &owner))
+                .arg(now.as_millis())
+                .arg(escape(id))
+                .arg(owner.as_str());
+            match self.backend.run::<i64>(OP, &inv).await? {
+                1 => return Ok(true),
+                0 => return Ok(false),
+                -1 => {}
+                _ => return Err(BackendError::corrupt(OP, BadReply).into()),
+            }
+        }
+        Err(BackendError::new(BackendErrorKind::Conflict, OP, OwnerChanged).into())
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &str) -> Result<bool, TokenError> {
+        const OP: &str = "apikeys.delete";
+        let keys = &self.backend.keys;
+        for _ in 0..OWNER_RETRIES {
+            let Some(owner) = self.owner_of(OP, tenant, id).await? else {
+                return Ok(false);
+            };
+            let mut inv = self.backend.scripts.api_key_delete.prepare_invoke();
+            inv.key(keys.api_key(tenant, id))
+                .key(keys.api_key_owner(tenant, &owner))
+                .key(keys.api_key_live(tenant, &owner))
+                .arg(escape(id))
+                .arg(owner.as_str());
+            match self.backend.run::<i64>(OP, &inv).await? {
+                1 => return Ok(true),
+                0 => return Ok(false),
+                -1 => {}
+                _ => return Err(BackendError::corrupt(OP, BadReply).into()),
+            }
+        }
+        Err(BackendError::new(BackendErrorKind::Conflict, OP, OwnerChanged).into())
+    }
+
+    async fn purge(
+        &self,
+        tenant: &TenantId,
+        owner: &ActorId,
+        now: UnixTime,
+    ) -> Result<u64, TokenError> {
+        const OP: &str = "apikeys.purge";
+        let keys = &self.backend.keys;
+        let list = keys.api_key_owner(tenant, owner);
+        // The owner's ids (at most MAX_API_KEY_RECORDS_PER_OWNER), then one script over
+        // their records, each named in KEYS; an id inserted in between is live and kept.
+        let mut read = redis::cmd("LRANGE");
+        read.arg(&list).arg(0).arg(-1);
+        let ids: Vec<String> = self.backend.query(OP, &read).await?;
+        let mut inv = self.backend.scripts.api_key_purge.prepare_invoke();
+        inv.key(&list)
+            .key(keys.api_key_live(tenant, owner))
+            .arg(now.as_millis())
+            .arg(owner.as_str());
+        for id in &ids {
+            inv.key(format!("{}{id}", keys.api_key_prefix(tenant)))
+                .arg(id);
+        }
+        let n: i64 = self.backend.run(OP, &inv).await?;
+        u64::try_from(n).map_err(|_| BackendError::corrupt(OP, BadReply).into())
     }
 
     async fn list(

@@ -141,6 +141,15 @@ impl KeySpace {
         )
     }
 
+    /// Sorted set of an owner's live API-key ids (escaped), scored by expiry (ms).
+    pub fn api_key_live(&self, tenant: &TenantId, owner: &ActorId) -> String {
+        format!(
+            "{}ak-live:{}",
+            self.tenant_base(tenant),
+            escape(owner.as_str())
+        )
+    }
+
     /// Replay-guard entry of one delivery id in one scope.
     pub fn replay(&self, scope: &str, id: &str) -> String {
         format!("{}:{{wh:{}}}:{}", self.prefix, escape(scope), escape(id))

@@ -187,34 +187,96 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1
 ";
 
-/// API-key insert. KEYS: key hash, owner list. ARGV: id, owner, name, scopes (JSON),
-/// hash (hex), created_at, expires_at or '', revoked_at or '', escaped id, per-owner cap.
-/// Returns 1, 0 if the id exists, -1 if the owner list already holds the cap (nothing
-/// written either way).
+/// API-key insert. KEYS: key hash, owner list (every id), owner live index (a sorted set
+/// of the ids neither revoked nor expired, scored by expiry in ms, `+inf` for none). ARGV:
+/// id, owner, name, scopes (JSON), hash (hex), created_at, expires_at or '', revoked_at
+/// or '', escaped id, live cap, record cap. Expired ids leave the live index first (as of
+/// created_at). Returns 1, 0 if the id exists, -1 if the record is live and the owner
+/// holds the live cap, -2 if the owner list holds the record cap (nothing written unless
+/// 1, besides dropping expired ids from the index).
 const API_KEY_INSERT: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[10]) then return -1 end
+local now = tonumber(ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local live = ARGV[8] == '' and (ARGV[7] == '' or tonumber(ARGV[7]) > now)
+if live and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[10]) then return -1 end
+if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[11]) then return -2 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'name', ARGV[3],
   'scopes', ARGV[4], 'hash', ARGV[5], 'created', ARGV[6], 'expires', ARGV[7],
   'revoked', ARGV[8])
 redis.call('RPUSH', KEYS[2], ARGV[9])
-return 1
-";
-
-/// API-key revoke (keeps the earliest time). KEYS: key hash. ARGV: now. Returns 1 if
-/// the key exists.
-const API_KEY_REVOKE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local r = redis.call('HGET', KEYS[1], 'revoked')
-if (not r) or r == '' or tonumber(r) > tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'revoked', ARGV[1])
+if live then
+  local score = ARGV[7]
+  if score == '' then score = '+inf' end
+  redis.call('ZADD', KEYS[3], score, ARGV[9])
 end
 return 1
 ";
 
+/// API-key revoke (keeps the earliest time). KEYS: key hash, its owner's live index.
+/// ARGV: now, escaped id, owner (read by the caller). Returns 1 if the key exists, 0 if
+/// not, -1 if its owner is not ARGV[3] (nothing written).
+const API_KEY_REVOKE: &str = r"
+local f = redis.call('HMGET', KEYS[1], 'revoked', 'owner')
+if not f[2] then return 0 end
+if f[2] ~= ARGV[3] then return -1 end
+if (not f[1]) or f[1] == '' or tonumber(f[1]) > tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'revoked', ARGV[1])
+end
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+";
+
+/// API-key delete. KEYS: key hash, its owner's list, its owner's live index. ARGV:
+/// escaped id, owner (read by the caller). Returns 1 if deleted, 0 if absent, -1 if its
+/// owner is not ARGV[2] (nothing written).
+const API_KEY_DELETE: &str = r"
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner then return 0 end
+if owner ~= ARGV[2] then return -1 end
+redis.call('DEL', KEYS[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+";
+
+/// API-key purge. KEYS: owner list, owner live index, then the record of every id the
+/// caller read from the list. ARGV: now, owner, then those escaped ids in KEYS order.
+/// Deletes the records of that owner that are revoked or expired at `now`, and rebuilds
+/// the list without them in one pass (ids inserted meanwhile are kept). The list holds at
+/// most `MAX_API_KEY_RECORDS_PER_OWNER` ids, which bounds both loops. Returns the count.
+const API_KEY_PURGE: &str = r"
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local gone = {}
+local n = 0
+for i = 3, #KEYS do
+  local f = redis.call('HMGET', KEYS[i], 'owner', 'revoked', 'expires')
+  if f[1] == ARGV[2] and ((f[2] and f[2] ~= '')
+      or (f[3] and f[3] ~= '' and tonumber(f[3]) <= now)) then
+    redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+    gone[ARGV[i]] = true
+    n = n + 1
+  end
+end
+if n > 0 then
+  local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+  local kept = {}
+  for _, id in ipairs(ids) do
+    if not gone[id] then table.insert(kept, id) end
+  end
+  redis.call('DEL', KEYS[1])
+  for i = 1, #kept, 500 do
+    redis.call('RPUSH', KEYS[1], unpack(kept, i, math.min(i + 499, #kept)))
+  end
+end
+return n
+";
+
 /// API-key list. KEYS: owner list, then the record of every id the caller read from it.
-/// ARGV: owner. The list holds at most `MAX_API_KEYS_PER_OWNER` ids (enforced by the
-/// insert script), which bounds this loop; records of another owner are skipped.
+/// ARGV: owner. The list holds at most `MAX_API_KEY_RECORDS_PER_OWNER` ids (enforced by
+/// the insert script), which bounds this loop; records of another owner are skipped.
 const API_KEY_LIST: &str = r"
 local out = {}
 for i = 2, #KEYS do
@@ -261,6 +323,8 @@ pub(crate) struct Scripts {
     pub(crate) mark_once: Script,
     pub(crate) api_key_insert: Script,
     pub(crate) api_key_revoke: Script,
+    pub(crate) api_key_delete: Script,
+    pub(crate) api_key_purge: Script,
     pub(crate) api_key_list: Script,
     pub(crate) gcra: Script,
 }
@@ -278,6 +342,8 @@ impl Scripts {
             mark_once: Script::new(MARK_ONCE),
             api_key_insert: Script::new(API_KEY_INSERT),
             api_key_revoke: Script::new(API_KEY_REVOKE),
+            api_key_delete: Script::new(API_KEY_DELETE),
+            api_key_purge: Script::new(API_KEY_PURGE),
             api_key_list: Script::new(API_KEY_LIST),
             gcra: Script::new(GCRA),
         }
@@ -297,6 +363,8 @@ const ALL: &[(&str, &str)] = &[
     ("mark_once", MARK_ONCE),
     ("api_key_insert", API_KEY_INSERT),
     ("api_key_revoke", API_KEY_REVOKE),
+    ("api_key_delete", API_KEY_DELETE),
+    ("api_key_purge", API_KEY_PURGE),
     ("api_key_list", API_KEY_LIST),
     ("gcra", GCRA),
 ];

@@ -7,4 +7,4 @@ mod store;
 
 pub use memory::MemoryApiKeyStore;
 pub use service::{ApiKeys, NewApiKey};
-pub use store::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER};
+pub use store::{ApiKeyRecord, ApiKeyStore, MAX_API_KEY_RECORDS_PER_OWNER, MAX_API_KEYS_PER_OWNER};

@@ -149,9 +149,21 @@ pub enum TokenError {
     #[error("api key revoked")]
     ApiKeyRevoked,
     /// The owner already has [`MAX_API_KEYS_PER_OWNER`](crate::MAX_API_KEYS_PER_OWNER)
-    /// API keys in the tenant (revoked and expired ones count); nothing was stored.
-    #[error("owner `{owner}` already has {max} api keys, the maximum")]
+    /// live API keys in the tenant (revoked and expired ones do not count); nothing was
+    /// stored.
+    #[error("owner `{owner}` already has {max} live api keys, the maximum")]
     TooManyApiKeys {
+        /// The owner.
+        owner: ActorId,
+        /// The cap.
+        max: usize,
+    },
+    /// The owner already has
+    /// [`MAX_API_KEY_RECORDS_PER_OWNER`](crate::MAX_API_KEY_RECORDS_PER_OWNER) API-key
+    /// records in the tenant, live, revoked and expired together; nothing was stored.
+    /// Purge the revoked and expired ones ([`ApiKeys::purge`](crate::ApiKeys::purge)).
+    #[error("owner `{owner}` already has {max} api key records; purge revoked and expired keys")]
+    TooManyApiKeyRecords {
         /// The owner.
         owner: ActorId,
         /// The cap.

@@ -101,9 +101,11 @@
 //!   token can compute successors).
 //! - API keys are compared by SHA-256 hash in constant time; the checksum rejects typos
 //!   before any store access; status (revoked, expired) is revealed only to holders of
-//!   the secret. Each owner may hold at most [`MAX_API_KEYS_PER_OWNER`] (1000) keys per
-//!   tenant, revoked ones included, so `list` and backend work per owner stay bounded;
-//!   the next insert is refused with [`TokenError::TooManyApiKeys`].
+//!   the secret. Each owner may hold at most [`MAX_API_KEYS_PER_OWNER`] (1000) live keys
+//!   per tenant ([`TokenError::TooManyApiKeys`] beyond it; revoking or expiring a key
+//!   frees its slot) and [`MAX_API_KEY_RECORDS_PER_OWNER`] (2000) records with the
+//!   revoked and expired ones ([`TokenError::TooManyApiKeyRecords`]; [`ApiKeys::purge`]
+//!   deletes those), so `list` and backend work per owner stay bounded.
 //! - Every store error is [`TokenError::Backend`] and is never turned into success.
 //! - The shortest verify is the complete one: [`TokenService::verify_access`],
 //!   [`TokenService::verify_scoped`] and [`TokenService::redeem_ticket`] consult the
@@ -132,7 +134,8 @@ mod tickets;
 
 pub use apikey::format as api_key_format;
 pub use apikey::{
-    ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEYS_PER_OWNER, MemoryApiKeyStore, NewApiKey,
+    ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEY_RECORDS_PER_OWNER, MAX_API_KEYS_PER_OWNER,
+    MemoryApiKeyStore, NewApiKey,
 };
 pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};

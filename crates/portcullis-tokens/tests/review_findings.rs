@@ -255,3 +255,66 @@ async fn a_revocation_dated_in_the_verifiers_future_still_revokes() {
         Err(TokenError::ApiKeyRevoked)
     ));
 }
+
+/// The per-owner cap counted revoked keys and nothing deleted them: an owner who had
+/// rotated 1000 keys could never create another. Revoked keys no longer count, and
+/// `purge` / `delete` remove records.
+#[tokio::test]
+async fn revoked_keys_free_their_slot_and_can_be_purged() {
+    let clock = ManualClock::new();
+    let keys = ApiKeys::new(Arc::new(MemoryApiKeyStore::new()), "pc", clock.provider(5)).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..portcullis_tokens::MAX_API_KEYS_PER_OWNER {
+        ids.push(
+            keys.create(&tenant(), &alice(), "k", &["read"], None)
+                .await
+                .unwrap()
+                .record
+                .id,
+        );
+    }
+    assert!(matches!(
+        keys.create(&tenant(), &alice(), "k", &["read"], None).await,
+        Err(TokenError::TooManyApiKeys { .. })
+    ));
+    assert!(keys.revoke(&tenant(), &ids[0]).await.unwrap());
+    keys.create(&tenant(), &alice(), "k", &["read"], None)
+        .await
+        .unwrap();
+    assert_eq!(keys.purge(&tenant(), &alice()).await.unwrap(), 1);
+    assert!(keys.delete(&tenant(), &ids[1]).await.unwrap());
+    assert_eq!(
+        keys.list(&tenant(), &alice()).await.unwrap().len(),
+        portcullis_tokens::MAX_API_KEYS_PER_OWNER - 1
+    );
+}
+
+/// `require_scope`: a verified key must also grant the scope the route needs.
+#[tokio::test]
+async fn api_keys_require_their_scope() {
+    let clock = ManualClock::new();
+    let keys = ApiKeys::new(Arc::new(MemoryApiKeyStore::new()), "pc", clock.provider(6)).unwrap();
+    let created = keys
+        .create(
+            &tenant(),
+            &alice(),
+            "ci",
+            &["runs:read", "runs:write"],
+            None,
+        )
+        .await
+        .unwrap();
+    let key = created.key.expose_secret();
+    keys.verify_scope(&tenant(), key, "runs:write")
+        .await
+        .unwrap();
+    match keys.verify_scope(&tenant(), key, "admin").await {
+        Err(TokenError::WrongScope { requested }) => assert_eq!(requested, "admin"),
+        other => panic!("{other:?}"),
+    }
+    assert!(created.record.require_scope("runs:read").is_ok());
+    assert!(
+        created.record.require_scope("runs").is_err(),
+        "exact match only"
+    );
+}

@@ -208,6 +208,17 @@ impl ApiKeyStore for CountingKeys {
     async fn revoke(&self, tenant: &TenantId, id: &str, now: UnixTime) -> Result<bool, TokenError> {
         self.inner.revoke(tenant, id, now).await
     }
+    async fn delete(&self, tenant: &TenantId, id: &str) -> Result<bool, TokenError> {
+        self.inner.delete(tenant, id).await
+    }
+    async fn purge(
+        &self,
+        tenant: &TenantId,
+        owner: &ActorId,
+        now: UnixTime,
+    ) -> Result<u64, TokenError> {
+        self.inner.purge(tenant, owner, now).await
+    }
     async fn list(
         &self,
         tenant: &TenantId,

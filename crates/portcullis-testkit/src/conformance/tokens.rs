@@ -43,7 +43,7 @@ mod revocation;
 mod sessions;
 mod tickets;
 
-pub use api_keys::{api_key_owner_cap, api_key_records};
+pub use api_keys::{api_key_delete, api_key_owner_cap, api_key_record_cap, api_key_records};
 pub use fixtures::{BoxFuture, StoreSet};
 pub use refresh::{
     concurrent_rotations_converge, duplicate_family_conflicts,
@@ -91,4 +91,6 @@ where
     access_token_follows_its_session(&factory(clock.clone()).await, &clock).await;
     api_key_records(&factory(ManualClock::new()).await).await;
     api_key_owner_cap(&factory(ManualClock::new()).await).await;
+    api_key_delete(&factory(ManualClock::new()).await).await;
+    api_key_record_cap(&factory(ManualClock::new()).await).await;
 }

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
 
-use super::store::{ApiKeyRecord, ApiKeyStore, MAX_API_KEYS_PER_OWNER};
+use super::store::{
+    ApiKeyRecord, ApiKeyStore, MAX_API_KEY_RECORDS_PER_OWNER, MAX_API_KEYS_PER_OWNER, is_live,
+};
 use crate::error::TokenError;
 use crate::memory_lock::lock;
 
@@ -37,14 +39,25 @@ impl ApiKeyStore for MemoryApiKeyStore {
                 "api key id already exists",
             )));
         }
-        let owned = keys
+        let now = record.created_at;
+        let (mut owned, mut live) = (0usize, 0usize);
+        for k in keys
             .iter()
             .filter(|k| k.tenant == record.tenant && k.owner == record.owner)
-            .count();
-        if owned >= MAX_API_KEYS_PER_OWNER {
+        {
+            owned += 1;
+            live += usize::from(is_live(k, now));
+        }
+        if is_live(&record, now) && live >= MAX_API_KEYS_PER_OWNER {
             return Err(TokenError::TooManyApiKeys {
                 owner: record.owner,
                 max: MAX_API_KEYS_PER_OWNER,
+            });
+        }
+        if owned >= MAX_API_KEY_RECORDS_PER_OWNER {
+            return Err(TokenError::TooManyApiKeyRecords {
+                owner: record.owner,
+                max: MAX_API_KEY_RECORDS_PER_OWNER,
             });
         }
         keys.push(record);
@@ -68,6 +81,25 @@ impl ApiKeyStore for MemoryApiKeyStore {
             }
             None => Ok(false),
         }
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &str) -> Result<bool, TokenError> {
+        let mut keys = lock(&self.keys, "apikeys.delete")?;
+        let before = keys.len();
+        keys.retain(|k| !(&k.tenant == tenant && k.id == id));
+        Ok(keys.len() < before)
+    }
+
+    async fn purge(
+        &self,
+        tenant: &TenantId,
+        owner: &ActorId,
+        now: UnixTime,
+    ) -> Result<u64, TokenError> {
+        let mut keys = lock(&self.keys, "apikeys.purge")?;
+        let before = keys.len();
+        keys.retain(|k| !(&k.tenant == tenant && &k.owner == owner && !is_live(k, now)));
+        Ok(u64::try_from(before - keys.len()).unwrap_or(u64::MAX))
     }
 
     async fn list(

@@ -137,6 +137,41 @@ impl ApiKeys {
         Ok(record)
     }
 
+    /// [`ApiKeys::verify`], then requires the key to grant `scope`
+    /// ([`ApiKeyRecord::require_scope`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`ApiKeys::verify`], plus [`TokenError::WrongScope`].
+    pub async fn verify_scope(
+        &self,
+        tenant: &TenantId,
+        presented: &str,
+        scope: &str,
+    ) -> Result<ApiKeyRecord, TokenError> {
+        let record = self.verify(tenant, presented).await?;
+        record.require_scope(scope)?;
+        Ok(record)
+    }
+
+    /// Deletes the key with lookup id `id`, live or not. Returns whether it existed.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn delete(&self, tenant: &TenantId, id: &str) -> Result<bool, TokenError> {
+        self.store.delete(tenant, id).await
+    }
+
+    /// Deletes every revoked or expired key of `owner`. Returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn purge(&self, tenant: &TenantId, owner: &ActorId) -> Result<u64, TokenError> {
+        self.store.purge(tenant, owner, self.provider.now()).await
+    }
+
     /// Revokes the key with lookup id `id`. Returns whether it exists.
     ///
     /// # Errors
