@@ -557,6 +557,69 @@ mod tests {
         assert_eq!(turn(&mut next).await, "lead");
     }
 
+    #[tokio::test]
+    async fn a_group_takes_whole_requests_up_to_the_bound() {
+        let c = committer();
+        let mut leader = c.enqueue(&tenant(), batch(1));
+        assert_eq!(turn(&mut leader).await, "lead");
+        let _fits = c.enqueue(&tenant(), batch(MAX_GROUP_ENTRIES - 1));
+        let _next = c.enqueue(&tenant(), batch(1));
+        let _other = c.enqueue(&TenantId::new("other").unwrap(), batch(1));
+        assert_eq!(
+            c.queued(&tenant()),
+            3,
+            "the leader's own request is still queued"
+        );
+        let group = leader.lead();
+        assert_eq!(c.queued(&tenant()), 2);
+        group.take_more();
+        assert_eq!(
+            group.batch().len(),
+            MAX_GROUP_ENTRIES,
+            "exactly at the bound"
+        );
+        assert_eq!(
+            c.queued(&tenant()),
+            1,
+            "the next request waits for the next group"
+        );
+        assert_eq!(c.queued(&TenantId::new("other").unwrap()), 1);
+        assert_eq!(c.queued(&TenantId::new("idle").unwrap()), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_group_of_several_shares_one_cause() {
+        let c = committer();
+        let mut leader = c.enqueue(&tenant(), batch(1));
+        assert_eq!(turn(&mut leader).await, "lead");
+        let mut member = c.enqueue(&tenant(), batch(2));
+        let group = leader.lead();
+        group.take_more();
+        let cause = AuditError::Backend(BackendError::new(
+            BackendErrorKind::Conflict,
+            OP,
+            LeaderGone,
+        ));
+        for outcome in [
+            group.finish(OP, Err(cause)),
+            match member.wait().await {
+                Turn::Done(o) => o,
+                Turn::Lead => panic!("the member was in the group"),
+            },
+        ] {
+            match outcome {
+                Err(AuditError::Backend(b)) => {
+                    assert_eq!(b.kind(), BackendErrorKind::Conflict, "the cause's kind");
+                    let g = b
+                        .source()
+                        .and_then(|s| s.downcast_ref::<GroupCommitError>());
+                    assert_eq!(g.map(|g| (g.appends, g.entries)), Some((2, 3)));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn debug_counts_busy_tenants_only() {
         let c = committer();
