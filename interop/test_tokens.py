@@ -206,9 +206,16 @@ def test_pyjwt_hs256_verifies_in_portcullis(cli, tmp_path):
     cli.ok(*verify_args("--secret-file", secret_file, token))
     assert "invalid signature" in cli.fails(*verify_args("--secret", secret + "x", token))
     cli.fails(*verify_args("--secret", secret, flip_payload(token)))
-    # A token without `kid` cannot name the key.
+    # Each --secret is its own key, tried in turn: the previous secret still verifies.
+    old = secrets.token_urlsafe(32)
+    assert json.loads(cli.ok(*verify_args("--secret", old, "--secret", secret, token)))["jti"]
+    assert "invalid signature" in cli.fails(*verify_args("--secret", old, "--secret", old + "y", token))
+    # PyJWT's default header has no `kid`: every secret given is tried.
     bare = jwt.encode(claims(), secret, algorithm="HS256")
-    cli.fails(*verify_args("--secret", secret, bare))
+    assert jwt.get_unverified_header(bare).get("kid") is None
+    assert json.loads(cli.ok(*verify_args("--secret", secret, bare)))["sub"] == "alice"
+    cli.ok(*verify_args("--secret", old, "--secret", secret, bare))
+    assert "invalid signature" in cli.fails(*verify_args("--secret", old, bare))
     # Key confusion: an HS256 token "signed" with a public key's bytes is refused.
     _, jwk = python_keypair("EdDSA")
     jwks = tmp_path / "jwks.json"

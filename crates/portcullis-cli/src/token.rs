@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Args, Subcommand, ValueEnum};
-use portcullis_core::{ActorId, KeyId, OsRandom, Provider, SecretBytes, TenantId};
+use portcullis_core::{ActorId, KeyId, OsRandom, Provider, SecretBytes, SecretString, TenantId};
 use portcullis_tokens::{
     Algorithm, Claims, KeyMaterial, KeyState, SigningKeys, TokenConfig, TokenError, TokenService,
     TokenStores, TokenType, danger,
@@ -204,6 +204,39 @@ fn unverified_kid(token: &str) -> Option<String> {
     value.get("kid")?.as_str().map(str::to_owned)
 }
 
+/// The verify-only asymmetric keys of `--jwks` and `--key-file`, in a fresh ring.
+fn asymmetric_ring(a: &VerifyArgs) -> CliResult<(SigningKeys, usize)> {
+    let ring = SigningKeys::new();
+    let mut added = 0usize;
+    let lenient = |key: KeyMaterial| {
+        if a.danger_accept_high_s {
+            key.danger_accept_high_s()
+        } else {
+            key
+        }
+    };
+    if let Some(path) = &a.jwks {
+        for key in tokenkey::load_jwks(path)? {
+            ring.insert(lenient(key), KeyState::VerifyOnly)
+                .map_err(CliError::usage)?;
+            added += 1;
+        }
+    }
+    if let Some(path) = &a.key_file {
+        ring.insert(lenient(tokenkey::load(path)?), KeyState::VerifyOnly)
+            .map_err(CliError::usage)?;
+        added += 1;
+    }
+    Ok((ring, added))
+}
+
+fn hs256_key(kid: &str, secret: &SecretString) -> CliResult<KeyMaterial> {
+    let kid =
+        KeyId::new(kid).map_err(|_| CliError::Failed("token `kid` is not a key id".to_owned()))?;
+    let bytes = SecretBytes::from_slice(secret.expose_secret().as_bytes());
+    KeyMaterial::hs256(kid, &bytes).map_err(CliError::usage)
+}
+
 fn verify(a: &VerifyArgs) -> CliResult {
     let token = match &a.token {
         Some(t) => t.clone(),
@@ -211,76 +244,92 @@ fn verify(a: &VerifyArgs) -> CliResult {
             .map_err(|_| CliError::Failed("token is not UTF-8".to_owned()))?,
     };
     let token = token.trim();
-    let ring = Arc::new(SigningKeys::new());
-    let mut added = 0usize;
-    if let Some(path) = &a.jwks {
-        for key in tokenkey::load_jwks(path)? {
-            let key = if a.danger_accept_high_s {
-                key.danger_accept_high_s()
-            } else {
-                key
-            };
-            ring.insert(key, KeyState::VerifyOnly)
-                .map_err(CliError::usage)?;
-            added += 1;
-        }
-    }
-    if let Some(path) = &a.key_file {
-        let key = tokenkey::load(path)?;
-        let key = if a.danger_accept_high_s {
-            key.danger_accept_high_s()
-        } else {
-            key
-        };
-        ring.insert(key, KeyState::VerifyOnly)
-            .map_err(CliError::usage)?;
-        added += 1;
-    }
-    let secrets = a.secret.collect((added == 0).then_some(SECRET_ENV))?;
-    for secret in secrets {
-        let Some(kid) = unverified_kid(token) else {
-            return Err(CliError::failed(TokenError::MissingKeyId));
-        };
-        let kid = KeyId::new(kid)
-            .map_err(|_| CliError::Failed("token `kid` is not a key id".to_owned()))?;
-        let bytes = SecretBytes::from_slice(secret.expose_secret().as_bytes());
-        ring.insert(
-            KeyMaterial::hs256(kid, &bytes).map_err(CliError::usage)?,
-            KeyState::VerifyOnly,
-        )
-        .map_err(CliError::usage)?;
-        added += 1;
-    }
-    if added == 0 {
+    let (ring, asymmetric) = asymmetric_ring(a)?;
+    let secrets = a.secret.collect((asymmetric == 0).then_some(SECRET_ENV))?;
+    if asymmetric == 0 && secrets.is_empty() {
         return Err(CliError::Usage(format!(
             "no key: pass `--jwks`, `--key-file`, `--secret`, `--secret-file` or set `{SECRET_ENV}`"
         )));
     }
-    let provider = crate::input::provider_at(a.now);
-    // Offline: there is no revocation or session store to ask, so only the signature and
-    // the claims are checked (the command's help says so).
-    let svc = TokenService::new(
-        ring,
-        config(&a.iss, &a.aud)?,
-        TokenStores::in_memory(&provider),
-        provider,
-    );
+    let config = config(&a.iss, &a.aud)?;
+    let kid = unverified_kid(token);
+    let attempts: Vec<(SigningKeys, TokenConfig)> = match (&kid, secrets.as_slice()) {
+        (_, []) => vec![(ring, config)],
+        // Each secret is its own key: the token names one `kid`, so each secret is tried
+        // under that name in turn (the asymmetric keys beside it), in command-line order.
+        (Some(kid), secrets) => {
+            let mut out = Vec::with_capacity(secrets.len());
+            let mut first = Some(ring);
+            for secret in secrets {
+                let ring = match first.take() {
+                    Some(ring) => ring,
+                    None => asymmetric_ring(a)?.0,
+                };
+                if ring
+                    .states()
+                    .map_err(CliError::failed)?
+                    .iter()
+                    .all(|(k, _, _)| k.as_str() != kid)
+                {
+                    ring.insert(hs256_key(kid, secret)?, KeyState::VerifyOnly)
+                        .map_err(CliError::usage)?;
+                }
+                out.push((ring, config.clone()));
+            }
+            out
+        }
+        // No `kid`: one ring holding every secret, each tried in turn.
+        (None, secrets) => {
+            for (i, secret) in secrets.iter().enumerate() {
+                let state = if i == 0 {
+                    KeyState::Active
+                } else {
+                    KeyState::Standby
+                };
+                ring.insert(hs256_key(&format!("secret-{}", i + 1), secret)?, state)
+                    .map_err(CliError::usage)?;
+            }
+            vec![(ring, config.accept_hs256_without_kid())]
+        }
+    };
     let kind = match a.kind {
         Kind::Access => TokenType::Access,
         Kind::Scoped => TokenType::Scoped,
         Kind::Ticket => TokenType::Ticket,
     };
-    let verified =
-        danger::verify_signature_and_claims_only::<Map<String, Value>>(&svc, token, kind)
-            .map_err(CliError::failed)?;
-    let mut claims: Claims<Map<String, Value>> = verified.claims;
-    for name in [
-        "iss", "aud", "sub", "tid", "iat", "nbf", "exp", "jti", "typ", "sid", "res", "role", "pur",
-    ] {
-        claims.extra.remove(name);
+    let provider = crate::input::provider_at(a.now);
+    let mut first_error = None;
+    for (ring, config) in attempts {
+        // Offline: there is no revocation or session store to ask, so only the signature
+        // and the claims are checked (the command's help says so).
+        let svc = TokenService::new(
+            Arc::new(ring),
+            config,
+            TokenStores::in_memory(&provider),
+            provider.clone(),
+        );
+        match danger::verify_signature_and_claims_only::<Map<String, Value>>(&svc, token, kind) {
+            Ok(verified) => {
+                let mut claims: Claims<Map<String, Value>> = verified.claims;
+                for name in [
+                    "iss", "aud", "sub", "tid", "iat", "nbf", "exp", "jti", "typ", "sid", "res",
+                    "role", "pur",
+                ] {
+                    claims.extra.remove(name);
+                }
+                let json = serde_json::to_string(&claims).map_err(CliError::failed)?;
+                return input::write_stdout(format!("{json}\n").as_bytes());
+            }
+            // Another secret may match; any other refusal is the token's, whatever the key.
+            Err(TokenError::InvalidSignature) => {
+                first_error.get_or_insert(TokenError::InvalidSignature);
+            }
+            Err(e) => return Err(CliError::failed(e)),
+        }
     }
-    let json = serde_json::to_string(&claims).map_err(CliError::failed)?;
-    input::write_stdout(format!("{json}\n").as_bytes())
+    Err(CliError::failed(
+        first_error.unwrap_or(TokenError::InvalidSignature),
+    ))
 }
 
 fn jwks(a: &JwksArgs) -> CliResult {

@@ -19,7 +19,9 @@ use crate::refresh::{FamilyId, FamilyStatus, MemoryRefreshStore, RefreshStore};
 use crate::revocation::{
     MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore,
 };
-use crate::signing_keys::{SigningKeys, parse_header, split_compact, to_low_s, verify_signature};
+use crate::signing_keys::{
+    Algorithm, SigningKeys, parse_header, split_compact, to_low_s, verify_signature,
+};
 use crate::tickets::{MemoryTicketStore, TicketStore};
 
 /// Largest leeway accepted by [`TokenConfig::with_leeway`].
@@ -35,6 +37,7 @@ pub struct TokenConfig {
     ticket_ttl: Duration,
     leeway: Duration,
     max_len: usize,
+    kidless_hs256: bool,
 }
 
 impl TokenConfig {
@@ -62,6 +65,7 @@ impl TokenConfig {
             ticket_ttl: Duration::from_secs(30),
             leeway: Duration::from_secs(30),
             max_len: 8 * 1024,
+            kidless_hs256: false,
         })
     }
 
@@ -123,6 +127,17 @@ impl TokenConfig {
         }
         self.max_len = max;
         Ok(self)
+    }
+
+    /// Also verifies HS256 tokens whose header has no `kid` (PyJWT's and jsonwebtoken's
+    /// default), by trying each HS256 key of the ring: the active one, then the previous
+    /// (verify-only) ones, newest first. Without it such tokens fail with
+    /// [`TokenError::MissingKeyId`]. Other algorithms always need a `kid`. The time a
+    /// refusal takes grows with the number of HS256 keys tried.
+    #[must_use]
+    pub fn accept_hs256_without_kid(mut self) -> Self {
+        self.kidless_hs256 = true;
+        self
     }
 
     /// The configured leeway.
@@ -587,15 +602,6 @@ impl TokenService {
         }
         let (header_b64, payload_b64, signature) = split_compact(token)?;
         let header = parse_header(header_b64, &[])?;
-        let kid = header.kid.ok_or(TokenError::MissingKeyId)?;
-        let key = self.ring.lookup(&kid)?;
-        if header.alg != key.alg.as_str() {
-            return Err(TokenError::AlgorithmMismatch {
-                kid: key.kid.clone(),
-                alg: escape_untrusted(&header.alg, 16),
-                pinned: key.alg.as_str(),
-            });
-        }
         // The signature is checked by jsonwebtoken's crypto provider with the key's pinned
         // algorithm (HMAC comparison in constant time), before any claim is decoded.
         let signing_input = token
@@ -603,13 +609,42 @@ impl TokenService {
             .ok_or(TokenError::Malformed {
                 reason: "expected three parts",
             })?;
-        verify_signature(
-            signing_input,
-            signature,
-            key.alg,
-            &key.decoding,
-            key.accept_high_s,
-        )?;
+        let key = match header.kid {
+            Some(kid) => {
+                let key = self.ring.lookup(&kid)?;
+                if header.alg != key.alg.as_str() {
+                    return Err(TokenError::AlgorithmMismatch {
+                        kid: key.kid.clone(),
+                        alg: escape_untrusted(&header.alg, 16),
+                        pinned: key.alg.as_str(),
+                    });
+                }
+                verify_signature(
+                    signing_input,
+                    signature,
+                    key.alg,
+                    &key.decoding,
+                    key.accept_high_s,
+                )?;
+                key
+            }
+            None if self.config.kidless_hs256 && header.alg == Algorithm::Hs256.as_str() => {
+                let mut found = None;
+                for key in self.ring.hs256_candidates()? {
+                    match verify_signature(signing_input, signature, key.alg, &key.decoding, false)
+                    {
+                        Ok(()) => {
+                            found = Some(key);
+                            break;
+                        }
+                        Err(TokenError::InvalidSignature) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                found.ok_or(TokenError::InvalidSignature)?
+            }
+            None => return Err(TokenError::MissingKeyId),
+        };
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| TokenError::Malformed {

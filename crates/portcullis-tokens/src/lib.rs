@@ -149,6 +149,7 @@ pub use refresh::{
 };
 pub use revocation::{MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore};
 pub use signing_keys::{
-    Algorithm, Jwk, Jwks, KeyMaterial, KeyState, MIN_HMAC_SECRET_LEN, SigningKeys,
+    Algorithm, Jwk, Jwks, JwksKeys, KeyMaterial, KeyState, MAX_JWKS_KEYS, MAX_RSA_BITS,
+    MIN_HMAC_SECRET_LEN, MIN_RSA_BITS, SigningKeys, SkippedJwk, parse_jwks,
 };
 pub use tickets::{MemoryTicketStore, TicketStore};

@@ -74,7 +74,7 @@ fn hand_built_token_with_good_claims_verifies() {
 fn alg_none_is_unsupported() {
     let (clock, svc) = setup();
     let claims = good_claims(clock.now().as_secs());
-    for alg in ["none", "None", "NONE", "HS512", "RS256"] {
+    for alg in ["none", "None", "NONE", "HS512", "ES512", "rs256", "EdDSA "] {
         let header = json!({"alg": alg, "kid": "hs-1"});
         let token = format!(
             "{}.{}.",
@@ -89,6 +89,18 @@ fn alg_none_is_unsupported() {
             "{alg}"
         );
     }
+    // RS256 is supported (identity providers' tokens), but not under an HS256 key: the
+    // key's pinned algorithm decides, never the header.
+    let header = json!({"alg": "RS256", "kid": "hs-1"});
+    let token = format!(
+        "{}.{}.AAAA",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    assert!(matches!(
+        check(&svc, &token),
+        Err(TokenError::AlgorithmMismatch { .. })
+    ));
 }
 
 #[test]
@@ -100,7 +112,7 @@ fn hs256_with_public_key_of_asymmetric_kid_is_rejected() {
         let jwks = ring.jwks().unwrap();
         let jwk = &jwks.keys[0];
         // The classic confusion: HMAC keyed with the published public key (raw and JSON).
-        let public_raw = URL_SAFE_NO_PAD.decode(&jwk.x).unwrap();
+        let public_raw = URL_SAFE_NO_PAD.decode(jwk.x.as_deref().unwrap()).unwrap();
         let public_json = serde_json::to_vec(jwk).unwrap();
         for secret in [public_raw, public_json] {
             let t = hs256(

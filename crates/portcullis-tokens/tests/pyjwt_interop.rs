@@ -80,3 +80,108 @@ fn pyjwt_verifies_our_tokens() {
         "pyjwt verified 3"
     );
 }
+
+/// PyJWT (with `cryptography`) makes an identity provider's keys and tokens: RS256, RS384,
+/// RS512, PS256, PS384, PS512 over one 2048-bit RSA key and ES384 over a P-384 key,
+/// published as a JWKS with the provider's own `kid`s. We import the JWKS and verify every
+/// token (ES384 in its low-S form; the high-S form only with the opt-in), and refuse each
+/// token under a key pinned to another algorithm and with a flipped payload.
+const SIGN_SCRIPT: &str = r#"
+import json, sys, time, jwt
+from cryptography.hazmat.primitives.asymmetric import rsa, ec
+from jwt.algorithms import RSAAlgorithm, ECAlgorithm
+now = int(time.time())
+claims = {"iss": sys.argv[1], "aud": sys.argv[2], "sub": "alice", "tid": "acme",
+          "iat": now, "nbf": now, "exp": now + 300, "jti": "j", "typ": "access"}
+rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+ec_key = ec.generate_private_key(ec.SECP384R1())
+keys, tokens = [], []
+for alg in ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]:
+    jwk = json.loads(RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    jwk.update(kid="idp-" + alg.lower(), alg=alg, use="sig")
+    keys.append(jwk)
+    tokens.append({"alg": alg, "token": jwt.encode(claims, rsa_key, algorithm=alg,
+                                                   headers={"kid": jwk["kid"]})})
+jwk = json.loads(ECAlgorithm.to_jwk(ec_key.public_key()))
+jwk.update(kid="idp-es384", alg="ES384", use="sig")
+keys.append(jwk)
+tokens.append({"alg": "ES384", "token": jwt.encode(claims, ec_key, algorithm="ES384",
+                                                   headers={"kid": "idp-es384"})})
+print(json.dumps({"jwks": {"keys": keys}, "tokens": tokens}))
+"#;
+
+#[test]
+fn pyjwt_identity_provider_tokens_verify_here() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use portcullis_tokens::{KeyState, SigningKeys, TokenError, parse_jwks};
+
+    let Ok(python) = std::env::var("PORTCULLIS_TEST_PYTHON") else {
+        eprintln!(
+            "SKIPPED pyjwt_identity_provider_tokens_verify_here: PORTCULLIS_TEST_PYTHON is not set"
+        );
+        return;
+    };
+    let out = Command::new(python)
+        .args(["-c", SIGN_SCRIPT, ISSUER, AUDIENCE])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyjwt failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let jwks = parse_jwks(doc["jwks"].to_string().as_bytes(), None).unwrap();
+    assert!(jwks.skipped.is_empty(), "{:?}", jwks.skipped);
+    assert_eq!(jwks.keys.len(), 7);
+    let ring = SigningKeys::new();
+    for key in jwks.keys {
+        ring.insert(key, KeyState::VerifyOnly).unwrap();
+    }
+    let clock = ManualClock::at(SystemClock.now());
+    let svc = service(std::sync::Arc::new(ring), &clock);
+    let mut verified = 0;
+    for case in doc["tokens"].as_array().unwrap() {
+        let alg = case["alg"].as_str().unwrap();
+        let mut token = case["token"].as_str().unwrap().to_owned();
+        if alg == "ES384" {
+            // `cryptography` does not normalize s: put the same signature in low-S form.
+            let (input, sig) = token.rsplit_once('.').unwrap();
+            let sig =
+                p384::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+            let low = sig.normalize_s().unwrap_or(sig);
+            token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(low.to_bytes()));
+        }
+        let v = verify::<NoExtra>(&svc, &token).unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(v.kid.as_str(), format!("idp-{}", alg.to_lowercase()));
+        // The same token under another algorithm's key (same RSA modulus): refused.
+        let (h, rest) = token.split_once('.').unwrap();
+        let (_, sig) = rest.split_once('.').unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
+        let swapped = if alg == "RS256" { "ps256" } else { "rs256" };
+        let mut confused = header.clone();
+        confused["kid"] = serde_json::json!(format!("idp-{swapped}"));
+        let confused = format!("{}.{}", URL_SAFE_NO_PAD.encode(confused.to_string()), rest);
+        if alg.starts_with("RS") || alg.starts_with("PS") {
+            assert!(
+                matches!(
+                    verify::<NoExtra>(&svc, &confused),
+                    Err(TokenError::AlgorithmMismatch { .. })
+                ),
+                "{alg} under the {swapped} key"
+            );
+        }
+        let forged = format!(
+            "{h}.{}.{sig}",
+            URL_SAFE_NO_PAD.encode(b"{\"sub\":\"mallory\"}")
+        );
+        assert!(matches!(
+            verify::<NoExtra>(&svc, &forged),
+            Err(TokenError::InvalidSignature)
+        ));
+        verified += 1;
+    }
+    assert_eq!(verified, 7);
+}

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_core::{KeyId, SecretArray, SecretBytes, TenantId};
 use portcullis_tokens::api_key_format as api_format;
 use portcullis_tokens::refresh_format as rt_format;
-use portcullis_tokens::{FamilyId, KeyMaterial, TokenError};
+use portcullis_tokens::{Algorithm, FamilyId, KeyMaterial, TokenError};
 
 fn load(name: &str) -> HashMap<String, String> {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -150,4 +150,83 @@ fn every_thumbprint_is_a_key_id_including_those_starting_with_dash_or_underscore
             KeyMaterial::generate(alg, &rng).unwrap();
         }
     }
+}
+
+#[test]
+fn rfc7515_a2_rs256_signature_verifies() {
+    let v = load("rfc7515_a2_rs256.txt");
+    let n = URL_SAFE_NO_PAD.decode(&v["n"]).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(&v["e"]).unwrap();
+    let key = KeyMaterial::rsa_public(Algorithm::Rs256, &n, &e).unwrap();
+    let payload = key.verify_jws(&v["token"]).unwrap();
+    assert!(
+        String::from_utf8(payload)
+            .unwrap()
+            .contains("\"iss\":\"joe\"")
+    );
+    // The same key from its JWK (no `alg`: pinned by the caller), and the PS256 pin refuses
+    // the RS256 token.
+    let jwk = format!(r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#, v["n"], v["e"]);
+    let from_jwk = KeyMaterial::from_jwk(&jwk, Some(Algorithm::Rs256)).unwrap();
+    assert_eq!(
+        from_jwk.kid(),
+        key.kid(),
+        "no kid: named by its RFC 7638 thumbprint"
+    );
+    from_jwk.verify_jws(&v["token"]).unwrap();
+    let ps = KeyMaterial::rsa_public(Algorithm::Ps256, &n, &e).unwrap();
+    assert!(matches!(
+        ps.verify_jws(&v["token"]),
+        Err(TokenError::AlgorithmMismatch { .. })
+    ));
+    // One flipped signature character fails.
+    let token = &v["token"];
+    let at = token.len() - 10;
+    let c = &token[at..=at];
+    let bad = format!(
+        "{}{}{}",
+        &token[..at],
+        if c == "k" { "j" } else { "k" },
+        &token[at + 1..]
+    );
+    assert!(matches!(
+        key.verify_jws(&bad),
+        Err(TokenError::InvalidSignature)
+    ));
+}
+
+#[test]
+fn rfc7515_a3_es256_signature_verifies_in_its_low_s_form() {
+    let v = load("rfc7515_a3_es256.txt");
+    let x = URL_SAFE_NO_PAD.decode(&v["x"]).unwrap();
+    let y = URL_SAFE_NO_PAD.decode(&v["y"]).unwrap();
+    let sec1 = [vec![4u8], x, y].concat();
+    let strict = KeyMaterial::es256_public(&sec1).unwrap();
+    let lenient = KeyMaterial::es256_public(&sec1)
+        .unwrap()
+        .danger_accept_high_s();
+    let token = &v["token"];
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    // Both forms of the published signature, (r, s) and (r, n - s).
+    let (low, high) = match sig.normalize_s() {
+        Some(low) => (low, sig),
+        None => {
+            let (r, s) = sig.split_scalars();
+            (sig, p256::ecdsa::Signature::from_scalars(r, -*s).unwrap())
+        }
+    };
+    let low = format!("{input}.{}", URL_SAFE_NO_PAD.encode(low.to_bytes()));
+    let high = format!("{input}.{}", URL_SAFE_NO_PAD.encode(high.to_bytes()));
+    assert!(
+        low == *token || high == *token,
+        "one of them is the published token"
+    );
+    strict.verify_jws(&low).unwrap();
+    assert!(matches!(
+        strict.verify_jws(&high),
+        Err(TokenError::InvalidSignature)
+    ));
+    lenient.verify_jws(&low).unwrap();
+    lenient.verify_jws(&high).unwrap();
 }

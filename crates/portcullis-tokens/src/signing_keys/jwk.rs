@@ -1,5 +1,5 @@
 //! Public keys as JWKs (RFC 7517): the members of an asymmetric key, its RFC 7638
-//! thumbprint (the `kid` of Ed25519 and P-256 keys), and the JWKS document served at
+//! thumbprint (the `kid` of the keys this crate makes), and the JWKS document served at
 //! `/.well-known/jwks.json`.
 
 use base64::Engine as _;
@@ -14,16 +14,24 @@ use crate::error::TokenError;
 /// One public key of a JWKS document (RFC 7517), as served at `/.well-known/jwks.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Jwk {
-    /// `OKP` or `EC`.
+    /// `OKP`, `EC` or `RSA`.
     pub kty: &'static str,
-    /// `Ed25519` or `P-256`.
-    pub crv: &'static str,
-    /// The x coordinate (or the Ed25519 public key), base64url.
-    pub x: String,
-    /// The y coordinate for EC keys.
+    /// `Ed25519`, `P-256` or `P-384` (OKP and EC keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<&'static str>,
+    /// The x coordinate (or the Ed25519 public key), base64url (OKP and EC keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// The y coordinate, base64url (EC keys).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
-    /// The key id (RFC 7638 thumbprint).
+    /// The modulus, base64url big-endian without leading zeros (RSA keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// The public exponent, base64url big-endian without leading zeros (RSA keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// The key id.
     pub kid: String,
     /// The algorithm the key is pinned to.
     pub alg: &'static str,
@@ -51,6 +59,10 @@ pub(super) enum PublicJwk {
         x: String,
         y: String,
     },
+    Rsa {
+        n: String,
+        e: String,
+    },
 }
 
 impl PublicJwk {
@@ -62,6 +74,7 @@ impl PublicJwk {
             Self::Ec { crv, x, y } => {
                 format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#)
             }
+            Self::Rsa { n, e } => format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
         }
     }
 
@@ -76,15 +89,25 @@ impl PublicJwk {
 
     /// The published JWK of this key, named `kid` and pinned to `alg`.
     pub(super) fn to_jwk(&self, kid: &KeyId, alg: Algorithm) -> Jwk {
-        let (kty, crv, x, y) = match self {
-            Self::Okp { crv, x } => ("OKP", *crv, x.clone(), None),
-            Self::Ec { crv, x, y } => ("EC", *crv, x.clone(), Some(y.clone())),
+        let (kty, crv, x, y, n, e) = match self {
+            Self::Okp { crv, x } => ("OKP", Some(*crv), Some(x.clone()), None, None, None),
+            Self::Ec { crv, x, y } => (
+                "EC",
+                Some(*crv),
+                Some(x.clone()),
+                Some(y.clone()),
+                None,
+                None,
+            ),
+            Self::Rsa { n, e } => ("RSA", None, None, None, Some(n.clone()), Some(e.clone())),
         };
         Jwk {
             kty,
             crv,
             x,
             y,
+            n,
+            e,
             kid: kid.to_string(),
             alg: alg.as_str(),
             use_: "sig",

@@ -11,7 +11,9 @@ use portcullis_core::KeyId;
 
 use crate::error::TokenError;
 
-/// A JWS algorithm this crate signs and verifies with.
+/// A JWS algorithm (RFC 7518, RFC 8037) this crate verifies with. Every key is pinned to
+/// exactly one. This crate issues with HS256, EdDSA and ES256; the RSA algorithms and
+/// ES384 are for verifying identity providers' tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {
@@ -21,23 +23,79 @@ pub enum Algorithm {
     EdDsa,
     /// ECDSA on P-256 with SHA-256.
     Es256,
+    /// ECDSA on P-384 with SHA-384.
+    Es384,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (keys of 2048 to 4096 bits).
+    Rs256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    Rs384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    Rs512,
+    /// RSASSA-PSS with SHA-256 and MGF1-SHA-256.
+    Ps256,
+    /// RSASSA-PSS with SHA-384 and MGF1-SHA-384.
+    Ps384,
+    /// RSASSA-PSS with SHA-512 and MGF1-SHA-512.
+    Ps512,
 }
 
 impl Algorithm {
-    /// The JOSE name (`HS256`, `EdDSA`, `ES256`).
+    /// Every algorithm, in the order of this enum.
+    pub const ALL: [Algorithm; 10] = [
+        Self::Hs256,
+        Self::EdDsa,
+        Self::Es256,
+        Self::Es384,
+        Self::Rs256,
+        Self::Rs384,
+        Self::Rs512,
+        Self::Ps256,
+        Self::Ps384,
+        Self::Ps512,
+    ];
+
+    /// The JOSE name (`HS256`, `EdDSA`, `ES256`, `ES384`, `RS256`, ..., `PS512`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Hs256 => "HS256",
             Self::EdDsa => "EdDSA",
             Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
         }
     }
 
+    /// The algorithm with JOSE name `name` (exact, case-sensitive), if this crate has it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// Whether this is one of the RSA algorithms (`RS*`, `PS*`).
+    pub const fn is_rsa(self) -> bool {
+        matches!(
+            self,
+            Self::Rs256 | Self::Rs384 | Self::Rs512 | Self::Ps256 | Self::Ps384 | Self::Ps512
+        )
+    }
+
     pub(crate) fn jwt(self) -> jsonwebtoken::Algorithm {
+        use jsonwebtoken::Algorithm as J;
         match self {
-            Self::Hs256 => jsonwebtoken::Algorithm::HS256,
-            Self::EdDsa => jsonwebtoken::Algorithm::EdDSA,
-            Self::Es256 => jsonwebtoken::Algorithm::ES256,
+            Self::Hs256 => J::HS256,
+            Self::EdDsa => J::EdDSA,
+            Self::Es256 => J::ES256,
+            Self::Es384 => J::ES384,
+            Self::Rs256 => J::RS256,
+            Self::Rs384 => J::RS384,
+            Self::Rs512 => J::RS512,
+            Self::Ps256 => J::PS256,
+            Self::Ps384 => J::PS384,
+            Self::Ps512 => J::PS512,
         }
     }
 }
@@ -94,7 +152,7 @@ pub(crate) fn parse_header(b64: &str, understood: &[&str]) -> Result<RawHeader, 
     let header: RawHeader = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed {
         reason: "header is not a JSON object with `alg`",
     })?;
-    if !matches!(header.alg.as_str(), "HS256" | "EdDSA" | "ES256") {
+    if Algorithm::from_name(&header.alg).is_none() {
         return Err(TokenError::UnsupportedAlgorithm {
             alg: crate::error::escape_untrusted(&header.alg, 16),
         });
@@ -153,16 +211,25 @@ pub(crate) fn verify_signature(
     if signature.is_empty() {
         return Err(TokenError::InvalidSignature);
     }
-    if alg == Algorithm::Es256 && !accept_high_s {
+    if matches!(alg, Algorithm::Es256 | Algorithm::Es384) && !accept_high_s {
         let raw = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| TokenError::Malformed {
                 reason: "signature is not base64url",
             })?;
-        let sig =
-            p256::ecdsa::Signature::from_slice(&raw).map_err(|_| TokenError::InvalidSignature)?;
         // `normalize_s` is `Some` exactly when s is in the upper half.
-        if sig.normalize_s().is_some() {
+        let high = if alg == Algorithm::Es256 {
+            p256::ecdsa::Signature::from_slice(&raw)
+                .map_err(|_| TokenError::InvalidSignature)?
+                .normalize_s()
+                .is_some()
+        } else {
+            p384::ecdsa::Signature::from_slice(&raw)
+                .map_err(|_| TokenError::InvalidSignature)?
+                .normalize_s()
+                .is_some()
+        };
+        if high {
             return Err(TokenError::InvalidSignature);
         }
     }

@@ -16,6 +16,17 @@ use crate::error::TokenError;
 /// Minimum HS256 secret length in bytes (RFC 7518 section 3.2: at least the hash size).
 pub const MIN_HMAC_SECRET_LEN: usize = 32;
 
+/// The shortest RSA modulus accepted, in bits (RFC 7518 section 3.3: 2048 or larger).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The longest RSA modulus accepted, in bits (the verifier's own bound).
+pub const MAX_RSA_BITS: usize = 4096;
+
+fn strip_zeros(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|&b| b != 0).unwrap_or(v.len());
+    v.get(start..).unwrap_or_default()
+}
+
 /// Key material before it is added to a ring: a private key (can sign) or a public key
 /// (verify only).
 pub struct KeyMaterial {
@@ -63,12 +74,14 @@ impl KeyMaterial {
         })
     }
 
-    /// A fresh key of `alg` drawn from `rng`. HS256 keys get a 32-byte secret and `kid`
-    /// `hs256-<first 16 hex digits of a random id>`; asymmetric keys get their thumbprint.
+    /// A fresh key of `alg` (HS256, EdDSA or ES256) drawn from `rng`. HS256 keys get a
+    /// 32-byte secret and `kid` `hs256-<first 16 hex digits of a random id>`; asymmetric
+    /// keys get their thumbprint.
     ///
     /// # Errors
     ///
-    /// [`TokenError::Random`] if the generator fails.
+    /// [`TokenError::Random`] if the generator fails; [`TokenError::SigningKeys`] for the
+    /// algorithms this crate only verifies.
     pub fn generate(alg: Algorithm, rng: &dyn SecureRandom) -> Result<Self, TokenError> {
         match alg {
             Algorithm::Hs256 => {
@@ -95,6 +108,9 @@ impl KeyMaterial {
                 }
                 Err(key_err("could not generate a p-256 key"))
             }
+            other => Err(TokenError::SigningKeys {
+                reason: format!("this crate does not generate {other} keys (it verifies them)"),
+            }),
         }
     }
 
@@ -183,6 +199,128 @@ impl KeyMaterial {
         })
     }
 
+    /// A verify-only P-384 key from its SEC1 encoding (97 bytes uncompressed or 49
+    /// compressed), pinned to ES384.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] if the bytes are not a point on P-384.
+    pub fn es384_public(sec1: &[u8]) -> Result<Self, TokenError> {
+        let public = p384::PublicKey::from_sec1_bytes(sec1)
+            .map_err(|_| key_err("invalid p-384 public key"))?;
+        let point = p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&public, false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            return Err(key_err("invalid p-384 public key"));
+        };
+        let jwk = PublicJwk::Ec {
+            crv: "P-384",
+            x: URL_SAFE_NO_PAD.encode(x),
+            y: URL_SAFE_NO_PAD.encode(y),
+        };
+        Ok(Self {
+            kid: jwk.thumbprint()?,
+            alg: Algorithm::Es384,
+            encoding: None,
+            decoding: DecodingKey::from_ec_der(point.as_bytes()),
+            public_jwk: Some(jwk),
+            accept_high_s: false,
+        })
+    }
+
+    /// A verify-only RSA key from its modulus `n` and public exponent `e` (big-endian
+    /// bytes, as in a JWK), pinned to `alg` (one of `RS256` ... `PS512`). The modulus must
+    /// be odd and 2048 to 4096 bits long, the exponent odd, at least 3 and below 2^32
+    /// (any leading zero bytes are ignored).
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] for another algorithm or a key outside those bounds.
+    pub fn rsa_public(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Self, TokenError> {
+        if !alg.is_rsa() {
+            return Err(key_err("an RSA key needs an RS* or PS* algorithm"));
+        }
+        let n = strip_zeros(n);
+        let e = strip_zeros(e);
+        let bits = n.first().map_or(0, |top| {
+            (n.len() - 1) * 8 + (8 - usize::try_from(top.leading_zeros()).unwrap_or(8))
+        });
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            return Err(TokenError::SigningKeys {
+                reason: format!(
+                    "rsa modulus is {bits} bits, {MIN_RSA_BITS} to {MAX_RSA_BITS} are accepted"
+                ),
+            });
+        }
+        let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
+        let e_ok = odd(e) && e.len() <= 4 && !(e.len() == 1 && e.first() == Some(&1));
+        if !odd(n) || !e_ok {
+            return Err(key_err("invalid rsa public key"));
+        }
+        let jwk = PublicJwk::Rsa {
+            n: URL_SAFE_NO_PAD.encode(n),
+            e: URL_SAFE_NO_PAD.encode(e),
+        };
+        Ok(Self {
+            kid: jwk.thumbprint()?,
+            alg,
+            encoding: None,
+            decoding: DecodingKey::from_rsa_raw_components(n, e),
+            public_jwk: Some(jwk),
+            accept_high_s: false,
+        })
+    }
+
+    /// A verify-only key from a PEM public key, pinned to `alg`: SubjectPublicKeyInfo
+    /// (`-----BEGIN PUBLIC KEY-----`) for every asymmetric algorithm, or PKCS#1
+    /// (`-----BEGIN RSA PUBLIC KEY-----`) for the RSA ones. The key type must match `alg`.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::SigningKeys`] for HS256, a PEM that does not parse, or a key of
+    /// another type or outside the bounds of the constructors above.
+    pub fn from_public_pem(alg: Algorithm, pem: &str) -> Result<Self, TokenError> {
+        use p256::pkcs8::DecodePublicKey as _;
+        let bad = || key_err("the PEM is not a public key of the algorithm's type");
+        match alg {
+            Algorithm::Hs256 => Err(key_err("HS256 has no public key")),
+            Algorithm::EdDsa => {
+                let key =
+                    ed25519_dalek::VerifyingKey::from_public_key_pem(pem).map_err(|_| bad())?;
+                Self::ed25519_public(key.as_bytes())
+            }
+            Algorithm::Es256 => {
+                let key = p256::PublicKey::from_public_key_pem(pem).map_err(|_| bad())?;
+                Self::es256_public(
+                    p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key, false)
+                        .as_bytes(),
+                )
+            }
+            Algorithm::Es384 => {
+                let key = p384::PublicKey::from_public_key_pem(pem).map_err(|_| bad())?;
+                Self::es384_public(
+                    p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key, false)
+                        .as_bytes(),
+                )
+            }
+            rsa_alg => {
+                use rsa::pkcs1::DecodeRsaPublicKey as _;
+                use rsa::traits::PublicKeyParts as _;
+                let key = rsa::RsaPublicKey::from_public_key_pem(pem)
+                    .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(pem))
+                    .map_err(|_| bad())?;
+                Self::rsa_public(rsa_alg, &key.n().to_bytes_be(), &key.e().to_bytes_be())
+            }
+        }
+    }
+
+    /// Names this key `kid` instead of its RFC 7638 thumbprint: for an issuer's key
+    /// published under its own `kid` (an identity provider's JWKS).
+    #[must_use]
+    pub fn with_key_id(mut self, kid: KeyId) -> Self {
+        self.kid = kid;
+        self
+    }
+
     /// Also accepts ECDSA signatures in high-S form (s > n/2) under this key. By default
     /// only low-S signatures verify, so a token has exactly one valid signature; many JOSE
     /// signers (OpenSSL, Python `cryptography`, Go, Java) do not normalize s, so about
@@ -234,7 +372,7 @@ impl KeyMaterial {
 }
 
 /// A [`TokenError::SigningKeys`] with a fixed reason.
-pub(super) fn key_err(reason: &str) -> TokenError {
+pub(crate) fn key_err(reason: &str) -> TokenError {
     TokenError::SigningKeys {
         reason: reason.to_owned(),
     }

@@ -219,6 +219,23 @@ impl SigningKeys {
             .ok_or_else(|| key_err("no active signing key"))
     }
 
+    /// The HS256 keys that verify, for tokens without `kid`: the active key first, then
+    /// the verify-only keys (the most recently added first: the previous secret before
+    /// older ones), then standby keys.
+    pub(crate) fn hs256_candidates(&self) -> Result<Vec<Arc<RingKey>>, TokenError> {
+        let keys = self.keys.read().map_err(|_| poisoned())?;
+        let hs = |state: KeyState| {
+            keys.iter()
+                .rev()
+                .filter(move |k| k.alg == Algorithm::Hs256 && k.state == state)
+                .cloned()
+        };
+        Ok(hs(KeyState::Active)
+            .chain(hs(KeyState::VerifyOnly))
+            .chain(hs(KeyState::Standby))
+            .collect())
+    }
+
     /// Finds the key named by an untrusted `kid`, without allocating on the hot path.
     pub(crate) fn lookup(&self, kid: &str) -> Result<Arc<RingKey>, TokenError> {
         let keys = self.keys.read().map_err(|_| poisoned())?;
