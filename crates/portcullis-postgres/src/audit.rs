@@ -12,7 +12,7 @@ use portcullis_core::{BackendError, TenantId};
 use tokio_postgres::Row;
 
 use crate::error::{self, AuditIntegrityError, corrupt};
-use crate::pool::{PgPool, Role};
+use crate::pool::{PgPool, Pipelined, Role};
 
 use group::{Committer, Group, Turn};
 pub use group::{GroupCommitError, MAX_GROUP_ENTRIES};
@@ -102,8 +102,11 @@ impl PgAuditStore {
                      SELECT $1, * FROM unnest($2::int8[], $3::bytea[], $4::bytea[], $5::int8[],
                                               $6::text[], $7::text[], $8::text[], $9::text[])
                      RETURNING 1)
-                 UPDATE {heads} SET size = $10, head_hash = $11
-                 WHERE tenant_id = $1 AND size = $12 AND (SELECT count(*) FROM ins) = $13"
+                 , upd AS (
+                     UPDATE {heads} SET size = $10, head_hash = $11
+                     WHERE tenant_id = $1 AND size = $12 AND (SELECT count(*) FROM ins) = $13
+                     RETURNING 1)
+                 SELECT 1 / (SELECT count(*) FROM upd)::int4"
             ),
             read: format!(
                 "SELECT record FROM {entries} WHERE tenant_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq"
@@ -162,20 +165,22 @@ impl PgAuditStore {
         group: &Group<'_>,
     ) -> Result<Vec<AppendReceipt>, AuditError> {
         const OP: &str = APPEND;
-        let mut client = self.pool.get(OP).await?;
-        let tx = self.pool.begin_tenant(&mut client, OP, tenant).await?;
-        let row = match self
-            .pool
-            .fetch::<Option<Row>>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()])
-            .await?
-        {
+        // Round trip 1: BEGIN, the session setup and the head lock.
+        let (tx, head) = Pipelined::begin_then::<Option<Row>>(
+            &self.pool,
+            OP,
+            tenant,
+            &self.sql.lock_head,
+            &[&tenant.as_str()],
+        )
+        .await?;
+        let row = match head {
             Some(row) => row,
             None => {
-                self.pool
-                    .fetch::<u64>(&tx, OP, &self.sql.create_head, &[&tenant.as_str()])
+                // The tenant's first append: create its head, then lock it.
+                tx.fetch::<u64>(OP, &self.sql.create_head, &[&tenant.as_str()])
                     .await?;
-                self.pool
-                    .fetch::<Row>(&tx, OP, &self.sql.lock_head, &[&tenant.as_str()])
+                tx.fetch::<Row>(OP, &self.sql.lock_head, &[&tenant.as_str()])
                     .await?
             }
         };
@@ -213,10 +218,11 @@ impl PgAuditStore {
         let new_size = to_i64(OP, last.seq().saturating_add(1))?;
         let old_size = to_i64(OP, head.size)?;
         let count = to_i64(OP, n as u64)?;
-        let updated: u64 = self
-            .pool
-            .fetch(
-                &tx,
+        // Round trip 2: the inserts with the head move, and COMMIT. The statement fails
+        // (division by zero, SQLSTATE 22012) unless it moved the head, so a head that
+        // moved under our lock rolls everything back rather than committing entries.
+        let moved = tx
+            .run_and_commit::<Row>(
                 OP,
                 &self.sql.append,
                 &[
@@ -235,19 +241,23 @@ impl PgAuditStore {
                     &count,
                 ],
             )
-            .await?;
-        if updated != 1 {
-            // The head moved under a lock we hold: something outside this store wrote.
-            // Dropping the transaction rolls the inserts back.
-            return Err(BackendError::new(
-                portcullis_core::BackendErrorKind::Conflict,
-                OP,
-                error::corrupt(OP, "audit head changed during append"),
-            )
-            .into());
+            .await;
+        match moved {
+            Ok(_) => Ok(receipts),
+            Err(e)
+                if error::sqlstate(&e)
+                    == Some(&tokio_postgres::error::SqlState::DIVISION_BY_ZERO) =>
+            {
+                // The head moved under a lock we hold: something outside this store wrote.
+                Err(BackendError::new(
+                    portcullis_core::BackendErrorKind::Conflict,
+                    OP,
+                    error::corrupt(OP, "audit head changed during append"),
+                )
+                .into())
+            }
+            Err(e) => Err(e.into()),
         }
-        self.pool.commit(tx, OP).await?;
-        Ok(receipts)
     }
 
     async fn read_inner(

@@ -162,3 +162,10 @@ pub(crate) fn corrupt(operation: &'static str, what: impl Into<String>) -> Backe
 #[derive(Debug, thiserror::Error)]
 #[error("corrupt row: {0}")]
 pub(crate) struct CorruptRow(String);
+
+/// The SQLSTATE of the driver error behind `err`, if it is one.
+pub(crate) fn sqlstate(err: &BackendError) -> Option<&tokio_postgres::error::SqlState> {
+    std::error::Error::source(err)?
+        .downcast_ref::<tokio_postgres::Error>()?
+        .code()
+}

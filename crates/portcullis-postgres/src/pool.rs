@@ -1,7 +1,10 @@
 //! Connection pool, options and the per-transaction session (role, tenant, timeouts); the
 //! statement helpers of the stores are methods of the pool too (in `query`).
 
+mod pipeline;
 mod query;
+
+pub(crate) use pipeline::Pipelined;
 
 use std::fmt;
 use std::future::Future;
@@ -275,6 +278,15 @@ impl PgPool {
         .await
     }
 
+    /// The statement and lock timeout of every transaction, in ms (at least 1), as text.
+    fn statement_timeout_ms(&self) -> String {
+        self.options
+            .statement_timeout
+            .as_millis()
+            .max(1)
+            .to_string()
+    }
+
     /// The name of `role` for this pool's schema.
     pub(crate) fn role(&self, role: Role) -> &str {
         match role {
@@ -293,31 +305,49 @@ impl PgPool {
         role: Role,
         tenant: Option<&TenantId>,
     ) -> Result<deadpool_postgres::Transaction<'c>, BackendError> {
-        let role = self.role(role);
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| stale(operation, e))?;
-        let ms = self
-            .options
-            .statement_timeout
-            .as_millis()
-            .max(1)
-            .to_string();
-        let tenant = tenant.map_or("", TenantId::as_str);
-        let setup = tx
-            .prepare_cached(
-                "SELECT set_config('role', $1, true), set_config('portcullis.tenant_id', $2, true), \
-                 set_config('statement_timeout', $3, true), set_config('lock_timeout', $3, true)",
-            )
-            .await
-            .map_err(|e| stale(operation, e))?;
-        tx.execute(&setup, &[&role, &tenant, &ms])
+        let (tx, setup, params) = self.open(client, operation, role, tenant).await?;
+        let [role, tenant, ms] = &params;
+        tx.execute(&setup, &[role, tenant, ms])
             .await
             .map_err(|e| stale(operation, e))?;
         Ok(tx)
     }
+
+    /// `BEGIN`, and the session-setup statement with its parameters (role, tenant,
+    /// deadline in ms), prepared but not run.
+    async fn open<'c>(
+        &self,
+        client: &'c mut deadpool_postgres::Object,
+        operation: &'static str,
+        role: Role,
+        tenant: Option<&TenantId>,
+    ) -> Result<
+        (
+            deadpool_postgres::Transaction<'c>,
+            tokio_postgres::Statement,
+            [String; 3],
+        ),
+        BackendError,
+    > {
+        let role = self.role(role).to_owned();
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| stale(operation, e))?;
+        let ms = self.statement_timeout_ms();
+        let tenant = tenant.map_or("", TenantId::as_str).to_owned();
+        let setup = tx
+            .prepare_cached(SETUP_SQL)
+            .await
+            .map_err(|e| stale(operation, e))?;
+        Ok((tx, setup, [role, tenant, ms]))
+    }
 }
+
+/// The session setup of every transaction: the role, the RLS tenant (empty for none) and
+/// the statement and lock timeouts (ms), all local to the transaction.
+const SETUP_SQL: &str = "SELECT set_config('role', $1, true), set_config('portcullis.tenant_id', $2, true), \
+     set_config('statement_timeout', $3, true), set_config('lock_timeout', $3, true)";
 
 /// A pooled connection that was already closed when its transaction was to begin.
 #[derive(Debug, thiserror::Error)]

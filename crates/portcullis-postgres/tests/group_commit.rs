@@ -459,6 +459,23 @@ async fn cancelled_appenders_leave_the_queue_and_the_lane_goes_on() {
         Provider::system(),
     );
     assert_eq!(log.verify(&t).await.unwrap().size, 4);
+    // The cancelled leader's connection was closed, not returned to the pool inside its
+    // transaction: no connection of the schema's app role is left in a transaction.
+    let admin = common::admin(&url).await;
+    let stuck: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE state LIKE 'idle in transaction%' AND query LIKE $1",
+            &[&format!("%{schema}%")],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stuck, 0, "a connection went back to the pool inside a transaction");
+    for i in 6..10 {
+        store.append(&t, vec![pending(i)]).await.unwrap();
+    }
+    assert_eq!(log.verify(&t).await.unwrap().size, 8);
     common::drop_schema(&url, &schema).await;
 }
 

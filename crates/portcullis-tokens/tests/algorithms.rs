@@ -108,7 +108,10 @@ fn es384_tokens_verify_low_s_only() {
     let token = es384_token(&kid, &claims(clock.now().as_secs()));
     verify::<NoExtra>(&svc, &with_s_form(&token, false)).unwrap();
     let high = verify::<NoExtra>(&svc, &with_s_form(&token, true));
-    assert!(matches!(high, Err(TokenError::InvalidSignature)), "{high:?}");
+    assert!(
+        matches!(high, Err(TokenError::InvalidSignature)),
+        "{high:?}"
+    );
     // The JWKS export names the curve and both coordinates.
     let jwks = svc.ring().jwks().unwrap();
     let jwk = serde_json::to_value(&jwks.keys[0]).unwrap();

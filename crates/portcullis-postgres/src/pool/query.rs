@@ -23,6 +23,14 @@ pub(crate) trait Fetch: Sized {
         stmt: &Statement,
         params: Params<'_>,
     ) -> impl Future<Output = Result<Self, tokio_postgres::Error>> + Send;
+
+    /// Runs the prepared `stmt` with `params` on `client` (inside a transaction driven by
+    /// hand, see `pipeline`).
+    fn run_on(
+        client: &tokio_postgres::Client,
+        stmt: &Statement,
+        params: Params<'_>,
+    ) -> impl Future<Output = Result<Self, tokio_postgres::Error>> + Send;
 }
 
 macro_rules! fetch_via {
@@ -35,6 +43,14 @@ macro_rules! fetch_via {
                 params: Params<'_>,
             ) -> impl Future<Output = Result<Self, tokio_postgres::Error>> + Send {
                 tx.$method(stmt, params)
+            }
+
+            fn run_on(
+                client: &tokio_postgres::Client,
+                stmt: &Statement,
+                params: Params<'_>,
+            ) -> impl Future<Output = Result<Self, tokio_postgres::Error>> + Send {
+                client.$method(stmt, params)
             }
         }
     };
