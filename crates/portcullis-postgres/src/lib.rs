@@ -141,6 +141,13 @@
 //! the chain format is unchanged. The next group forms while one commits, so under load a
 //! group holds about as many appends as there are appenders.
 //!
+//! A group costs two round trips: `BEGIN`, the session setup and the head lock are sent
+//! together, then the insert-and-move-head statement and `COMMIT` together (the server runs
+//! pipelined statements in order; a failed statement turns the `COMMIT` into a rollback, and
+//! the statement fails unless it moved the head). The transaction is driven by hand: if
+//! the append is cancelled or fails before its `COMMIT` answered, its connection is closed,
+//! never returned to the pool inside a transaction.
+//!
 //! - **All or nothing per group**: if the group's transaction fails, every append of the
 //!   group fails with the same error and none of its entries is committed. For a group of
 //!   two or more, the error is an [`AuditError::Backend`](portcullis_audit::AuditError::Backend)
