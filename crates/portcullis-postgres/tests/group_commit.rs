@@ -471,7 +471,10 @@ async fn cancelled_appenders_leave_the_queue_and_the_lane_goes_on() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(stuck, 0, "a connection went back to the pool inside a transaction");
+    assert_eq!(
+        stuck, 0,
+        "a connection went back to the pool inside a transaction"
+    );
     for i in 6..10 {
         store.append(&t, vec![pending(i)]).await.unwrap();
     }

@@ -144,7 +144,7 @@ impl RedisBackend {
                     let client = transport::standalone_client(url, &config)?;
                     let mgr_config = ConnectionManagerConfig::new()
                         .set_response_timeout(Some(config.command_timeout_value()))
-                        .set_connection_timeout(Some(config.connect_timeout_value()))
+                        .set_connection_timeout(Some(config.client_connect_timeout()))
                         .set_number_of_retries(config.reconnect_retries_value())
                         .set_max_delay(std::time::Duration::from_millis(200));
                     ConnectionManager::new_with_config(client, mgr_config)

@@ -3,7 +3,7 @@
 use portcullis_core::{ActorId, BackendError, BackendErrorKind, TenantId, UnixTime};
 use portcullis_tokens::{
     FamilyId, FamilyStatus, GRACE_CHAIN, NewFamily, RefreshStore, RotateOutcome, RotateRequest,
-    TokenError, TokenHash, TokenRef,
+    SessionInfo, TokenError, TokenHash, TokenRef,
 };
 
 use crate::backend::{RedisBackend, ttl_ms};
@@ -102,7 +102,8 @@ impl RefreshStore for RedisRefreshStore {
                 .arg(ttl_ms(family.expires_at, family.created_at))
                 .arg(family.family.to_string())
                 .arg(family.created_at.as_millis())
-                .arg(family.max_sessions.max(1));
+                .arg(family.max_sessions.max(1))
+                .arg(family.label.as_deref().unwrap_or(""));
             for v in &victims {
                 inv.arg(v);
             }
@@ -232,6 +233,77 @@ impl RefreshStore for RedisRefreshStore {
             .arg(self.backend.now().as_millis());
         let _: i64 = self.backend.run("refresh.revoke_tenant", &inv).await?;
         Ok(())
+    }
+
+    async fn list_sessions(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionInfo>, TokenError> {
+        const OP: &str = "refresh.list_sessions";
+        let keys = &self.backend.keys;
+        let mut read = redis::cmd("ZRANGE");
+        read.arg(keys.subject_families(tenant, subject))
+            .arg(0)
+            .arg(-1);
+        let ids: Vec<String> = self.backend.query(OP, &read).await?;
+        let mut inv = self.backend.scripts.refresh_list.prepare_invoke();
+        inv.key(keys.refresh_epoch(tenant))
+            .arg(now.as_millis())
+            .arg(subject.as_str());
+        for id in &ids {
+            inv.key(format!("{}{id}", keys.family_prefix(tenant)))
+                .arg(id);
+        }
+        let rows: Vec<(String, String, String, String, String)> =
+            self.backend.run(OP, &inv).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, created, last, expires, label) in rows {
+            out.push(SessionInfo::new(
+                id.parse().map_err(|_| corrupt(OP, "family id"))?,
+                parse_time(OP, &created, "ca")?,
+                parse_time(OP, &last, "lu")?,
+                parse_time(OP, &expires, "exp")?,
+                (!label.is_empty()).then_some(label),
+            ));
+        }
+        out.sort_by(|a, b| {
+            (a.created_at, a.family.to_string()).cmp(&(b.created_at, b.family.to_string()))
+        });
+        Ok(out)
+    }
+
+    async fn revoke_subject_except(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        keep: &FamilyId,
+        _now: UnixTime,
+    ) -> Result<u64, TokenError> {
+        const OP: &str = "refresh.revoke_subject_except";
+        let keys = &self.backend.keys;
+        let index = keys.subject_families(tenant, subject);
+        for _ in 0..INDEX_RETRIES {
+            let mut read = redis::cmd("ZRANGE");
+            read.arg(&index).arg(0).arg(-1);
+            let ids: Vec<String> = self.backend.query(OP, &read).await?;
+            let mut inv = self
+                .backend
+                .scripts
+                .refresh_revoke_subject_except
+                .prepare_invoke();
+            inv.key(&index).arg(subject.as_str()).arg(keep.to_string());
+            for id in &ids {
+                inv.key(format!("{}{id}", keys.family_prefix(tenant)))
+                    .arg(id);
+            }
+            let n: i64 = self.backend.run(OP, &inv).await?;
+            if let Ok(n) = u64::try_from(n) {
+                return Ok(n);
+            }
+        }
+        Err(BackendError::new(BackendErrorKind::Conflict, OP, IndexContended).into())
     }
 
     async fn family_status(

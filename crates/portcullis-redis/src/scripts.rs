@@ -11,7 +11,9 @@ use redis::Script;
 /// Refresh family creation under the per-subject session cap. KEYS: family hash, subject
 /// index (sorted set: family id scored by its absolute end), then candidate families to
 /// evict (possibly none). ARGV: subject, expires_at, generation, hash (hex), idle_until,
-/// ttl_ms, family id, created_at, cap, then the candidates' ids, in KEYS order.
+/// ttl_ms, family id, created_at, cap, label ('' for none), then the candidates' ids, in
+/// KEYS order. The family hash also records the label (`lb`) and the last use (`lu`, the
+/// login time until the first rotation).
 ///
 /// First drops from the index every id whose family ended at or before created_at, so the
 /// index holds only live families (revoked ones leave it when revoked). If the subject
@@ -28,7 +30,7 @@ local live = redis.call('ZCARD', KEYS[2])
 local need = live + 1 - tonumber(ARGV[9])
 if need > 0 then
   local at = {}
-  for i = 3, #KEYS do at[ARGV[7 + i]] = i end
+  for i = 3, #KEYS do at[ARGV[8 + i]] = i end
   local picked = {}
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     if #picked == need then break end
@@ -43,7 +45,7 @@ if need > 0 then
   end
 end
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'exp', ARGV[2], 'rev', '0',
-  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5], 'ca', ARGV[8])
+  'cg', ARGV[3], 'ch', ARGV[4], 'iu', ARGV[5], 'ca', ARGV[8], 'lu', ARGV[8], 'lb', ARGV[10])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[7])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[6]) then
@@ -92,7 +94,7 @@ if ARGV[1] == f[4] and ARGV[2] == f[5] then
   table.insert(kept, f[4] .. ':' .. f[5] .. ':' .. ARGV[5])
   while #kept > tonumber(ARGV[8]) do table.remove(kept, 1) end
   redis.call('HSET', KEYS[1], 'rc', table.concat(kept, ';'), 'cg', ARGV[7], 'ch', ARGV[3],
-    'iu', iu)
+    'iu', iu, 'lu', ARGV[4])
   redis.call('HDEL', KEYS[1], 'pg', 'ph', 'ps', 'gu')
   return {3, f[1], f[2], ARGV[7], ARGV[3]}
 end
@@ -140,6 +142,49 @@ for i = 1, n do
 end
 redis.call('DEL', KEYS[1])
 return count
+";
+
+/// Revokes every family of a subject but one. KEYS: subject index, then the hash of every
+/// family the caller read from the index. ARGV: subject, the family to keep, then the
+/// families' ids in KEYS order. As `REFRESH_REVOKE_SUBJECT` (the same index check, -1 to
+/// read again), but the kept family stays live and indexed. Returns the count revoked.
+const REFRESH_REVOKE_SUBJECT_EXCEPT: &str = r"
+local n = #KEYS - 1
+if redis.call('ZCARD', KEYS[1]) ~= n then return -1 end
+for i = 1, n do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[2 + i]) then return -1 end
+end
+local count = 0
+for i = 1, n do
+  if ARGV[2 + i] ~= ARGV[2] then
+    local f = redis.call('HMGET', KEYS[1 + i], 'rev', 'sub')
+    if f[1] == '0' and f[2] == ARGV[1] then
+      redis.call('HSET', KEYS[1 + i], 'rev', '1')
+      count = count + 1
+    end
+    redis.call('ZREM', KEYS[1], ARGV[2 + i])
+  end
+end
+return count
+";
+
+/// A subject's live sessions. KEYS: tenant refresh epoch, then the hash of every family
+/// the caller read from the subject index. ARGV: now, subject, then the families' ids in
+/// KEYS order. Returns {id, created, last used, expires, label} for each family that is
+/// the subject's, not revoked, created after the epoch, before its end and its idle
+/// deadline.
+const REFRESH_LIST: &str = r"
+local now = tonumber(ARGV[1])
+local ep = tonumber(redis.call('HGET', KEYS[1], 'e') or '-1')
+local out = {}
+for i = 2, #KEYS do
+  local f = redis.call('HMGET', KEYS[i], 'sub', 'rev', 'exp', 'iu', 'ca', 'lu', 'lb')
+  if f[1] == ARGV[2] and f[2] == '0' and f[5] and tonumber(f[5]) > ep
+      and now < tonumber(f[3]) and now < tonumber(f[4]) then
+    table.insert(out, {ARGV[1 + i], f[5], f[6] or f[5], f[3], f[7] or ''})
+  end
+end
+return out
 ";
 
 /// A family's status fields and its tenant's refresh epoch, in one read. KEYS: family
@@ -315,6 +360,8 @@ return {1, 0, math.floor(math.min(now + tau + t - nxt, tau + t) / t)}
 pub(crate) struct Scripts {
     pub(crate) refresh_create: Script,
     pub(crate) refresh_rotate: Script,
+    pub(crate) refresh_revoke_subject_except: Script,
+    pub(crate) refresh_list: Script,
     pub(crate) refresh_revoke_family: Script,
     pub(crate) refresh_revoke_subject: Script,
     pub(crate) refresh_status: Script,
@@ -334,6 +381,8 @@ impl Scripts {
         Self {
             refresh_create: Script::new(REFRESH_CREATE),
             refresh_rotate: Script::new(REFRESH_ROTATE),
+            refresh_revoke_subject_except: Script::new(REFRESH_REVOKE_SUBJECT_EXCEPT),
+            refresh_list: Script::new(REFRESH_LIST),
             refresh_revoke_family: Script::new(REFRESH_REVOKE_FAMILY),
             refresh_revoke_subject: Script::new(REFRESH_REVOKE_SUBJECT),
             refresh_status: Script::new(REFRESH_STATUS),
@@ -355,6 +404,11 @@ impl Scripts {
 const ALL: &[(&str, &str)] = &[
     ("refresh_create", REFRESH_CREATE),
     ("refresh_rotate", REFRESH_ROTATE),
+    (
+        "refresh_revoke_subject_except",
+        REFRESH_REVOKE_SUBJECT_EXCEPT,
+    ),
+    ("refresh_list", REFRESH_LIST),
     ("refresh_revoke_family", REFRESH_REVOKE_FAMILY),
     ("refresh_revoke_subject", REFRESH_REVOKE_SUBJECT),
     ("refresh_status", REFRESH_STATUS),

@@ -95,6 +95,7 @@ async fn refresh_state_machine_matches_memory() {
                     current,
                     idle_until: now.saturating_add(Duration::from_secs(60)),
                     max_sessions: 100,
+                    label: None,
                 };
                 memory.create(&t, new.clone()).await.unwrap();
                 redis.create(&t, new).await.unwrap();

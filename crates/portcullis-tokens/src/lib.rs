@@ -143,9 +143,9 @@ pub use error::TokenError;
 pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, TokenStores, Verified};
 pub use refresh::format as refresh_format;
 pub use refresh::{
-    FamilyId, FamilyStatus, GRACE_CHAIN, IssuedRefresh, MAX_SESSIONS_PER_SUBJECT,
-    MemoryRefreshStore, NewFamily, RefreshPolicy, RefreshStore, RefreshTokens, RotateOutcome,
-    RotateRequest, TokenHash, TokenRef,
+    FamilyId, FamilyStatus, GRACE_CHAIN, IssuedRefresh, MAX_SESSION_LABEL_LEN,
+    MAX_SESSIONS_PER_SUBJECT, MemoryRefreshStore, NewFamily, RefreshPolicy, RefreshStore,
+    RefreshTokens, RotateOutcome, RotateRequest, SessionInfo, TokenHash, TokenRef,
 };
 pub use revocation::{MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore};
 pub use signing_keys::{

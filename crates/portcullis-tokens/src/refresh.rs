@@ -9,6 +9,6 @@ pub use format::{FamilyId, TokenHash};
 pub use memory::MemoryRefreshStore;
 pub use service::{IssuedRefresh, RefreshPolicy, RefreshTokens};
 pub use store::{
-    FamilyStatus, GRACE_CHAIN, MAX_SESSIONS_PER_SUBJECT, NewFamily, RefreshStore, RotateOutcome,
-    RotateRequest, TokenRef,
+    FamilyStatus, GRACE_CHAIN, MAX_SESSION_LABEL_LEN, MAX_SESSIONS_PER_SUBJECT, NewFamily,
+    RefreshStore, RotateOutcome, RotateRequest, SessionInfo, TokenRef,
 };

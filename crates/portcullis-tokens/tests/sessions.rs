@@ -409,6 +409,23 @@ impl RefreshStore for Down {
     ) -> Result<(), TokenError> {
         Err(down("refresh.revoke_tenant"))
     }
+    async fn list_sessions(
+        &self,
+        _: &TenantId,
+        _: &ActorId,
+        _: UnixTime,
+    ) -> Result<Vec<portcullis_tokens::SessionInfo>, TokenError> {
+        Err(down("refresh.list_sessions"))
+    }
+    async fn revoke_subject_except(
+        &self,
+        _: &TenantId,
+        _: &ActorId,
+        _: &FamilyId,
+        _: UnixTime,
+    ) -> Result<u64, TokenError> {
+        Err(down("refresh.revoke_subject_except"))
+    }
     async fn family_status(
         &self,
         _: &TenantId,

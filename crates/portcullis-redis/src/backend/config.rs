@@ -180,6 +180,13 @@ impl RedisConfig {
         self.connect_timeout
     }
 
+    /// The connect timeout handed to the redis client itself: a little longer than ours,
+    /// so our own deadline (the end-to-end bound, reported as a timeout) always fires
+    /// first and the client's never races it with a connection error of another kind.
+    pub(crate) fn client_connect_timeout(&self) -> Duration {
+        self.connect_timeout.saturating_add(Duration::from_millis(250))
+    }
+
     pub(crate) fn reconnect_retries_value(&self) -> usize {
         self.reconnect_retries
     }

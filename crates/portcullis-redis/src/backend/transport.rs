@@ -132,7 +132,7 @@ pub(super) fn cluster_client(url: &str, config: &RedisConfig) -> Result<ClusterC
         return Err(invalid("no cluster seed url given"));
     }
     let mut builder = ClusterClientBuilder::new(seeds)
-        .connection_timeout(config.connect_timeout_value())
+        .connection_timeout(config.client_connect_timeout())
         .response_timeout(config.command_timeout_value())
         .retries(u32::try_from(config.reconnect_retries_value()).unwrap_or(u32::MAX));
     #[cfg(feature = "tls")]

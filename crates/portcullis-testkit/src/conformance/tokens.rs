@@ -52,6 +52,7 @@ pub use refresh::{
     replay_after_two_rotations_gets_the_current_token, revoke_subject_is_scoped,
     revoke_tenant_ends_every_session, rotate_racing_revoke_revoke_wins,
     rotation_advances_generations, session_cap_evicts_the_oldest,
+    sessions_are_listed_and_revoked_by_their_subject,
 };
 pub use revocation::{logout_outlasts_every_token, revocation_retention, revocation_rules};
 pub use sessions::access_token_follows_its_session;
@@ -79,6 +80,7 @@ where
     revoke_subject_is_scoped(&factory(ManualClock::new()).await).await;
     session_cap_evicts_the_oldest(&factory(ManualClock::new()).await).await;
     revoke_tenant_ends_every_session(&factory(ManualClock::new()).await).await;
+    sessions_are_listed_and_revoked_by_their_subject(&factory(ManualClock::new()).await).await;
     duplicate_family_conflicts(&factory(ManualClock::new()).await).await;
     let clock = ManualClock::new();
     tickets_are_single_use(&factory(clock.clone()).await, &clock, &spawn).await;

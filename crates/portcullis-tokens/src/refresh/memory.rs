@@ -11,7 +11,8 @@ use subtle::ConstantTimeEq as _;
 
 use super::format::FamilyId;
 use super::store::{
-    FamilyStatus, GRACE_CHAIN, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef,
+    FamilyStatus, GRACE_CHAIN, NewFamily, RefreshStore, RotateOutcome, RotateRequest, SessionInfo,
+    TokenRef,
 };
 use crate::error::TokenError;
 use crate::memory_lock::lock;
@@ -33,6 +34,8 @@ struct Family {
     idle_until: UnixTime,
     /// Oldest first, at most [`GRACE_CHAIN`] entries.
     recent: Vec<Recent>,
+    last_used: UnixTime,
+    label: Option<String>,
 }
 
 /// Refresh families in memory.
@@ -115,6 +118,8 @@ impl RefreshStore for MemoryRefreshStore {
                 current: family.current,
                 idle_until: family.idle_until.min(family.expires_at),
                 recent: Vec::new(),
+                last_used: family.created_at,
+                label: family.label,
             },
         );
         Ok(())
@@ -160,6 +165,7 @@ impl RefreshStore for MemoryRefreshStore {
                 hash: req.successor,
             };
             fam.idle_until = req.idle_until.min(fam.expires_at);
+            fam.last_used = req.now;
             return Ok(RotateOutcome::Rotated {
                 subject: fam.subject.clone(),
                 expires_at: fam.expires_at,
@@ -235,6 +241,55 @@ impl RefreshStore for MemoryRefreshStore {
         e.0 = e.0.max(at);
         e.1 = e.1.max(keep_until);
         Ok(())
+    }
+
+    async fn list_sessions(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionInfo>, TokenError> {
+        let map = lock(&self.families, "refresh.list_sessions")?;
+        let mut out = Vec::new();
+        for ((t, id), f) in map.iter() {
+            if t == tenant
+                && &f.subject == subject
+                && !f.revoked
+                && now < f.expires_at
+                && now < f.idle_until
+                && !self.under_epoch(tenant, f.created_at)?
+            {
+                out.push(SessionInfo {
+                    family: *id,
+                    created_at: f.created_at,
+                    last_used: f.last_used,
+                    expires_at: f.expires_at,
+                    label: f.label.clone(),
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.created_at, a.family.to_string()).cmp(&(b.created_at, b.family.to_string()))
+        });
+        Ok(out)
+    }
+
+    async fn revoke_subject_except(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        keep: &FamilyId,
+        _now: UnixTime,
+    ) -> Result<u64, TokenError> {
+        let mut map = lock(&self.families, "refresh.revoke_subject_except")?;
+        let mut count = 0u64;
+        for ((t, id), f) in map.iter_mut() {
+            if t == tenant && &f.subject == subject && id != keep && !f.revoked {
+                f.revoked = true;
+                count = count.saturating_add(1);
+            }
+        }
+        Ok(count)
     }
 
     async fn family_status(

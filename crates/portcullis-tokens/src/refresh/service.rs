@@ -10,7 +10,9 @@ use portcullis_core::{
 use zeroize::Zeroizing;
 
 use super::format::{self, FamilyId};
-use super::store::{FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, TokenRef};
+use super::store::{
+    FamilyStatus, NewFamily, RefreshStore, RotateOutcome, RotateRequest, SessionInfo, TokenRef,
+};
 use crate::error::TokenError;
 
 /// Lifetimes of refresh tokens.
@@ -168,6 +170,35 @@ impl RefreshTokens {
         tenant: &TenantId,
         subject: &ActorId,
     ) -> Result<IssuedRefresh, TokenError> {
+        self.issue_labeled(tenant, subject, None).await
+    }
+
+    /// [`RefreshTokens::issue`] with a label shown in the subject's session list (for
+    /// example the login's user agent): at most
+    /// [`MAX_SESSION_LABEL_LEN`](crate::MAX_SESSION_LABEL_LEN) bytes, no control
+    /// characters. The label is stored as given; treat it as the client's words when you
+    /// display it.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] for a label out of bounds; as
+    /// [`RefreshTokens::issue`].
+    pub async fn issue_labeled(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        label: Option<&str>,
+    ) -> Result<IssuedRefresh, TokenError> {
+        if let Some(label) = label {
+            if label.len() > super::store::MAX_SESSION_LABEL_LEN
+                || label.chars().any(char::is_control)
+            {
+                return Err(TokenError::InvalidConfig {
+                    reason: "a session label must be at most 256 bytes without control characters"
+                        .to_owned(),
+                });
+            }
+        }
         let now = self.provider.now();
         let family = FamilyId::from_bytes(random_array(&self.provider)?);
         let secret = Zeroizing::new(random_array::<32>(&self.provider)?);
@@ -188,6 +219,7 @@ impl RefreshTokens {
                     },
                     idle_until,
                     max_sessions: self.policy.max_sessions_per_subject,
+                    label: label.map(str::to_owned),
                 },
             )
             .await?;
@@ -335,6 +367,64 @@ impl RefreshTokens {
             .revoke_tenant_before(tenant, at, at.saturating_add(self.policy.absolute))
             .await?;
         Ok(at)
+    }
+
+    /// The live sessions of `subject` (family id, login time, last rotation, end, label),
+    /// oldest login first: for a "your devices" page.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn sessions(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+    ) -> Result<Vec<SessionInfo>, TokenError> {
+        self.store
+            .list_sessions(tenant, subject, self.provider.now())
+            .await
+    }
+
+    /// Ends one session of `subject`, as the subject asks from its session list. Returns
+    /// whether a live session of that subject was revoked: a family of another subject
+    /// (or none) is left alone and reported as `false`, whichever it was.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    pub async fn revoke_session(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        family: &FamilyId,
+    ) -> Result<bool, TokenError> {
+        match self.status(tenant, family).await? {
+            FamilyStatus::Active { subject: owner } if owner == *subject => {
+                self.revoke_family(tenant, family).await
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// "Log out my other devices": ends every session of the subject of `presented` (a
+    /// refresh token of a live session) except that session. Returns how many ended.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::RefreshInvalid`] for a token that does not authenticate or whose
+    /// session is not live; [`TokenError::Backend`].
+    pub async fn revoke_other_sessions(
+        &self,
+        tenant: &TenantId,
+        presented: &str,
+    ) -> Result<u64, TokenError> {
+        let token = format::parse(&self.key, tenant, presented)?;
+        let FamilyStatus::Active { subject } = self.status(tenant, &token.family).await? else {
+            return Err(TokenError::RefreshInvalid);
+        };
+        self.store
+            .revoke_subject_except(tenant, &subject, &token.family, self.provider.now())
+            .await
     }
 
     /// The status of a family now.

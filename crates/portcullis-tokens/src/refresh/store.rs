@@ -36,6 +36,47 @@ pub struct NewFamily {
     /// absolute end), the store revokes the ones that end first (ties: the smaller family
     /// id text) to make room, in the same atomic step as the create.
     pub max_sessions: u32,
+    /// A label for the subject's session list (for example the user agent), at most
+    /// [`MAX_SESSION_LABEL_LEN`] bytes without control characters; `None` for none.
+    pub label: Option<String>,
+}
+
+/// The longest session label, in bytes.
+pub const MAX_SESSION_LABEL_LEN: usize = 256;
+
+/// One live session of a subject, as [`RefreshStore::list_sessions`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// The session (refresh family).
+    pub family: FamilyId,
+    /// Login time.
+    pub created_at: UnixTime,
+    /// The last rotation (the login time if never rotated).
+    pub last_used: UnixTime,
+    /// The absolute end of the session.
+    pub expires_at: UnixTime,
+    /// The label given at login.
+    pub label: Option<String>,
+}
+
+impl SessionInfo {
+    /// A session as a store reports it (for [`RefreshStore`] implementations).
+    pub fn new(
+        family: FamilyId,
+        created_at: UnixTime,
+        last_used: UnixTime,
+        expires_at: UnixTime,
+        label: Option<String>,
+    ) -> Self {
+        Self {
+            family,
+            created_at,
+            last_used,
+            expires_at,
+            label,
+        }
+    }
 }
 
 /// The largest per-subject session cap a [`RefreshPolicy`](crate::RefreshPolicy) may set.
@@ -187,6 +228,34 @@ pub trait RefreshStore: Send + Sync + fmt::Debug {
         at: UnixTime,
         keep_until: UnixTime,
     ) -> Result<(), TokenError>;
+
+    /// The live sessions of `subject` in `tenant` at `now` (not revoked, not under the
+    /// tenant's refresh epoch, before their absolute end and their current token's idle
+    /// deadline), oldest login first. At most the subject's session cap.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    async fn list_sessions(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        now: UnixTime,
+    ) -> Result<Vec<SessionInfo>, TokenError>;
+
+    /// Revokes every family of `subject` in `tenant` except `keep` ("log out my other
+    /// devices"). Returns how many were newly revoked; `keep` is left as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::Backend`].
+    async fn revoke_subject_except(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        keep: &FamilyId,
+        now: UnixTime,
+    ) -> Result<u64, TokenError>;
 
     /// The family's status at `now` (used to verify scoped tokens).
     ///

@@ -578,3 +578,104 @@ pub async fn revoke_tenant_ends_every_session(stores: &StoreSet) {
         "{step}: refused call stored nothing"
     );
 }
+
+/// A subject's session list: live sessions only, oldest login first, with login time, last
+/// rotation, end and label; revoking one of them (only the subject's own), and all but the
+/// current one. (Issue 14: sessions.)
+pub async fn sessions_are_listed_and_revoked_by_their_subject(stores: &StoreSet) {
+    let step = "sessions_are_listed_and_revoked_by_their_subject";
+    let clock = ManualClock::new();
+    let svc = refresh_service(stores.refresh.clone(), &clock, 7);
+    let t = tenant("acme");
+    let (ann, bob) = (actor("ann"), actor("bob"));
+    let start = portcullis_core::Clock::now(&clock);
+    let laptop = svc
+        .issue_labeled(&t, &ann, Some("Firefox on Linux"))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(10));
+    let phone = svc.issue(&t, &ann).await.unwrap();
+    clock.advance(Duration::from_secs(10));
+    let tablet = svc.issue_labeled(&t, &ann, Some("Safari")).await.unwrap();
+    let bobs = svc.issue(&t, &bob).await.unwrap();
+    clock.advance(Duration::from_secs(5));
+    let phone1 = must_rotate(&svc, &t, &token(&phone), step).await;
+    let list = svc.sessions(&t, &ann).await.unwrap();
+    let fams: Vec<_> = list.iter().map(|s| s.family).collect();
+    assert_eq!(
+        fams,
+        [laptop.family, phone.family, tablet.family],
+        "{step}: oldest first"
+    );
+    assert_eq!(list[0].label.as_deref(), Some("Firefox on Linux"), "{step}");
+    assert_eq!(list[1].label, None, "{step}");
+    assert_eq!(list[0].created_at, start, "{step}");
+    assert_eq!(list[0].last_used, start, "{step}: never rotated");
+    assert_eq!(
+        list[1].last_used,
+        start.saturating_add(Duration::from_secs(25)),
+        "{step}: last rotation"
+    );
+    assert!(list[0].expires_at > list[0].created_at, "{step}");
+    // Labels are bounded and printable.
+    assert!(
+        matches!(
+            svc.issue_labeled(&t, &ann, Some("evil\r\nlabel")).await,
+            Err(TokenError::InvalidConfig { .. })
+        ),
+        "{step}"
+    );
+    assert!(
+        svc.issue_labeled(&t, &ann, Some(&"x".repeat(257)))
+            .await
+            .is_err(),
+        "{step}"
+    );
+    // Bob cannot end Ann's session; Ann can.
+    assert!(
+        !svc.revoke_session(&t, &bob, &laptop.family).await.unwrap(),
+        "{step}"
+    );
+    assert!(
+        svc.revoke_session(&t, &ann, &laptop.family).await.unwrap(),
+        "{step}"
+    );
+    assert!(
+        !svc.revoke_session(&t, &ann, &laptop.family).await.unwrap(),
+        "{step}: once"
+    );
+    assert_eq!(svc.sessions(&t, &ann).await.unwrap().len(), 2, "{step}");
+    // "Log out my other devices" from the phone: the tablet ends, the phone lives on.
+    assert_eq!(
+        svc.revoke_other_sessions(&t, &token(&phone1))
+            .await
+            .unwrap(),
+        1,
+        "{step}"
+    );
+    let left = svc.sessions(&t, &ann).await.unwrap();
+    assert_eq!(left.len(), 1, "{step}");
+    assert_eq!(left[0].family, phone.family, "{step}");
+    must_rotate(&svc, &t, &token(&phone1), step).await;
+    assert!(
+        matches!(
+            svc.rotate(&t, &token(&tablet)).await,
+            Err(TokenError::RefreshRevoked { .. })
+        ),
+        "{step}: the tablet's session ended"
+    );
+    assert_eq!(
+        svc.sessions(&t, &bob).await.unwrap().len(),
+        1,
+        "{step}: Bob untouched"
+    );
+    let _ = bobs;
+    // A revoked session's token cannot log the others out.
+    assert!(
+        matches!(
+            svc.revoke_other_sessions(&t, &token(&laptop)).await,
+            Err(TokenError::RefreshInvalid)
+        ),
+        "{step}"
+    );
+}
