@@ -9,6 +9,7 @@
 //! | refresh tokens | [`RefreshTokens`] | [`RefreshStore`] | [`MemoryRefreshStore`] |
 //! | API keys | [`ApiKeys`] | [`ApiKeyStore`] | [`MemoryApiKeyStore`] |
 //! | cookies | [`CookiePolicy`] | none | none |
+//! | identity providers' access tokens | [`IdpVerifier`] over [`IssuerProfile`]s | none | none |
 //!
 //! Signing and verifying are synchronous and pure; only the stores are async
 //! (dyn-compatible traits, no runtime dependency). Time and randomness come from one
@@ -18,7 +19,8 @@
 //!
 //! - As an OAuth 2.0 / OpenID Connect provider: there are no authorization codes, PKCE,
 //!   consent or discovery documents here, only the token mechanics such a server needs.
-//! - To verify third-party JWTs with RSA or JWE: only HS256, EdDSA and ES256 are supported.
+//! - To decrypt JWE, or to verify JWTs with algorithms beyond HS256, EdDSA, ES256, ES384,
+//!   RS256/384/512 and PS256/384/512.
 //!
 //! # Quick start
 //!
@@ -64,6 +66,32 @@
 //! # let _ = TokenError::Expired;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
+//! ```
+//!
+//! # Identity providers' tokens
+//!
+//! An access token from Auth0, Okta, Keycloak, Cognito, Entra ID, Supabase or Ory is
+//! verified under that issuer's own profile: its JWKS (keys named by the provider's `kid`,
+//! each pinned to one algorithm), its audiences, `sub` any string, and the claims it
+//! really carries.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use portcullis_core::Provider;
+//! use portcullis_tokens::{parse_jwks, Algorithm, IdpVerifier, IssuerProfile, KeyState, SigningKeys};
+//! # fn jwks_bytes() -> Vec<u8> { Vec::new() }
+//! # fn main() -> Result<(), portcullis_tokens::TokenError> {
+//! # let bearer_token = "";
+//! let keys = Arc::new(SigningKeys::new());
+//! for key in parse_jwks(&jwks_bytes(), None)?.keys {  // the issuer's jwks_uri document
+//!     keys.insert(key, KeyState::VerifyOnly)?;
+//! }
+//! let auth0 = IssuerProfile::new("https://tenant.eu.auth0.com/", &["https://api.example.com"],
+//!     &[Algorithm::Rs256], keys)?.tenant_claim("org_id");
+//! let verifier = IdpVerifier::new(vec![auth0], Provider::system())?;
+//! let token = verifier.verify(bearer_token)?; // signature, exp/nbf/iat, aud, typ, tenant
+//! println!("{} in {:?} may {:?}", token.subject, token.tenant, token.scopes());
+//! # Ok(()) }
 //! ```
 //!
 //! # Token formats
@@ -125,6 +153,7 @@ mod claims;
 mod cookie;
 pub mod danger;
 mod error;
+mod idp;
 mod jwt;
 mod memory_lock;
 mod refresh;
@@ -140,6 +169,7 @@ pub use apikey::{
 pub use claims::{Audience, Claims, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
 pub use error::TokenError;
+pub use idp::{IdpToken, IdpVerifier, IssuerProfile, TypHeader};
 pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, TokenStores, Verified};
 pub use refresh::format as refresh_format;
 pub use refresh::{

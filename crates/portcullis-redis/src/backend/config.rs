@@ -184,7 +184,8 @@ impl RedisConfig {
     /// so our own deadline (the end-to-end bound, reported as a timeout) always fires
     /// first and the client's never races it with a connection error of another kind.
     pub(crate) fn client_connect_timeout(&self) -> Duration {
-        self.connect_timeout.saturating_add(Duration::from_millis(250))
+        self.connect_timeout
+            .saturating_add(Duration::from_millis(250))
     }
 
     pub(crate) fn reconnect_retries_value(&self) -> usize {

@@ -124,6 +124,9 @@ pub(crate) struct RawHeader {
     pub(crate) alg: String,
     #[serde(default)]
     pub(crate) kid: Option<String>,
+    /// The media type of the token (RFC 7515 section 4.1.9; `at+jwt` per RFC 9068).
+    #[serde(default)]
+    pub(crate) typ: Option<String>,
     /// RFC 7515 section 4.1.11: extensions the recipient must understand (`Some` even
     /// for `"crit": null`, which is malformed).
     #[serde(default, deserialize_with = "present")]
