@@ -69,6 +69,19 @@ def main():
     write("tokens_verify", "claims_expired", b"\2" + json.dumps({**claims, "exp": 1}).encode())
     write("tokens_verify", "claims_wrong_type", b"\2" + json.dumps({**claims, "typ": "ticket"}).encode())
 
+    # tokens_idp: mode 0 = a JWKS document, 1 = a token, 2 = the claims of a signed token.
+    n = base64.urlsafe_b64encode(b"\xc1" + b"\x55" * 254 + b"\x01").rstrip(b"=").decode()
+    jwks = {"keys": [{"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "r1"},
+                     {"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA", "kid": "e1"},
+                     {"kty": "oct", "k": "c2VjcmV0"}]}
+    write("tokens_idp", "jwks", b"\0" + json.dumps(jwks).encode())
+    write("tokens_idp", "token_raw", b"\1" + b"eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0.AAAA")
+    idp = {"iss": "https://idp.example", "sub": "auth0|abc", "aud": ["api"], "org": "acme",
+           "iat": 1_700_000_000, "exp": 1_700_000_900, "scope": "a b"}
+    write("tokens_idp", "claims_valid", b"\2" + json.dumps(idp).encode())
+    write("tokens_idp", "claims_expired", b"\2" + json.dumps({**idp, "exp": 1}).encode())
+    write("tokens_idp", "claims_no_tenant", b"\2" + json.dumps({k: v for k, v in idp.items() if k != "org"}).encode())
+
     # keys_open: the published sealed blobs, and a truncation.
     for c in kv("portcullis-keys/tests/vectors/sealed_blob_v1.txt"):
         if "blob" in c:
