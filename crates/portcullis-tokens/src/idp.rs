@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use crate::claims::Audience;
 use crate::error::TokenError;
 use crate::jwt::MAX_LEEWAY;
-use crate::signing_keys::{Algorithm, SigningKeys, parse_header, split_compact, verify_signature};
+use crate::signing_keys::{Algorithm, SigningKeys, parse_header, split_compact};
 
 /// What the JOSE header's `typ` must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,42 +299,17 @@ impl IdpVerifier {
                 alg: alg.as_str().to_owned(),
             });
         }
-        let kid = match header.kid.as_deref() {
-            Some(kid) => {
-                let key = profile.keys.lookup(kid)?;
-                if key.alg != alg {
-                    return Err(TokenError::AlgorithmMismatch {
-                        kid: key.kid.clone(),
-                        alg: alg.as_str().to_owned(),
-                        pinned: key.alg.as_str(),
-                    });
-                }
-                verify_signature(
-                    signing_input,
-                    signature,
-                    key.alg,
-                    &key.decoding,
-                    key.accept_high_s,
-                )?;
-                key.kid.clone()
-            }
-            None if profile.kidless_hs256 && alg == Algorithm::Hs256 => {
-                let mut found = None;
-                for key in profile.keys.hs256_candidates()? {
-                    match verify_signature(signing_input, signature, key.alg, &key.decoding, false)
-                    {
-                        Ok(()) => {
-                            found = Some(key.kid.clone());
-                            break;
-                        }
-                        Err(TokenError::InvalidSignature) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                found.ok_or(TokenError::InvalidSignature)?
-            }
-            None => return Err(TokenError::MissingKeyId),
-        };
+        let kid = profile
+            .keys
+            .verify_signature_of(
+                header.kid.as_deref(),
+                alg.as_str(),
+                signing_input,
+                signature,
+                profile.kidless_hs256,
+            )?
+            .kid
+            .clone();
         check_typ(profile.typ, header.typ.as_deref())?;
         let now = self.provider.now();
         let exp = time_claim(&claims, "exp")?.ok_or_else(|| malformed("missing claim `exp`"))?;

@@ -19,9 +19,7 @@ use crate::refresh::{FamilyId, FamilyStatus, MemoryRefreshStore, RefreshStore};
 use crate::revocation::{
     MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore,
 };
-use crate::signing_keys::{
-    Algorithm, SigningKeys, parse_header, split_compact, to_low_s, verify_signature,
-};
+use crate::signing_keys::{SigningKeys, parse_header, split_compact, to_low_s};
 use crate::tickets::{MemoryTicketStore, TicketStore};
 
 /// Largest leeway accepted by [`TokenConfig::with_leeway`].
@@ -609,42 +607,13 @@ impl TokenService {
             .ok_or(TokenError::Malformed {
                 reason: "expected three parts",
             })?;
-        let key = match header.kid {
-            Some(kid) => {
-                let key = self.ring.lookup(&kid)?;
-                if header.alg != key.alg.as_str() {
-                    return Err(TokenError::AlgorithmMismatch {
-                        kid: key.kid.clone(),
-                        alg: escape_untrusted(&header.alg, 16),
-                        pinned: key.alg.as_str(),
-                    });
-                }
-                verify_signature(
-                    signing_input,
-                    signature,
-                    key.alg,
-                    &key.decoding,
-                    key.accept_high_s,
-                )?;
-                key
-            }
-            None if self.config.kidless_hs256 && header.alg == Algorithm::Hs256.as_str() => {
-                let mut found = None;
-                for key in self.ring.hs256_candidates()? {
-                    match verify_signature(signing_input, signature, key.alg, &key.decoding, false)
-                    {
-                        Ok(()) => {
-                            found = Some(key);
-                            break;
-                        }
-                        Err(TokenError::InvalidSignature) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                found.ok_or(TokenError::InvalidSignature)?
-            }
-            None => return Err(TokenError::MissingKeyId),
-        };
+        let key = self.ring.verify_signature_of(
+            header.kid.as_deref(),
+            &header.alg,
+            signing_input,
+            signature,
+            self.config.kidless_hs256,
+        )?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| TokenError::Malformed {

@@ -21,6 +21,6 @@ mod ring;
 pub use import::{JwksKeys, MAX_JWKS_KEYS, SkippedJwk, parse_jwks};
 pub use jwk::{Jwk, Jwks};
 pub use jws::Algorithm;
-pub(crate) use jws::{parse_header, split_compact, to_low_s, verify_signature};
+pub(crate) use jws::{parse_header, split_compact, to_low_s};
 pub use material::{KeyMaterial, MAX_RSA_BITS, MIN_HMAC_SECRET_LEN, MIN_RSA_BITS};
 pub use ring::{KeyState, SigningKeys};

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use hmac::{Hmac, Mac};
 use p384::pkcs8::EncodePrivateKey as _;
 use portcullis_core::{Clock, KeyId, SecretBytes};
 use portcullis_testkit::ManualClock;
@@ -23,29 +22,6 @@ use portcullis_tokens::{
     TokenService, TokenStores, parse_jwks,
 };
 use serde_json::json;
-use sha2::Sha256;
-
-fn b64(v: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
-
-fn claims(now: u64) -> serde_json::Value {
-    json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "tid": "acme",
-        "iat": now, "nbf": now, "exp": now + 600, "jti": "j-1", "typ": "access"
-    })
-}
-
-fn hs256_with(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
-    mac.update(input.as_bytes());
-    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
-}
 
 fn service_with_config(
     ring: SigningKeys,
@@ -105,7 +81,7 @@ fn es384_tokens_verify_low_s_only() {
     let ring = SigningKeys::new();
     ring.insert(key, KeyState::VerifyOnly).unwrap();
     let svc = service(Arc::new(ring), &clock);
-    let token = es384_token(&kid, &claims(clock.now().as_secs()));
+    let token = es384_token(&kid, &good_claims(clock.now().as_secs()));
     verify::<NoExtra>(&svc, &with_s_form(&token, false)).unwrap();
     let high = verify::<NoExtra>(&svc, &with_s_form(&token, true));
     assert!(
@@ -263,9 +239,9 @@ fn kidless_hs256_verifies_only_when_enabled_trying_current_then_previous() {
     let lenient = service_with_config(ring(), &clock, config.accept_hs256_without_kid());
     let now = clock.now().as_secs();
     let header = json!({"alg": "HS256", "typ": "JWT"});
-    let by_cur = hs256_with(&header, &claims(now), &cur);
-    let by_prev = hs256_with(&header, &claims(now), &prev);
-    let by_other = hs256_with(&header, &claims(now), &other);
+    let by_cur = hs256(&header, &good_claims(now), &cur);
+    let by_prev = hs256(&header, &good_claims(now), &prev);
+    let by_other = hs256(&header, &good_claims(now), &other);
     assert!(matches!(
         verify::<NoExtra>(&strict, &by_cur),
         Err(TokenError::MissingKeyId)
@@ -289,7 +265,7 @@ fn kidless_hs256_verifies_only_when_enabled_trying_current_then_previous() {
         Err(TokenError::InvalidSignature)
     ));
     // Other algorithms always need a kid.
-    let es = es384_token("x", &claims(now));
+    let es = es384_token("x", &good_claims(now));
     let (_, rest) = es.split_once('.').unwrap();
     let no_kid = format!("{}.{rest}", b64(br#"{"alg":"ES384"}"#));
     assert!(matches!(

@@ -14,7 +14,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use hmac::{Hmac, Mac};
 use portcullis_core::{Clock, Provider, SecretBytes};
 use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
@@ -22,31 +21,6 @@ use portcullis_tokens::{
     TokenService, TokenStores, TokenType,
 };
 use serde_json::json;
-use sha2::Sha256;
-
-fn b64(v: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
-
-/// Claims our policy accepts at `now`.
-fn good_claims(now: u64) -> serde_json::Value {
-    json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "tid": "acme",
-        "iat": now, "nbf": now, "exp": now + 600, "jti": "j-1", "typ": "access"
-    })
-}
-
-/// An HS256 compact JWS over arbitrary header and claims, signed with `secret`.
-fn hs256(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
-    mac.update(input.as_bytes());
-    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
-}
 
 fn setup() -> (ManualClock, TokenService) {
     let clock = ManualClock::new();

@@ -14,7 +14,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use hmac::{Hmac, Mac};
 use portcullis_core::Clock;
 use portcullis_testkit::ManualClock;
 use portcullis_tokens::{
@@ -22,29 +21,6 @@ use portcullis_tokens::{
     MemoryApiKeyStore, NoExtra, SigningKeys, TokenError,
 };
 use serde_json::json;
-use sha2::Sha256;
-
-fn b64(v: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(v)
-}
-
-fn hs256(header: &serde_json::Value, claims: &serde_json::Value) -> String {
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(HS_SECRET).unwrap();
-    mac.update(input.as_bytes());
-    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
-}
-
-fn claims(now: u64) -> serde_json::Value {
-    json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "tid": "acme",
-        "iat": now, "nbf": now, "exp": now + 600, "jti": "j-1", "typ": "access"
-    })
-}
 
 /// RFC 7515 section 4.1.11: a `crit` extension the verifier does not understand means
 /// the token must be refused. Before: every `crit` was ignored and the token verified.
@@ -53,12 +29,17 @@ fn unknown_crit_header_is_refused() {
     let clock = ManualClock::new();
     let svc = service(ring(Algorithm::Hs256), &clock);
     let now = clock.now().as_secs();
-    let plain = hs256(&json!({"alg": "HS256", "kid": "hs-1"}), &claims(now));
+    let plain = hs256(
+        &json!({"alg": "HS256", "kid": "hs-1"}),
+        &good_claims(now),
+        HS_SECRET,
+    );
     verify::<NoExtra>(&svc, &plain).unwrap();
 
     let unknown = hs256(
         &json!({"alg": "HS256", "kid": "hs-1", "crit": ["x-ext"], "x-ext": true}),
-        &claims(now),
+        &good_claims(now),
+        HS_SECRET,
     );
     match verify::<NoExtra>(&svc, &unknown) {
         Err(TokenError::UnsupportedCritical { name }) => assert_eq!(name, "x-ext"),
@@ -67,7 +48,8 @@ fn unknown_crit_header_is_refused() {
     // RFC 7797's unencoded payload is an extension we do not process either.
     let b64_false = hs256(
         &json!({"alg": "HS256", "kid": "hs-1", "crit": ["b64"], "b64": false}),
-        &claims(now),
+        &good_claims(now),
+        HS_SECRET,
     );
     assert!(matches!(
         verify::<NoExtra>(&svc, &b64_false),
@@ -85,7 +67,8 @@ fn unknown_crit_header_is_refused() {
     ] {
         let t = hs256(
             &json!({"alg": "HS256", "kid": "hs-1", "crit": crit, "x-ext": 1}),
-            &claims(now),
+            &good_claims(now),
+            HS_SECRET,
         );
         assert!(
             matches!(
@@ -178,14 +161,14 @@ fn malformed_claims_never_quote_claim_values() {
         ("jti", json!({ "v": secret })),
         ("sid", json!(secret)),
     ] {
-        let mut c = claims(now);
+        let mut c = good_claims(now);
         c[claim] = value;
         cases.push((claim, c));
     }
-    let mut missing = claims(now);
+    let mut missing = good_claims(now);
     missing.as_object_mut().unwrap().remove("tid");
     for (claim, c) in cases {
-        let t = hs256(&json!({"alg": "HS256", "kid": "hs-1"}), &c);
+        let t = hs256(&json!({"alg": "HS256", "kid": "hs-1"}), &c, HS_SECRET);
         match verify::<NoExtra>(&svc, &t) {
             Err(e @ TokenError::MalformedClaims { .. }) => {
                 let text = format!("{e} {e:?}");
@@ -195,7 +178,7 @@ fn malformed_claims_never_quote_claim_values() {
         }
     }
     // A missing claim is still named (the name is ours, not the token's).
-    let t = hs256(&json!({"alg": "HS256", "kid": "hs-1"}), &missing);
+    let t = hs256(&json!({"alg": "HS256", "kid": "hs-1"}), &missing, HS_SECRET);
     match verify::<NoExtra>(&svc, &t) {
         Err(TokenError::MalformedClaims { reason }) => {
             assert!(reason.contains("`tid`"), "{reason}")

@@ -8,7 +8,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use portcullis_core::{KeyId, SecretBytes};
 
 use super::jwk::{Jwks, PublicJwk};
-use super::jws::Algorithm;
+use super::jws::{Algorithm, verify_signature};
 use super::material::{KeyMaterial, key_err};
 use crate::error::TokenError;
 
@@ -234,6 +234,53 @@ impl SigningKeys {
             .chain(hs(KeyState::VerifyOnly))
             .chain(hs(KeyState::Standby))
             .collect())
+    }
+
+    /// Checks the signature of `signing_input` (a compact JWS's `header.payload`) whose
+    /// header named `kid` and `alg`: the key must exist, not be retired, and be pinned to
+    /// `alg`; then its signature check (ECDSA low-S unless the key opted out). With no
+    /// `kid`, only an HS256 token with `kidless_hs256` set is checked, against each HS256
+    /// key in [`SigningKeys::hs256_candidates`] order. Returns the key that verified.
+    pub(crate) fn verify_signature_of(
+        &self,
+        kid: Option<&str>,
+        alg: &str,
+        signing_input: &str,
+        signature: &str,
+        kidless_hs256: bool,
+    ) -> Result<Arc<RingKey>, TokenError> {
+        match kid {
+            Some(kid) => {
+                let key = self.lookup(kid)?;
+                if alg != key.alg.as_str() {
+                    return Err(TokenError::AlgorithmMismatch {
+                        kid: key.kid.clone(),
+                        alg: crate::error::escape_untrusted(alg, 16),
+                        pinned: key.alg.as_str(),
+                    });
+                }
+                verify_signature(
+                    signing_input,
+                    signature,
+                    key.alg,
+                    &key.decoding,
+                    key.accept_high_s,
+                )?;
+                Ok(key)
+            }
+            None if kidless_hs256 && alg == Algorithm::Hs256.as_str() => {
+                for key in self.hs256_candidates()? {
+                    match verify_signature(signing_input, signature, key.alg, &key.decoding, false)
+                    {
+                        Ok(()) => return Ok(key),
+                        Err(TokenError::InvalidSignature) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(TokenError::InvalidSignature)
+            }
+            None => Err(TokenError::MissingKeyId),
+        }
     }
 
     /// Finds the key named by an untrusted `kid`, without allocating on the hot path.

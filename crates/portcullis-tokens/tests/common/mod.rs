@@ -68,3 +68,34 @@ pub(crate) fn verify<E: DeserializeOwned>(
 ) -> Result<Verified<E>, TokenError> {
     futures::executor::block_on(svc.verify_access::<E>(token))
 }
+
+/// base64url without padding.
+pub(crate) fn b64(v: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+}
+
+/// Claims our policy accepts at `now`.
+pub(crate) fn good_claims(now: u64) -> serde_json::Value {
+    serde_json::json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "alice", "tid": "acme",
+        "iat": now, "nbf": now, "exp": now + 600, "jti": "j-1", "typ": "access"
+    })
+}
+
+/// An HS256 compact JWS over arbitrary header and claims, signed with `secret`.
+pub(crate) fn hs256(
+    header: &serde_json::Value,
+    claims: &serde_json::Value,
+    secret: &[u8],
+) -> String {
+    use hmac::Mac as _;
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
+}
