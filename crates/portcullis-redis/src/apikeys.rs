@@ -103,6 +103,30 @@ const OWNER_RETRIES: usize = 4;
 struct OwnerChanged;
 
 impl RedisApiKeyStore {
+    /// Reads the owner of `(tenant, id)`, then runs the script `invoke` builds for that
+    /// owner's keys; the script answers 1 (done), 0 (no such key) or -1 (the owner changed
+    /// in between: read it again). Returns whether the key existed.
+    async fn with_owner<'a>(
+        &self,
+        op: &'static str,
+        tenant: &TenantId,
+        id: &str,
+        invoke: impl Fn(&ActorId) -> redis::ScriptInvocation<'a>,
+    ) -> Result<bool, TokenError> {
+        for _ in 0..OWNER_RETRIES {
+            let Some(owner) = self.owner_of(op, tenant, id).await? else {
+                return Ok(false);
+            };
+            match self.backend.run::<i64>(op, &invoke(&owner)).await? {
+                1 => return Ok(true),
+                0 => return Ok(false),
+                -1 => {}
+                _ => return Err(BackendError::corrupt(op, BadReply).into()),
+            }
+        }
+        Err(BackendError::new(BackendErrorKind::Conflict, op, OwnerChanged).into())
+    }
+
     /// The owner recorded for `(tenant, id)`, if the key exists.
     async fn owner_of(
         &self,
@@ -170,49 +194,33 @@ impl ApiKeyStore for RedisApiKeyStore {
     }
 
     async fn revoke(&self, tenant: &TenantId, id: &str, now: UnixTime) -> Result<bool, TokenError> {
-        const OP: &str = "apikeys.revoke";
         let keys = &self.backend.keys;
-        for _ in 0..OWNER_RETRIES {
-            let Some(owner) = self.owner_of(OP, tenant, id).await? else {
-                return Ok(false);
-            };
-            let mut inv = self.backend.scripts.api_key_revoke.prepare_invoke();
+        let script = &self.backend.scripts.api_key_revoke;
+        self.with_owner("apikeys.revoke", tenant, id, |owner| {
+            let mut inv = script.prepare_invoke();
             inv.key(keys.api_key(tenant, id))
-                .key(keys.api_key_live(tenant, &owner))
+                .key(keys.api_key_live(tenant, owner))
                 .arg(now.as_millis())
                 .arg(escape(id))
                 .arg(owner.as_str());
-            match self.backend.run::<i64>(OP, &inv).await? {
-                1 => return Ok(true),
-                0 => return Ok(false),
-                -1 => {}
-                _ => return Err(BackendError::corrupt(OP, BadReply).into()),
-            }
-        }
-        Err(BackendError::new(BackendErrorKind::Conflict, OP, OwnerChanged).into())
+            inv
+        })
+        .await
     }
 
     async fn delete(&self, tenant: &TenantId, id: &str) -> Result<bool, TokenError> {
-        const OP: &str = "apikeys.delete";
         let keys = &self.backend.keys;
-        for _ in 0..OWNER_RETRIES {
-            let Some(owner) = self.owner_of(OP, tenant, id).await? else {
-                return Ok(false);
-            };
-            let mut inv = self.backend.scripts.api_key_delete.prepare_invoke();
+        let script = &self.backend.scripts.api_key_delete;
+        self.with_owner("apikeys.delete", tenant, id, |owner| {
+            let mut inv = script.prepare_invoke();
             inv.key(keys.api_key(tenant, id))
-                .key(keys.api_key_owner(tenant, &owner))
-                .key(keys.api_key_live(tenant, &owner))
+                .key(keys.api_key_owner(tenant, owner))
+                .key(keys.api_key_live(tenant, owner))
                 .arg(escape(id))
                 .arg(owner.as_str());
-            match self.backend.run::<i64>(OP, &inv).await? {
-                1 => return Ok(true),
-                0 => return Ok(false),
-                -1 => {}
-                _ => return Err(BackendError::corrupt(OP, BadReply).into()),
-            }
-        }
-        Err(BackendError::new(BackendErrorKind::Conflict, OP, OwnerChanged).into())
+            inv
+        })
+        .await
     }
 
     async fn purge(

@@ -62,6 +62,40 @@ const INDEX_RETRIES: usize = 8;
 struct IndexContended;
 
 impl RedisRefreshStore {
+    /// Runs `script` (`REFRESH_REVOKE_SUBJECT` or its `_EXCEPT` variant) over `subject`'s
+    /// index as read just before: KEYS the index then each family's hash, ARGV the subject,
+    /// `extra`, then the ids. Reads again when the script reports the index changed.
+    async fn revoke_indexed(
+        &self,
+        op: &'static str,
+        script: &redis::Script,
+        tenant: &TenantId,
+        subject: &ActorId,
+        extra: &[String],
+    ) -> Result<u64, TokenError> {
+        let keys = &self.backend.keys;
+        let index = keys.subject_families(tenant, subject);
+        for _ in 0..INDEX_RETRIES {
+            let mut read = redis::cmd("ZRANGE");
+            read.arg(&index).arg(0).arg(-1);
+            let ids: Vec<String> = self.backend.query(op, &read).await?;
+            let mut inv = script.prepare_invoke();
+            inv.key(&index).arg(subject.as_str());
+            for e in extra {
+                inv.arg(e);
+            }
+            for id in &ids {
+                inv.key(format!("{}{id}", keys.family_prefix(tenant)))
+                    .arg(id);
+            }
+            let n: i64 = self.backend.run(op, &inv).await?;
+            if let Ok(n) = u64::try_from(n) {
+                return Ok(n);
+            }
+        }
+        Err(BackendError::new(BackendErrorKind::Conflict, op, IndexContended).into())
+    }
+
     /// Removes a revoked family's id from its subject index (bookkeeping after a script
     /// that could not name the index: the family is already revoked either way, and an id
     /// left behind only counts toward the cap until the family's end).
@@ -196,25 +230,14 @@ impl RefreshStore for RedisRefreshStore {
         subject: &ActorId,
         _now: UnixTime,
     ) -> Result<u64, TokenError> {
-        const OP: &str = "refresh.revoke_subject";
-        let keys = &self.backend.keys;
-        let index = keys.subject_families(tenant, subject);
-        for _ in 0..INDEX_RETRIES {
-            let mut read = redis::cmd("ZRANGE");
-            read.arg(&index).arg(0).arg(-1);
-            let ids: Vec<String> = self.backend.query(OP, &read).await?;
-            let mut inv = self.backend.scripts.refresh_revoke_subject.prepare_invoke();
-            inv.key(&index).arg(subject.as_str());
-            for id in &ids {
-                inv.key(format!("{}{id}", keys.family_prefix(tenant)))
-                    .arg(id);
-            }
-            let n: i64 = self.backend.run(OP, &inv).await?;
-            if let Ok(n) = u64::try_from(n) {
-                return Ok(n);
-            }
-        }
-        Err(BackendError::new(BackendErrorKind::Conflict, OP, IndexContended).into())
+        self.revoke_indexed(
+            "refresh.revoke_subject",
+            &self.backend.scripts.refresh_revoke_subject,
+            tenant,
+            subject,
+            &[],
+        )
+        .await
     }
 
     async fn revoke_tenant_before(
@@ -281,29 +304,14 @@ impl RefreshStore for RedisRefreshStore {
         keep: &FamilyId,
         _now: UnixTime,
     ) -> Result<u64, TokenError> {
-        const OP: &str = "refresh.revoke_subject_except";
-        let keys = &self.backend.keys;
-        let index = keys.subject_families(tenant, subject);
-        for _ in 0..INDEX_RETRIES {
-            let mut read = redis::cmd("ZRANGE");
-            read.arg(&index).arg(0).arg(-1);
-            let ids: Vec<String> = self.backend.query(OP, &read).await?;
-            let mut inv = self
-                .backend
-                .scripts
-                .refresh_revoke_subject_except
-                .prepare_invoke();
-            inv.key(&index).arg(subject.as_str()).arg(keep.to_string());
-            for id in &ids {
-                inv.key(format!("{}{id}", keys.family_prefix(tenant)))
-                    .arg(id);
-            }
-            let n: i64 = self.backend.run(OP, &inv).await?;
-            if let Ok(n) = u64::try_from(n) {
-                return Ok(n);
-            }
-        }
-        Err(BackendError::new(BackendErrorKind::Conflict, OP, IndexContended).into())
+        self.revoke_indexed(
+            "refresh.revoke_subject_except",
+            &self.backend.scripts.refresh_revoke_subject_except,
+            tenant,
+            subject,
+            &[keep.to_string()],
+        )
+        .await
     }
 
     async fn family_status(
