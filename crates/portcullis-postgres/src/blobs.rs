@@ -2,11 +2,10 @@
 //! `sealed_secrets`): a page of `(blob_id, blob)` rows in bytewise `blob_id` order, and the
 //! compare-and-swap of one row's blob, both as the schema's rotator role.
 
-use portcullis_core::TenantId;
-use portcullis_keys::{BlobId, KeysError, ReplaceOutcome, StoredBlob};
+use portcullis_core::{BackendError, TenantId};
+use portcullis_keys::{BlobId, KeyVersion, KeysError, ReplaceOutcome, StoredBlob};
 use tokio_postgres::Row;
 
-use crate::credentials::version_i32;
 use crate::error::{self, corrupt};
 use crate::pool::{PgPool, Role};
 
@@ -83,4 +82,9 @@ pub(crate) async fn replace(
         })
     })
     .await
+}
+
+/// A key version as the `key_version` column holds it.
+pub(crate) fn version_i32(op: &'static str, v: KeyVersion) -> Result<i32, BackendError> {
+    i32::try_from(v.get()).map_err(|_| corrupt(op, "key version exceeds integer"))
 }

@@ -15,7 +15,7 @@ use portcullis_keys::{
 };
 use tokio_postgres::Row;
 
-use crate::blobs;
+use crate::blobs::{self, version_i32};
 use crate::error::{self, corrupt};
 use crate::pool::{PgPool, Role};
 
@@ -330,10 +330,6 @@ impl BlobSink for PgCredentialStore {
         )
         .await
     }
-}
-
-pub(crate) fn version_i32(op: &'static str, v: KeyVersion) -> Result<i32, BackendError> {
-    i32::try_from(v.get()).map_err(|_| corrupt(op, "key version exceeds integer"))
 }
 
 pub(crate) fn version_of(op: &'static str, v: i32) -> Result<KeyVersion, BackendError> {

@@ -12,7 +12,7 @@ use portcullis_keys::{
 };
 
 use crate::blobs;
-use crate::credentials::version_i32;
+use crate::blobs::version_i32;
 use crate::error::{self, corrupt};
 use crate::pool::{PgPool, Role};
 
