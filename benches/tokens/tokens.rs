@@ -70,12 +70,13 @@ fn setup(alg: Algorithm) -> (TokenService, String, DecodingKey) {
         Algorithm::Hs256 => bare_key,
         Algorithm::EdDsa => {
             let jwks = ring.jwks().unwrap();
-            DecodingKey::from_ed_components(&jwks.keys[0].x).unwrap()
+            DecodingKey::from_ed_components(jwks.keys[0].x.as_deref().unwrap()).unwrap()
         }
         _ => {
             let jwks = ring.jwks().unwrap();
             let jwk = &jwks.keys[0];
-            DecodingKey::from_ec_components(&jwk.x, jwk.y.as_deref().unwrap()).unwrap()
+            DecodingKey::from_ec_components(jwk.x.as_deref().unwrap(), jwk.y.as_deref().unwrap())
+                .unwrap()
         }
     };
     let provider = Provider::system();
