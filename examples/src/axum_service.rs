@@ -4,7 +4,7 @@
 //! | route | what it shows |
 //! |---|---|
 //! | `POST /login` `{"tenant","username","password"}` | at most 10 attempts a minute per client IP and per account, else 429 with `Retry-After` (`portcullis-ratelimit`); demo password checked in constant time; a refresh-token family (session) and an EdDSA access token carrying the user's roles (`portcullis-tokens`) |
-//! | `POST /refresh` `{"tenant","refresh_token"}` | rotation; a second tab inside the 10 s grace window gets the same successor; a rotated token presented again is reuse: **401** and the whole session is revoked, including its access tokens |
+//! | `POST /refresh` `{"tenant","refresh_token"}` | rotation; a second tab inside the 10 s grace window gets the session's current token (the same successor, or a later one after further quick rotations); a rotated token presented again after its grace window is reuse: **401** and the whole session is revoked, including its access tokens |
 //! | `GET /tenants/{tenant}/documents` | bearer auth → [`Caller`]; RBAC route guard (`documents:read`), then tenant isolation on the path's tenant (`portcullis-rbac`); bodies opened with the tenant's key (`portcullis-keys`) |
 //! | `POST /tenants/{tenant}/documents` `{"title","body"}` | guarded by `documents:write`; the body is sealed for the tenant and bound to the document id |
 //! | `POST /tenants/{tenant}/webhooks/stripe` | Stripe signature over the raw body bytes, replay guard (`portcullis-webhooks`): 200, or 400 (bad signature or timestamp), 409 (replay) |

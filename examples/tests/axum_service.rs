@@ -214,6 +214,18 @@ async fn scenario(addr: SocketAddr, acme: &str, globex: &str) {
     let gen2 = str_of(&r2.body, "refresh_token").to_owned();
     let newest_access = str_of(&r2.body, "access_token").to_owned();
     assert_eq!(get(addr, &docs, &newest_access).await.status, 200);
+    // A tab that slept through both rotations, still inside gen0's grace window, gets the
+    // live token (before issue 14 this revoked the session).
+    let late_tab = refresh(gen0.clone()).await;
+    assert_eq!(late_tab.status, 200, "{}", late_tab.body);
+    assert_eq!(late_tab.body["replay"], true);
+    assert_eq!(
+        str_of(&late_tab.body, "refresh_token"),
+        gen2,
+        "the current token"
+    );
+    // Once gen0's grace window (10 s) has passed, presenting it again is reuse.
+    tokio::time::sleep(std::time::Duration::from_millis(10_500)).await;
     let reuse = refresh(gen0).await;
     assert_eq!(reuse.status, 401, "{}", reuse.body);
     assert!(
@@ -297,6 +309,7 @@ async fn scenario(addr: SocketAddr, acme: &str, globex: &str) {
         "auth.refresh",
         "auth.refresh",
         "document.list",
+        "auth.refresh", // the late tab's replay
         "auth.refresh_reuse",
         "auth.refresh_failed",
         "webhook.accepted",
