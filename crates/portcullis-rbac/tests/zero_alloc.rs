@@ -76,13 +76,29 @@ fn checks_on_a_resolved_principal_do_not_allocate() {
     check_all(&mut warm);
     assert_eq!(warm, 7);
 
-    let region = Region::new(GLOBAL);
+    // The counter is process-wide: another thread of the test harness may allocate once
+    // while a region is open (CI saw 4 allocations, 900 bytes never freed, in one run that
+    // a rerun did not repeat). So the steady state is measured in 5 regions of 200 passes
+    // each and the quietest must show none: an allocation on the check path would show in
+    // every region, at least 200 times.
+    let mut regions = Vec::new();
     let mut allowed = 0;
-    for _ in 0..1000 {
-        check_all(&mut allowed);
+    for _ in 0..5 {
+        let region = Region::new(GLOBAL);
+        for _ in 0..200 {
+            check_all(&mut allowed);
+        }
+        regions.push(region.change());
     }
-    let stats = region.change();
     assert_eq!(allowed, 7000);
-    assert_eq!(stats.allocations, 0, "{stats:?}");
-    assert_eq!(stats.reallocations, 0, "{stats:?}");
+    let quietest = regions
+        .iter()
+        .min_by_key(|s| (s.allocations, s.reallocations))
+        .unwrap();
+    assert_eq!(quietest.allocations, 0, "{regions:?}");
+    assert_eq!(quietest.reallocations, 0, "{regions:?}");
+    assert!(
+        regions.iter().all(|s| s.allocations < 200),
+        "no region may allocate on every pass: {regions:?}"
+    );
 }
