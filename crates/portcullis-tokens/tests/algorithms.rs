@@ -273,3 +273,46 @@ fn kidless_hs256_verifies_only_when_enabled_trying_current_then_previous() {
         Err(TokenError::MissingKeyId)
     ));
 }
+
+#[test]
+fn jwks_edge_cases_each_have_their_reason() {
+    let p384 = p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+        &p384_key().public_key(),
+        false,
+    );
+    let (x, y) = (b64(p384.x().unwrap()), b64(p384.y().unwrap()));
+    let ed =
+        KeyMaterial::generate(Algorithm::EdDsa, &portcullis_testkit::SeededRandom::new(3)).unwrap();
+    let ring = SigningKeys::new();
+    ring.insert(ed, KeyState::Active).unwrap();
+    let ed_jwk = serde_json::to_value(&ring.jwks().unwrap().keys[0]).unwrap();
+    let doc = json!({"keys": [
+        {"kty": "OKP", "crv": "Ed25519", "x": ed_jwk["x"], "kid": "ed"},
+        {"kty": "EC", "crv": "P-384", "x": x, "y": y, "alg": "ES384", "kid": "explicit"},
+        {"kty": "EC", "crv": "P-384", "x": x, "y": "AAAA", "kid": "short-y"},
+        {"kty": "OKP", "crv": "X25519", "x": ed_jwk["x"], "kid": "x25519"},
+        {"kty": "oct", "kid": "sym"},
+    ]});
+    let out = parse_jwks(doc.to_string().as_bytes(), None).unwrap();
+    let kids: Vec<&str> = out.keys.iter().map(|k| k.kid().as_str()).collect();
+    assert_eq!(kids, ["ed", "explicit"]);
+    assert_eq!(out.keys[0].algorithm(), Algorithm::EdDsa);
+    let reasons: Vec<&str> = out.skipped.iter().map(|s| s.reason).collect();
+    assert_eq!(
+        reasons,
+        [
+            "an EC coordinate has the wrong length for its curve",
+            "its curve is not supported",
+            "symmetric keys are not taken from a JWKS",
+        ]
+    );
+    // Exactly MAX_JWKS_KEYS entries are accepted.
+    let full = json!({"keys": vec![json!({"kty": "oct"}); MAX_JWKS_KEYS]});
+    assert_eq!(
+        parse_jwks(full.to_string().as_bytes(), None)
+            .unwrap()
+            .skipped
+            .len(),
+        MAX_JWKS_KEYS
+    );
+}

@@ -205,7 +205,7 @@ fn every_claim_rule_has_its_error() {
     ));
     assert!(matches!(
         kc(json!({}), kc_claims.clone()),
-        Err(TokenError::WrongType { .. })
+        Err(TokenError::WrongType { expected: "at+jwt" })
     ));
     let mut no_jti = kc_claims.clone();
     no_jti.as_object_mut().unwrap().remove("jti");
@@ -324,4 +324,68 @@ fn a_shared_secret_provider_without_kid_can_opt_in() {
     .unwrap();
     let t = lenient.verify(&token).unwrap();
     assert_eq!((t.subject.as_str(), t.kid.as_str()), ("7c1e9b2a", "legacy"));
+}
+
+#[test]
+fn profile_bounds_accessors_and_token_details() {
+    let (clock, auth0, _, v) = setup();
+    let now = clock.now().as_secs();
+    // Leeway bound: at most MAX_LEEWAY.
+    let p = || IssuerProfile::new(AUTH0, &["a"], &[Algorithm::Es256], auth0.ring()).unwrap();
+    assert!(p().leeway(portcullis_tokens::MAX_LEEWAY).is_ok());
+    assert!(p().leeway(std::time::Duration::from_secs(1)).is_ok());
+    assert!(
+        p().leeway(portcullis_tokens::MAX_LEEWAY + std::time::Duration::from_secs(1))
+            .is_err()
+    );
+    assert_eq!(p().issuer(), AUTH0);
+    assert!(Arc::ptr_eq(p().keys(), p().keys()) || p().keys().states().unwrap().len() == 1);
+    assert_eq!(p().keys().states().unwrap()[0].0.as_str(), "auth0-key-1");
+    assert_eq!(v.issuers().len(), 2);
+    assert_eq!(v.issuers()[1].issuer(), KEYCLOAK);
+    // Debug names the subject and the claim names, not their values.
+    let t = v
+        .verify(&auth0.sign(json!({}), &auth0_claims(now)))
+        .unwrap();
+    let dbg = format!("{t:?}");
+    assert!(
+        dbg.contains("IdpToken") && dbg.contains("auth0|abc123") && dbg.contains("\"azp\""),
+        "{dbg}"
+    );
+    assert!(!dbg.contains("client-1"), "{dbg}");
+    // scopes(): `scope` with extra spaces, `scp` as an array or a string.
+    let scoped = |claim: &str, value: Value| {
+        let mut c = auth0_claims(now);
+        c.as_object_mut().unwrap().remove("scope");
+        c[claim] = value;
+        v.verify(&auth0.sign(json!({}), &c)).unwrap()
+    };
+    assert_eq!(scoped("scope", json!(" a  b ")).scopes(), ["a", "b"]);
+    assert_eq!(scoped("scp", json!(["x", "y"])).scopes(), ["x", "y"]);
+    assert_eq!(scoped("scp", json!("x  y")).scopes(), ["x", "y"]);
+    assert!(scoped("other", json!(1)).scopes().is_empty());
+    // jti, when present, must be a non-empty string.
+    let mut c = auth0_claims(now);
+    c["jti"] = json!("");
+    assert!(matches!(
+        v.verify(&auth0.sign(json!({}), &c)),
+        Err(TokenError::MalformedClaims { .. })
+    ));
+    // nbf exactly at now + leeway is still valid.
+    let mut c = auth0_claims(now);
+    c["nbf"] = json!(now + 30);
+    v.verify(&auth0.sign(json!({}), &c)).unwrap();
+    // The typ error says what was expected.
+    match v.verify(&auth0.sign(json!({"typ": "dpop+jwt"}), &auth0_claims(now))) {
+        Err(TokenError::WrongType { expected }) => assert_eq!(expected, "at+jwt or JWT"),
+        other => panic!("{other:?}"),
+    }
+    // Tokens up to 16 KiB are parsed; longer ones are not.
+    let at_limit = format!("{}.x.y", "a".repeat(16 * 1024 - 4));
+    assert!(!matches!(
+        v.verify(&at_limit),
+        Err(TokenError::TooLong { .. })
+    ));
+    let over = format!("{}.x.y", "a".repeat(16 * 1024 - 3));
+    assert!(matches!(v.verify(&over), Err(TokenError::TooLong { .. })));
 }
