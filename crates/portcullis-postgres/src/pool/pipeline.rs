@@ -34,6 +34,14 @@ impl Drop for Pipelined {
     }
 }
 
+async fn prepare(
+    c: &Object,
+    op: &'static str,
+    sql: &str,
+) -> Result<tokio_postgres::Statement, BackendError> {
+    c.prepare_cached(sql).await.map_err(|e| error::db(op, e))
+}
+
 impl Pipelined {
     fn client(&self, op: &'static str) -> Result<&Object, BackendError> {
         self.client
@@ -72,7 +80,7 @@ impl Pipelined {
                     .map_err(|e| stale(op, e))
             },
             async {
-                let stmt = c.prepare_cached(sql).await.map_err(|e| error::db(op, e))?;
+                let stmt = prepare(c, op, sql).await?;
                 T::run_on(c, &stmt, params)
                     .await
                     .map_err(|e| error::db(op, e))
@@ -90,7 +98,7 @@ impl Pipelined {
         params: Params<'_>,
     ) -> Result<T, BackendError> {
         let c = self.client(op)?;
-        let stmt = c.prepare_cached(sql).await.map_err(|e| error::db(op, e))?;
+        let stmt = prepare(c, op, sql).await?;
         T::run_on(c, &stmt, params)
             .await
             .map_err(|e| error::db(op, e))
@@ -106,7 +114,9 @@ impl Pipelined {
         params: Params<'_>,
     ) -> Result<T, BackendError> {
         let c = self.client(op)?;
-        let stmt = c.prepare_cached(sql).await.map_err(|e| error::db(op, e))?;
+        // Prepared (if not cached) before COMMIT is sent: a statement still being parsed
+        // when COMMIT went out would run after it, outside the transaction.
+        let stmt = prepare(c, op, sql).await?;
         let (out, ()) = futures::future::try_join(
             async {
                 T::run_on(c, &stmt, params)
