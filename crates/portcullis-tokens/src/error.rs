@@ -187,6 +187,13 @@ pub enum TokenError {
         /// What was wrong.
         reason: String,
     },
+    /// An identity provider's remote key set could not be fetched and no copy may be served
+    /// (never fetched, or stale past the configured bound): verification fails closed.
+    #[error("the issuer's JWKS is unavailable: {reason}")]
+    JwksUnavailable {
+        /// What failed (never a document's contents).
+        reason: String,
+    },
     /// Signing failed inside the crypto backend.
     #[error("signing failed")]
     Signing,

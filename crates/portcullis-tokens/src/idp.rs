@@ -22,7 +22,15 @@ use serde_json::{Map, Value};
 use crate::claims::Audience;
 use crate::error::TokenError;
 use crate::jwt::MAX_LEEWAY;
+use crate::remote::RemoteJwks;
 use crate::signing_keys::{Algorithm, SigningKeys, parse_header, split_compact};
+
+/// Where a profile's keys come from.
+#[derive(Debug, Clone)]
+enum KeySource {
+    Static(Arc<SigningKeys>),
+    Remote(RemoteJwks),
+}
 
 /// What the JOSE header's `typ` must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +51,7 @@ pub struct IssuerProfile {
     issuer: String,
     audiences: Vec<String>,
     algorithms: Vec<Algorithm>,
-    keys: Arc<SigningKeys>,
+    keys: KeySource,
     require_iat: bool,
     require_nbf: bool,
     require_jti: bool,
@@ -68,7 +76,43 @@ impl IssuerProfile {
         algorithms: &[Algorithm],
         keys: Arc<SigningKeys>,
     ) -> Result<Self, TokenError> {
+        Self::with_source(
+            issuer.into(),
+            audiences,
+            algorithms,
+            KeySource::Static(keys),
+        )
+    }
+
+    /// As [`IssuerProfile::new`], with the keys of a [`RemoteJwks`] (discovery and JWKS
+    /// over HTTPS, cached). Verify with [`IdpVerifier::verify_async`], which fetches as
+    /// needed; [`IdpVerifier::verify`] uses only what is already cached.
+    ///
+    /// # Errors
+    ///
+    /// [`TokenError::InvalidConfig`] as for [`IssuerProfile::new`], or if `jwks` was
+    /// discovered from another issuer.
+    pub fn remote(
+        issuer: impl Into<String>,
+        audiences: &[&str],
+        algorithms: &[Algorithm],
+        jwks: RemoteJwks,
+    ) -> Result<Self, TokenError> {
         let issuer = issuer.into();
+        if jwks.issuer().is_some_and(|i| i != issuer) {
+            return Err(TokenError::InvalidConfig {
+                reason: "the JWKS was discovered from another issuer".to_owned(),
+            });
+        }
+        Self::with_source(issuer, audiences, algorithms, KeySource::Remote(jwks))
+    }
+
+    fn with_source(
+        issuer: String,
+        audiences: &[&str],
+        algorithms: &[Algorithm],
+        keys: KeySource,
+    ) -> Result<Self, TokenError> {
         let bad = |reason: &str| TokenError::InvalidConfig {
             reason: reason.to_owned(),
         };
@@ -148,9 +192,20 @@ impl IssuerProfile {
         &self.issuer
     }
 
-    /// The keys.
-    pub fn keys(&self) -> &Arc<SigningKeys> {
-        &self.keys
+    /// The keys, if they are fixed ([`IssuerProfile::new`]).
+    pub fn keys(&self) -> Option<&Arc<SigningKeys>> {
+        match &self.keys {
+            KeySource::Static(k) => Some(k),
+            KeySource::Remote(_) => None,
+        }
+    }
+
+    /// The remote key set, if the keys are fetched ([`IssuerProfile::remote`]).
+    pub fn remote_jwks(&self) -> Option<&RemoteJwks> {
+        match &self.keys {
+            KeySource::Static(_) => None,
+            KeySource::Remote(r) => Some(r),
+        }
     }
 }
 
@@ -258,6 +313,38 @@ impl IdpVerifier {
     /// `typ` header), `MalformedClaims` (a missing or mistyped claim; never its value),
     /// `WrongAudience`, `Expired`, `NotYetValid`.
     pub fn verify(&self, token: &str) -> Result<IdpToken, TokenError> {
+        let parsed = self.parse(token)?;
+        let keys = match &parsed.profile.keys {
+            KeySource::Static(keys) => Arc::clone(keys),
+            KeySource::Remote(remote) => {
+                remote.cached().ok_or_else(|| TokenError::JwksUnavailable {
+                    reason: "nothing cached (verify_async fetches)".to_owned(),
+                })?
+            }
+        };
+        self.finish(parsed, &keys)
+    }
+
+    /// As [`IdpVerifier::verify`], fetching a remote profile's discovery document and JWKS
+    /// when the cache is empty, stale, or lacks the token's `kid` (at most once per
+    /// cooldown; see [`RemoteJwks`]). Static profiles verify as with `verify`.
+    ///
+    /// # Errors
+    ///
+    /// As [`IdpVerifier::verify`], and [`TokenError::JwksUnavailable`] when a remote key
+    /// set cannot be fetched and no copy may be served.
+    pub async fn verify_async(&self, token: &str) -> Result<IdpToken, TokenError> {
+        let parsed = self.parse(token)?;
+        let keys = match &parsed.profile.keys {
+            KeySource::Static(keys) => Arc::clone(keys),
+            KeySource::Remote(remote) => remote.keys_for(parsed.kid.as_deref()).await?,
+        };
+        self.finish(parsed, &keys)
+    }
+
+    /// Everything checked before a key is needed: size, structure, header, profile, the
+    /// algorithm the profile allows.
+    fn parse<'t>(&'t self, token: &'t str) -> Result<Parsed<'t>, TokenError> {
         if token.len() > self.max_len {
             return Err(TokenError::TooLong {
                 len: token.len(),
@@ -299,10 +386,31 @@ impl IdpVerifier {
                 alg: alg.as_str().to_owned(),
             });
         }
-        let kid = profile
-            .keys
+        Ok(Parsed {
+            profile,
+            kid: header.kid,
+            typ: header.typ,
+            alg,
+            signing_input,
+            signature,
+            claims,
+        })
+    }
+
+    /// The signature with `keys`, then every claim.
+    fn finish(&self, parsed: Parsed<'_>, keys: &SigningKeys) -> Result<IdpToken, TokenError> {
+        let Parsed {
+            profile,
+            kid,
+            typ,
+            alg,
+            signing_input,
+            signature,
+            claims,
+        } = parsed;
+        let kid = keys
             .verify_signature_of(
-                header.kid.as_deref(),
+                kid.as_deref(),
                 alg.as_str(),
                 signing_input,
                 signature,
@@ -310,7 +418,7 @@ impl IdpVerifier {
             )?
             .kid
             .clone();
-        check_typ(profile.typ, header.typ.as_deref())?;
+        check_typ(profile.typ, typ.as_deref())?;
         let now = self.provider.now();
         let exp = time_claim(&claims, "exp")?.ok_or_else(|| malformed("missing claim `exp`"))?;
         let iat = time_claim(&claims, "iat")?;
@@ -374,6 +482,17 @@ impl IdpVerifier {
             claims,
         })
     }
+}
+
+/// A token taken apart, before its signature is checked.
+struct Parsed<'t> {
+    profile: &'t IssuerProfile,
+    kid: Option<String>,
+    typ: Option<String>,
+    alg: Algorithm,
+    signing_input: &'t str,
+    signature: &'t str,
+    claims: Map<String, Value>,
 }
 
 fn malformed(reason: &str) -> TokenError {

@@ -157,6 +157,7 @@ mod idp;
 mod jwt;
 mod memory_lock;
 mod refresh;
+mod remote;
 mod revocation;
 mod signing_keys;
 mod tickets;
@@ -176,6 +177,12 @@ pub use refresh::{
     FamilyId, FamilyStatus, GRACE_CHAIN, IssuedRefresh, MAX_SESSION_LABEL_LEN,
     MAX_SESSIONS_PER_SUBJECT, MemoryRefreshStore, NewFamily, RefreshPolicy, RefreshStore,
     RefreshTokens, RotateOutcome, RotateRequest, SessionInfo, TokenHash, TokenRef,
+};
+#[cfg(feature = "http-client")]
+pub use remote::ReqwestHttpClient;
+pub use remote::{
+    HttpClient, HttpError, HttpRequest, HttpResponse, MAX_DOCUMENT_BYTES, RemoteJwks,
+    RemoteJwksConfig, RemoteJwksStats,
 };
 pub use revocation::{MemoryRevocationStore, RevocationReason, RevocationStatus, RevocationStore};
 pub use signing_keys::{
