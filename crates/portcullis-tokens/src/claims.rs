@@ -120,9 +120,22 @@ pub struct Claims<E = NoExtra> {
     /// Tickets: the purpose they may be redeemed for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pur: Option<String>,
+    /// DPoP-bound tokens (RFC 9449 §6): the confirmation naming the proof key. A token
+    /// with it verifies only with a proof of that key
+    /// ([`TokenService::verify_access_dpop`](crate::TokenService::verify_access_dpop)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     /// Caller-defined claims.
     #[serde(flatten)]
     pub extra: E,
+}
+
+/// The `cnf` claim (RFC 7800) of a DPoP-bound token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the DPoP proof key, base64url.
+    pub jkt: String,
 }
 
 impl<E> Claims<E> {
@@ -140,6 +153,7 @@ impl<E> Claims<E> {
 /// The registered claim names; extra claims may not use them.
 pub(crate) const RESERVED: &[&str] = &[
     "iss", "aud", "sub", "tid", "iat", "nbf", "exp", "jti", "typ", "sid", "res", "role", "pur",
+    "cnf",
 ];
 
 /// Validates a resource, role or purpose label: 1 to 256 bytes of printable ASCII without
@@ -176,6 +190,8 @@ struct Registered {
     role: Option<String>,
     #[serde(default)]
     pur: Option<String>,
+    #[serde(default)]
+    cnf: Option<Confirmation>,
 }
 
 /// What was wrong with a claim set, without any claim value: serde's messages quote the
@@ -229,6 +245,7 @@ pub(crate) fn decode_claims<E: DeserializeOwned>(
         res: r.res,
         role: r.role,
         pur: r.pur,
+        cnf: r.cnf,
         extra,
     })
 }

@@ -194,6 +194,25 @@ pub enum TokenError {
         /// What failed (never a document's contents).
         reason: String,
     },
+    /// A DPoP proof (RFC 9449) failed a check; the reason names the check, never a value.
+    #[error("invalid DPoP proof: {reason}")]
+    DpopProofInvalid {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// A DPoP proof was presented a second time (its `jti` for its key was seen).
+    #[error("DPoP proof replayed")]
+    DpopProofReplayed,
+    /// The DPoP proof lacks the server's current nonce (or has another): answer
+    /// `use_dpop_nonce` with a fresh `DPoP-Nonce` (RFC 9449 §8).
+    #[error("DPoP proof without the server's nonce")]
+    DpopNonceRequired,
+    /// The DPoP proof is signed by another key than the one the access token is bound to.
+    #[error("DPoP proof key does not match the token's binding")]
+    DpopKeyMismatch,
+    /// A DPoP-bound access token was presented without a proof (as a `Bearer` token).
+    #[error("DPoP-bound token presented without a proof")]
+    DpopBoundTokenAsBearer,
     /// Signing failed inside the crypto backend.
     #[error("signing failed")]
     Signing,

@@ -20,6 +20,7 @@ use portcullis_core::{KeyId, Provider, TenantId, UnixTime};
 use serde_json::{Map, Value};
 
 use crate::claims::Audience;
+use crate::dpop::{DpopProof, DpopRequest, DpopVerifier};
 use crate::error::TokenError;
 use crate::jwt::MAX_LEEWAY;
 use crate::remote::RemoteJwks;
@@ -248,6 +249,11 @@ impl fmt::Debug for IdpToken {
 }
 
 impl IdpToken {
+    /// The `cnf.jkt` of a DPoP-bound token (RFC 9449 §6), if it has one.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.claims.get("cnf")?.get("jkt")?.as_str()
+    }
+
     /// The space-separated `scope` claim (RFC 9068 / RFC 8693) or the `scp` array
     /// (Entra ID, Okta) as a list.
     pub fn scopes(&self) -> Vec<&str> {
@@ -322,7 +328,7 @@ impl IdpVerifier {
                 })?
             }
         };
-        self.finish(parsed, &keys)
+        self.finish(parsed, &keys, false)
     }
 
     /// As [`IdpVerifier::verify`], fetching a remote profile's discovery document and JWKS
@@ -339,7 +345,39 @@ impl IdpVerifier {
             KeySource::Static(keys) => Arc::clone(keys),
             KeySource::Remote(remote) => remote.keys_for(parsed.kid.as_deref()).await?,
         };
-        self.finish(parsed, &keys)
+        self.finish(parsed, &keys, false)
+    }
+
+    /// Verifies a DPoP-bound token (`cnf.jkt`, RFC 9449 §6) presented with its proof for
+    /// `request`: the token as [`IdpVerifier::verify_async`], then the proof with `dpop`
+    /// ([`DpopVerifier::verify_for_token`]). The plain `verify` and `verify_async` refuse
+    /// bound tokens ([`TokenError::DpopBoundTokenAsBearer`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`IdpVerifier::verify_async`] and [`DpopVerifier::verify_for_token`], and
+    /// [`TokenError::DpopProofInvalid`] if the token is not DPoP-bound.
+    pub async fn verify_dpop_async(
+        &self,
+        token: &str,
+        proof: &str,
+        request: &DpopRequest<'_>,
+        dpop: &DpopVerifier,
+    ) -> Result<(IdpToken, DpopProof), TokenError> {
+        let parsed = self.parse(token)?;
+        let keys = match &parsed.profile.keys {
+            KeySource::Static(keys) => Arc::clone(keys),
+            KeySource::Remote(remote) => remote.keys_for(parsed.kid.as_deref()).await?,
+        };
+        let verified = self.finish(parsed, &keys, true)?;
+        let jkt = verified
+            .dpop_jkt()
+            .ok_or(TokenError::DpopProofInvalid {
+                reason: "the access token is not DPoP-bound",
+            })?
+            .to_owned();
+        let proof = dpop.verify_for_token(proof, request, token, &jkt).await?;
+        Ok((verified, proof))
     }
 
     /// Everything checked before a key is needed: size, structure, header, profile, the
@@ -398,7 +436,12 @@ impl IdpVerifier {
     }
 
     /// The signature with `keys`, then every claim.
-    fn finish(&self, parsed: Parsed<'_>, keys: &SigningKeys) -> Result<IdpToken, TokenError> {
+    fn finish(
+        &self,
+        parsed: Parsed<'_>,
+        keys: &SigningKeys,
+        with_proof: bool,
+    ) -> Result<IdpToken, TokenError> {
         let Parsed {
             profile,
             kid,
@@ -419,6 +462,9 @@ impl IdpVerifier {
             .kid
             .clone();
         check_typ(profile.typ, typ.as_deref())?;
+        if claims.contains_key("cnf") && !with_proof {
+            return Err(TokenError::DpopBoundTokenAsBearer);
+        }
         let now = self.provider.now();
         let exp = time_claim(&claims, "exp")?.ok_or_else(|| malformed("missing claim `exp`"))?;
         let iat = time_claim(&claims, "iat")?;

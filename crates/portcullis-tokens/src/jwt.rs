@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::claims::{Claims, NoExtra, RESERVED, TokenType, check_label, decode_claims};
+use crate::dpop::{DpopProof, DpopRequest, DpopVerifier};
 use crate::error::{TokenError, escape_untrusted};
 use crate::refresh::{FamilyId, FamilyStatus, MemoryRefreshStore, RefreshStore};
 use crate::revocation::{
@@ -293,6 +294,36 @@ impl TokenService {
         )
     }
 
+    /// As [`TokenService::issue_access`], bound to the DPoP key whose RFC 7638 thumbprint
+    /// is `jkt` (RFC 9449 §6: `"cnf": {"jkt": ...}`, typically [`DpopProof::jkt`] of the
+    /// proof sent to the token endpoint). The token then verifies only with a proof of
+    /// that key ([`TokenService::verify_access_dpop`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenService::issue_access`].
+    pub fn issue_access_dpop<E: Serialize>(
+        &self,
+        tenant: &TenantId,
+        subject: &ActorId,
+        session: Option<&FamilyId>,
+        extra: &E,
+        jkt: &KeyId,
+    ) -> Result<IssuedToken, TokenError> {
+        let mut claims = extra_claims(extra)?;
+        if let Some(sid) = session {
+            claims.insert("sid".into(), Value::String(sid.to_string()));
+        }
+        claims.insert("cnf".into(), serde_json::json!({ "jkt": jkt.as_str() }));
+        self.sign(
+            TokenType::Access,
+            tenant,
+            subject,
+            self.config.access_ttl,
+            claims,
+        )
+    }
+
     /// Issues a scoped token restricted to `resource` and `role`, derived from the verified
     /// access token `parent`: it carries the parent's tenant, subject and session, so
     /// revoking the session revokes it. Its lifetime is `ttl` (default: the configured
@@ -422,11 +453,47 @@ impl TokenService {
         token: &str,
     ) -> Result<Verified<E>, TokenError> {
         let verified = self.verify_typed(token, TokenType::Access)?;
+        if verified.claims.cnf.is_some() {
+            return Err(TokenError::DpopBoundTokenAsBearer);
+        }
         self.check_revocation(&verified.claims).await?;
         if let Some(sid) = &verified.claims.sid {
             self.check_session(&verified.claims, sid).await?;
         }
         Ok(verified)
+    }
+
+    /// Verifies a DPoP-bound access token presented with its proof (`Authorization: DPoP
+    /// <token>` and the `DPoP` header) for `request`: the token as
+    /// [`TokenService::verify_access`] does, then the proof with `dpop`
+    /// ([`DpopVerifier::verify_for_token`]: `ath` and the key of `cnf.jkt`).
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenService::verify_access`] and [`DpopVerifier::verify_for_token`], and
+    /// [`TokenError::DpopProofInvalid`] if the token is not DPoP-bound.
+    pub async fn verify_access_dpop<E: DeserializeOwned>(
+        &self,
+        token: &str,
+        proof: &str,
+        request: &DpopRequest<'_>,
+        dpop: &DpopVerifier,
+    ) -> Result<(Verified<E>, DpopProof), TokenError> {
+        let verified: Verified<E> = self.verify_typed(token, TokenType::Access)?;
+        let jkt = match &verified.claims.cnf {
+            Some(cnf) => cnf.jkt.clone(),
+            None => {
+                return Err(TokenError::DpopProofInvalid {
+                    reason: "the access token is not DPoP-bound",
+                });
+            }
+        };
+        self.check_revocation(&verified.claims).await?;
+        if let Some(sid) = &verified.claims.sid {
+            self.check_session(&verified.claims, sid).await?;
+        }
+        let proof = dpop.verify_for_token(proof, request, token, &jkt).await?;
+        Ok((verified, proof))
     }
 
     /// Verifies a scoped token for `resource`: signature and claims, then that it names

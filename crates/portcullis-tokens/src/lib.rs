@@ -152,6 +152,7 @@ mod apikey;
 mod claims;
 mod cookie;
 pub mod danger;
+mod dpop;
 mod error;
 mod idp;
 mod jwt;
@@ -167,8 +168,12 @@ pub use apikey::{
     ApiKeyRecord, ApiKeyStore, ApiKeys, MAX_API_KEY_RECORDS_PER_OWNER, MAX_API_KEYS_PER_OWNER,
     MemoryApiKeyStore, NewApiKey,
 };
-pub use claims::{Audience, Claims, NoExtra, TokenType};
+pub use claims::{Audience, Claims, Confirmation, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
+pub use dpop::{
+    DpopConfig, DpopProof, DpopReplayStore, DpopRequest, DpopVerifier, MAX_PROOF_LEN,
+    MemoryDpopReplayStore,
+};
 pub use error::TokenError;
 pub use idp::{IdpToken, IdpVerifier, IssuerProfile, TypHeader};
 pub use jwt::{IssuedToken, MAX_LEEWAY, TokenConfig, TokenService, TokenStores, Verified};

@@ -18,6 +18,7 @@ mod jws;
 mod material;
 mod ring;
 
+pub(crate) use import::verify_with_embedded_jwk;
 pub use import::{JwksKeys, MAX_JWKS_KEYS, SkippedJwk, parse_jwks};
 pub use jwk::{Jwk, Jwks};
 pub use jws::Algorithm;

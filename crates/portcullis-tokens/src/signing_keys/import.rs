@@ -194,3 +194,32 @@ fn pinned(alg: Option<Algorithm>, by_type: Algorithm) -> Result<(), &'static str
         _ => Ok(()),
     }
 }
+
+/// DPoP (RFC 9449 §4.3, checks 5 to 7): the proof header's public `jwk` as a key pinned to
+/// the header's `alg` (asymmetric only, no private members), then the proof's signature
+/// with it. Returns the key's RFC 7638 thumbprint (any `kid` member is ignored: the
+/// thumbprint names the key). The error says which check failed, never a member's value.
+///
+/// ECDSA signatures are accepted in either S form: unlike a token, a proof's string is not
+/// its identity (its replay key is its key's thumbprint and its `jti`, so the other form
+/// of a seen proof is a replay), and clients that do not normalise S (WebCrypto in
+/// browsers, OpenSSL; RFC 9449's own examples are high-S) would fail half their proofs.
+pub(crate) fn verify_with_embedded_jwk(
+    jwk: &Value,
+    alg: Algorithm,
+    signing_input: &str,
+    signature: &str,
+) -> Result<KeyId, &'static str> {
+    let mut obj = jwk
+        .as_object()
+        .cloned()
+        .ok_or("the header's `jwk` is not a JSON object")?;
+    obj.remove("kid");
+    let key = from_value(&Value::Object(obj), alg.is_rsa().then_some(alg))?;
+    if key.alg != alg {
+        return Err("the header's `alg` does not match its `jwk`");
+    }
+    super::jws::verify_signature(signing_input, signature, key.alg, &key.decoding, true)
+        .map_err(|_| "the proof's signature does not verify")?;
+    Ok(key.kid)
+}
