@@ -155,6 +155,11 @@ impl KeySpace {
         format!("{}:{{wh:{}}}:{}", self.prefix, escape(scope), escape(id))
     }
 
+    /// A DPoP proof seen: its 32-byte id (key thumbprint and `jti` digested), hex.
+    pub fn dpop(&self, id: &[u8; 32]) -> String {
+        format!("{}:dpop:{}", self.prefix, hex::encode(id))
+    }
+
     /// GCRA state of one rate-limit bucket of limiter `name`.
     pub fn rate(&self, name: &str, key: &str) -> String {
         format!("{}:{{rl:{}:{}}}", self.prefix, name, escape(key))

@@ -195,4 +195,4 @@ pub use keyspace::{KeySpace, escape};
 pub use ratelimit::{RedisRateLimiter, TimeSource};
 pub use refresh::RedisRefreshStore;
 pub use replay::RedisReplayGuard;
-pub use revocation::{RedisRevocationStore, RedisTicketStore};
+pub use revocation::{RedisDpopReplayStore, RedisRevocationStore, RedisTicketStore};

@@ -1,8 +1,8 @@
-//! [`RevocationStore`] and [`TicketStore`] on Redis.
+//! [`RevocationStore`], [`TicketStore`] and [`DpopReplayStore`] on Redis.
 
 use portcullis_core::{ActorId, BackendError, TenantId, UnixTime};
 use portcullis_tokens::{
-    RevocationReason, RevocationStatus, RevocationStore, TicketStore, TokenError,
+    DpopReplayStore, RevocationReason, RevocationStatus, RevocationStore, TicketStore, TokenError,
 };
 
 use crate::backend::{RedisBackend, ttl_ms};
@@ -139,6 +139,40 @@ impl TicketStore for RedisTicketStore {
             .arg(now.as_millis())
             .arg(ttl_ms(keep_until, now).max(1000));
         let first: i64 = self.backend.run("tickets.consume", &inv).await?;
+        Ok(first == 1)
+    }
+}
+
+/// Seen DPoP proofs in Redis: one key per proof id holding its expiry by the caller's
+/// clock, set by the same insert-unless-live script as tickets, with a relative `PX` so
+/// Redis drops it by itself. Shared by every replica, so a proof replayed at another
+/// replica is refused too.
+#[derive(Debug, Clone)]
+pub struct RedisDpopReplayStore {
+    backend: RedisBackend,
+}
+
+impl RedisDpopReplayStore {
+    /// A store on `backend`.
+    pub fn new(backend: RedisBackend) -> Self {
+        Self { backend }
+    }
+}
+
+#[async_trait::async_trait]
+impl DpopReplayStore for RedisDpopReplayStore {
+    async fn check_and_insert(
+        &self,
+        id: &[u8; 32],
+        until: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, TokenError> {
+        let mut inv = self.backend.scripts.mark_once.prepare_invoke();
+        inv.key(self.backend.keys.dpop(id))
+            .arg(until.as_millis())
+            .arg(now.as_millis())
+            .arg(ttl_ms(until, now));
+        let first: i64 = self.backend.run("dpop.check_and_insert", &inv).await?;
         Ok(first == 1)
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 use common::Target;
 use portcullis_ratelimit::{Quota, RateLimiter};
 use portcullis_redis::{
-    RedisApiKeyStore, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard, RedisRevocationStore,
-    RedisTicketStore, TimeSource,
+    RedisApiKeyStore, RedisDpopReplayStore, RedisRateLimiter, RedisRefreshStore, RedisReplayGuard,
+    RedisRevocationStore, RedisTicketStore, TimeSource,
 };
 use portcullis_testkit::ManualClock;
 use portcullis_testkit::conformance::tokens::StoreSet;
@@ -38,7 +38,8 @@ async fn token_stores_conform(target: Target, test: &str) {
                     refresh: Arc::new(RedisRefreshStore::new(b.clone())),
                     revocation: Arc::new(RedisRevocationStore::new(b.clone())),
                     tickets: Arc::new(RedisTicketStore::new(b.clone())),
-                    api_keys: Arc::new(RedisApiKeyStore::new(b)),
+                    api_keys: Arc::new(RedisApiKeyStore::new(b.clone())),
+                    dpop_replay: Arc::new(RedisDpopReplayStore::new(b)),
                 }
             }
         },

@@ -37,6 +37,7 @@
 )]
 
 mod api_keys;
+mod dpop;
 mod fixtures;
 mod refresh;
 mod revocation;
@@ -44,6 +45,7 @@ mod sessions;
 mod tickets;
 
 pub use api_keys::{api_key_delete, api_key_owner_cap, api_key_record_cap, api_key_records};
+pub use dpop::dpop_proofs_are_accepted_once;
 pub use fixtures::{BoxFuture, StoreSet};
 pub use refresh::{
     concurrent_rotations_converge, duplicate_family_conflicts,
@@ -95,4 +97,5 @@ where
     api_key_owner_cap(&factory(ManualClock::new()).await).await;
     api_key_delete(&factory(ManualClock::new()).await).await;
     api_key_record_cap(&factory(ManualClock::new()).await).await;
+    dpop_proofs_are_accepted_once(&factory(ManualClock::new()).await, &spawn).await;
 }

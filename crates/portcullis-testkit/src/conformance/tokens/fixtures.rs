@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use portcullis_core::{ActorId, KeyId, Provider, SecretArray, SecretBytes, TenantId};
 use portcullis_tokens::{
-    ApiKeyStore, MemoryApiKeyStore, MemoryRefreshStore, MemoryRevocationStore, MemoryTicketStore,
-    RefreshPolicy, RefreshStore, RefreshTokens, RevocationStore, SigningKeys, TicketStore,
-    TokenConfig, TokenService, TokenStores,
+    ApiKeyStore, DpopReplayStore, MemoryApiKeyStore, MemoryDpopReplayStore, MemoryRefreshStore,
+    MemoryRevocationStore, MemoryTicketStore, RefreshPolicy, RefreshStore, RefreshTokens,
+    RevocationStore, SigningKeys, TicketStore, TokenConfig, TokenService, TokenStores,
 };
 
 use crate::ManualClock;
@@ -35,6 +35,8 @@ pub struct StoreSet {
     pub tickets: Arc<dyn TicketStore>,
     /// API keys.
     pub api_keys: Arc<dyn ApiKeyStore>,
+    /// DPoP proofs seen.
+    pub dpop_replay: Arc<dyn DpopReplayStore>,
 }
 
 impl StoreSet {
@@ -46,6 +48,7 @@ impl StoreSet {
             revocation: Arc::new(MemoryRevocationStore::new(provider.clone())),
             tickets: Arc::new(MemoryTicketStore::new()),
             api_keys: Arc::new(MemoryApiKeyStore::new()),
+            dpop_replay: Arc::new(MemoryDpopReplayStore::new()),
         }
     }
 
