@@ -185,3 +185,117 @@ fn pyjwt_identity_provider_tokens_verify_here() {
     }
     assert_eq!(verified, 7);
 }
+
+/// PyJWT (with `cryptography`) signs DPoP proofs (RFC 9449) as a client would: ES256,
+/// ES384, EdDSA, RS256 and PS256 keys, the public JWK in the header, one proof for the
+/// token endpoint and one with `ath` for a bound access token; Python computes the RFC
+/// 7638 thumbprint itself. We verify every proof, find the same thumbprint, and refuse
+/// each proof replayed and each with a flipped payload.
+const DPOP_SCRIPT: &str = r#"
+import base64, hashlib, json, sys, time, uuid, jwt
+from cryptography.hazmat.primitives.asymmetric import rsa, ec, ed25519
+from jwt.algorithms import RSAAlgorithm, ECAlgorithm, OKPAlgorithm
+now, token = int(time.time()), sys.argv[1]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+def thumbprint(jwk):
+    members = {"EC": ["crv", "kty", "x", "y"], "RSA": ["e", "kty", "n"], "OKP": ["crv", "kty", "x"]}
+    canon = json.dumps({m: jwk[m] for m in members[jwk["kty"]]}, separators=(",", ":"), sort_keys=True)
+    return b64(hashlib.sha256(canon.encode()).digest())
+rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+keys = [("ES256", ec.generate_private_key(ec.SECP256R1()), ECAlgorithm),
+        ("ES384", ec.generate_private_key(ec.SECP384R1()), ECAlgorithm),
+        ("EdDSA", ed25519.Ed25519PrivateKey.generate(), OKPAlgorithm),
+        ("RS256", rsa_key, RSAAlgorithm), ("PS256", rsa_key, RSAAlgorithm)]
+out = []
+for alg, key, algo in keys:
+    jwk = json.loads(algo.to_jwk(key.public_key()))
+    headers = {"typ": "dpop+jwt", "jwk": jwk}
+    plain = {"jti": str(uuid.uuid4()), "htm": "POST", "htu": "https://auth.example.test/token", "iat": now}
+    bound = {"jti": str(uuid.uuid4()), "htm": "GET", "htu": "https://api.example.test/orders", "iat": now,
+             "ath": b64(hashlib.sha256(token.encode()).digest())}
+    out.append({"alg": alg, "jkt": thumbprint(jwk),
+                "plain": jwt.encode(plain, key, algorithm=alg, headers=headers),
+                "bound": jwt.encode(bound, key, algorithm=alg, headers=headers)})
+print(json.dumps(out))
+"#;
+
+#[test]
+fn pyjwt_dpop_proofs_verify_here() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use portcullis_tokens::{
+        DpopConfig, DpopRequest, DpopVerifier, MemoryDpopReplayStore, TokenError,
+    };
+
+    let Ok(python) = std::env::var("PORTCULLIS_TEST_PYTHON") else {
+        eprintln!("SKIPPED pyjwt_dpop_proofs_verify_here: PORTCULLIS_TEST_PYTHON is not set");
+        return;
+    };
+    let access_token = "an-access-token.bound-to.the-proof-key";
+    let out = Command::new(python)
+        .args(["-c", DPOP_SCRIPT, access_token])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyjwt failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cases: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let clock = ManualClock::at(SystemClock.now());
+    let dpop = DpopVerifier::new(
+        DpopConfig::default()
+            .algorithms(&[
+                Algorithm::Es256,
+                Algorithm::Es384,
+                Algorithm::EdDsa,
+                Algorithm::Rs256,
+                Algorithm::Ps256,
+            ])
+            .unwrap(),
+        std::sync::Arc::new(MemoryDpopReplayStore::new()),
+        clock.provider(5),
+    );
+    let token_endpoint = DpopRequest::new("POST", "https://auth.example.test/token");
+    let resource = DpopRequest::new("GET", "https://api.example.test/orders?page=1");
+    futures::executor::block_on(async {
+        for case in &cases {
+            let alg = case["alg"].as_str().unwrap();
+            let jkt = case["jkt"].as_str().unwrap();
+            let plain = case["plain"].as_str().unwrap();
+            let bound = case["bound"].as_str().unwrap();
+            let p = dpop
+                .verify(plain, &token_endpoint)
+                .await
+                .unwrap_or_else(|e| panic!("{alg}: {e}"));
+            assert_eq!(
+                p.jkt.as_str(),
+                jkt,
+                "{alg}: the thumbprint PyJWT's side computed"
+            );
+            assert_eq!(p.alg.as_str(), alg);
+            let p = dpop
+                .verify_for_token(bound, &resource, access_token, jkt)
+                .await
+                .unwrap_or_else(|e| panic!("{alg} bound: {e}"));
+            assert_eq!(p.jkt.as_str(), jkt);
+            assert!(matches!(
+                dpop.verify(plain, &token_endpoint).await,
+                Err(TokenError::DpopProofReplayed)
+            ));
+            let (h, rest) = plain.split_once('.').unwrap();
+            let (_, sig) = rest.split_once('.').unwrap();
+            let forged = format!(
+                "{h}.{}.{sig}",
+                URL_SAFE_NO_PAD.encode(
+                    br#"{"jti":"x","htm":"POST","htu":"https://auth.example.test/token","iat":1}"#
+                )
+            );
+            assert!(matches!(
+                dpop.verify(&forged, &token_endpoint).await,
+                Err(TokenError::DpopProofInvalid { .. })
+            ));
+        }
+    });
+    assert_eq!(cases.len(), 5);
+}

@@ -90,17 +90,17 @@ impl Script {
         route.once.push_back(Arc::new(move |_| reply.clone()));
     }
 
-    /// Answers every request to `url` with `reply` from now on (queued `once` replies
-    /// are dropped).
+    /// Answers every request to `url` with `reply` once the queued `once` replies are
+    /// used up.
     fn always(&self, url: &str, reply: Reply) {
         self.respond_with(url, move |_| reply.clone());
     }
 
-    /// Answers every request to `url` with `f(If-None-Match)` from now on.
+    /// Answers every request to `url` with `f(If-None-Match)` once the queued `once`
+    /// replies are used up.
     fn respond_with(&self, url: &str, f: impl Fn(Option<&str>) -> Reply + Send + Sync + 'static) {
         let mut routes = self.routes.lock().unwrap();
         let route = routes.entry(url.to_owned()).or_default();
-        route.once.clear();
         route.always = Some(Arc::new(f));
     }
 
@@ -446,7 +446,10 @@ async fn a_discovery_document_for_another_issuer_is_refused_and_no_jwks_is_fetch
     assert_unavailable(idp.verify_sync(&A.token()));
     // `refresh` refuses it the same way.
     assert_unavailable(idp.jwks.refresh().await);
-    assert_eq!(idp.http.requests(), [seen(DISCOVERY, None), seen(DISCOVERY, None)]);
+    assert_eq!(
+        idp.http.requests(),
+        [seen(DISCOVERY, None), seen(DISCOVERY, None)]
+    );
     assert_eq!(idp.counts(), (2, 0, 0, 2));
 }
 
