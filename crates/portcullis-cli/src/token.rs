@@ -9,8 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Args, Subcommand, ValueEnum};
 use portcullis_core::{ActorId, KeyId, OsRandom, Provider, SecretBytes, SecretString, TenantId};
 use portcullis_tokens::{
-    Algorithm, Claims, KeyMaterial, KeyState, SigningKeys, TokenConfig, TokenError, TokenService,
-    TokenStores, TokenType, danger,
+    Algorithm, Claims, IdpVerifier, IssuerProfile, KeyMaterial, KeyState, RemoteJwks,
+    RemoteJwksConfig, ReqwestHttpClient, SigningKeys, TokenConfig, TokenError, TokenService,
+    TokenStores, TokenType, danger, parse_jwks,
 };
 use serde_json::{Map, Value};
 
@@ -135,8 +136,44 @@ pub(crate) struct VerifyArgs {
     /// malleable (a second valid string exists for the same claims). Default: low-S only.
     #[arg(long)]
     danger_accept_high_s: bool,
+    /// The claim rules: `ours` (tokens this library issues: `sub`/`tid`/`jti`/`nbf`/`typ`
+    /// claims required) or `idp` (an identity provider's access tokens: `sub` any string,
+    /// `iat`/`nbf`/`jti` optional, no tenant unless `--tenant-claim`, the `typ` header
+    /// `at+jwt`, `JWT` or absent; keys from `--jwks` (any provider's JWKS), `--key-file`,
+    /// `--discover`, or HS256 secrets, with or without `kid`).
+    #[arg(long, value_enum, default_value = "ours")]
+    profile: Profile,
+    /// (idp) Fetch the keys by OpenID discovery from this issuer URL (HTTPS), then its
+    /// `jwks_uri`. Exclusive with the other key options.
+    #[arg(long, value_name = "ISSUER_URL")]
+    discover: Option<String>,
+    /// (idp) An accepted algorithm (RS256, RS384, RS512, PS256, PS384, PS512, ES256,
+    /// ES384, EdDSA, HS256); repeat for several. Default: every asymmetric one, and HS256
+    /// when a secret is given. RSA keys of a JWKS without `alg` take the first RSA one
+    /// listed (default RS256).
+    #[arg(long = "alg", value_name = "ALG")]
+    algs: Vec<String>,
+    /// (idp) Read the tenant from this string claim (for example `org_id`).
+    #[arg(long, value_name = "CLAIM")]
+    tenant_claim: Option<String>,
+    /// (--discover) Trust only the CA certificates of this PEM file (a private PKI)
+    /// instead of the platform's roots.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// (--discover) Allow plain `http://` to a loopback host (local tests only).
+    #[arg(long)]
+    danger_allow_http_loopback: bool,
     /// The token (default: read from standard input).
     token: Option<String>,
+}
+
+/// Which claim rules `token verify` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Profile {
+    /// Tokens issued by this library (the strict profile).
+    Ours,
+    /// Access tokens of an identity provider (Auth0, Okta, Keycloak, Entra ID, ...).
+    Idp,
 }
 
 /// Arguments of `token jwks`.
@@ -244,6 +281,14 @@ fn verify(a: &VerifyArgs) -> CliResult {
             .map_err(|_| CliError::Failed("token is not UTF-8".to_owned()))?,
     };
     let token = token.trim();
+    if a.profile == Profile::Idp {
+        return verify_idp(a, token);
+    }
+    if a.discover.is_some() || !a.algs.is_empty() || a.tenant_claim.is_some() {
+        return Err(CliError::Usage(
+            "`--discover`, `--alg` and `--tenant-claim` need `--profile idp`".to_owned(),
+        ));
+    }
     let (ring, asymmetric) = asymmetric_ring(a)?;
     let secrets = a.secret.collect((asymmetric == 0).then_some(SECRET_ENV))?;
     if asymmetric == 0 && secrets.is_empty() {
@@ -323,6 +368,148 @@ fn verify(a: &VerifyArgs) -> CliResult {
             // Another secret may match; any other refusal is the token's, whatever the key.
             Err(TokenError::InvalidSignature) => {
                 first_error.get_or_insert(TokenError::InvalidSignature);
+            }
+            Err(e) => return Err(CliError::failed(e)),
+        }
+    }
+    Err(CliError::failed(
+        first_error.unwrap_or(TokenError::InvalidSignature),
+    ))
+}
+
+/// `token verify --profile idp`: an identity provider's access token.
+fn verify_idp(a: &VerifyArgs, token: &str) -> CliResult {
+    let secrets = a.secret.collect(None)?;
+    let mut algs = a
+        .algs
+        .iter()
+        .map(|n| {
+            Algorithm::from_name(n)
+                .ok_or_else(|| CliError::Usage(format!("`--alg {n}` is not a supported algorithm")))
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    if algs.is_empty() {
+        algs = Algorithm::ALL
+            .iter()
+            .copied()
+            .filter(|a| *a != Algorithm::Hs256 || !secrets.is_empty())
+            .collect();
+    }
+    let rsa_default = algs
+        .iter()
+        .copied()
+        .find(|a| a.is_rsa())
+        .or(Some(Algorithm::Rs256));
+    let provider = crate::input::provider_at(a.now);
+    let profile = |keys: Arc<SigningKeys>| -> CliResult<IssuerProfile> {
+        let p = IssuerProfile::new(&a.iss, &[a.aud.as_str()], &algs, keys)
+            .map_err(CliError::usage)?
+            .accept_hs256_without_kid();
+        Ok(match &a.tenant_claim {
+            Some(c) => p.tenant_claim(c),
+            None => p,
+        })
+    };
+    let print = |t: portcullis_tokens::IdpToken| {
+        let json = serde_json::to_string(&t.claims).map_err(CliError::failed)?;
+        input::write_stdout(format!("{json}\n").as_bytes())
+    };
+    if let Some(issuer) = &a.discover {
+        if a.jwks.is_some() || a.key_file.is_some() || !secrets.is_empty() {
+            return Err(CliError::Usage(
+                "`--discover` takes the keys from the issuer: no `--jwks`, `--key-file` or secret"
+                    .to_owned(),
+            ));
+        }
+        let client = match &a.ca_file {
+            Some(path) => ReqwestHttpClient::with_root_pem(input::read_text(path)?.as_bytes()),
+            None => ReqwestHttpClient::new(),
+        }
+        .map_err(CliError::usage)?;
+        let mut config = RemoteJwksConfig::default().rsa_default(rsa_default);
+        if a.danger_allow_http_loopback {
+            config = config.danger_allow_http_loopback();
+        }
+        if a.danger_accept_high_s {
+            config = config.danger_accept_high_s();
+        }
+        let remote = RemoteJwks::discover(issuer, Arc::new(client), Provider::system(), config)
+            .map_err(CliError::usage)?;
+        let p = IssuerProfile::remote(&a.iss, &[a.aud.as_str()], &algs, remote)
+            .map_err(CliError::usage)?;
+        let p = match &a.tenant_claim {
+            Some(c) => p.tenant_claim(c),
+            None => p,
+        };
+        let verifier = IdpVerifier::new(vec![p], provider).map_err(CliError::usage)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(CliError::failed)?;
+        let verified = runtime
+            .block_on(verifier.verify_async(token))
+            .map_err(CliError::failed)?;
+        return print(verified);
+    }
+    let ring = SigningKeys::new();
+    let lenient = |key: KeyMaterial| {
+        if a.danger_accept_high_s {
+            key.danger_accept_high_s()
+        } else {
+            key
+        }
+    };
+    if let Some(path) = &a.jwks {
+        let doc =
+            parse_jwks(input::read_text(path)?.as_bytes(), rsa_default).map_err(CliError::usage)?;
+        for skipped in &doc.skipped {
+            eprintln!(
+                "portcullis: skipped JWKS key {}: {}",
+                skipped.kid.as_deref().unwrap_or("(no kid)"),
+                skipped.reason
+            );
+        }
+        for key in doc.keys {
+            ring.insert(lenient(key), KeyState::VerifyOnly)
+                .map_err(CliError::usage)?;
+        }
+    }
+    if let Some(path) = &a.key_file {
+        ring.insert(lenient(tokenkey::load(path)?), KeyState::VerifyOnly)
+            .map_err(CliError::usage)?;
+    }
+    let asymmetric = ring.states().map_err(CliError::failed)?.len();
+    if asymmetric == 0 && secrets.is_empty() {
+        return Err(CliError::Usage(
+            "no key: pass `--jwks`, `--key-file`, `--discover`, `--secret` or `--secret-file`"
+                .to_owned(),
+        ));
+    }
+    // The asymmetric keys first, then each secret as its own key, named by the token's
+    // `kid` if it has one (else tried kid-less), in command-line order.
+    let kid = unverified_kid(token);
+    let mut rings = Vec::new();
+    if asymmetric > 0 {
+        rings.push(ring);
+    }
+    for (i, secret) in secrets.iter().enumerate() {
+        let name = kid.clone().unwrap_or_else(|| format!("secret-{}", i + 1));
+        let one = SigningKeys::new();
+        one.insert(hs256_key(&name, secret)?, KeyState::VerifyOnly)
+            .map_err(CliError::usage)?;
+        rings.push(one);
+    }
+    let mut first_error = None;
+    for ring in rings {
+        let verifier = IdpVerifier::new(vec![profile(Arc::new(ring))?], provider.clone())
+            .map_err(CliError::usage)?;
+        match verifier.verify(token) {
+            Ok(t) => return print(t),
+            // Another key may match: a secret under this kid, or the asymmetric ring.
+            Err(e @ (TokenError::InvalidSignature | TokenError::UnknownKey { .. }))
+                if secrets.len() + usize::from(asymmetric > 0) > 1 =>
+            {
+                first_error.get_or_insert(e);
             }
             Err(e) => return Err(CliError::failed(e)),
         }

@@ -871,8 +871,6 @@ async fn a_304_to_a_request_without_an_etag_is_a_failure() {
 }
 
 #[tokio::test]
-#[ignore = "RFC 9111 §4.3.4: a 304 without an ETag header should keep the stored ETag; \
-            the cache replaces it with None, so the next refresh is unconditional"]
 async fn a_304_without_an_etag_header_keeps_the_stored_etag() {
     let idp = Idp::fixed(cfg());
     idp.http.once(
@@ -1020,15 +1018,15 @@ async fn stale_keys_serve_through_an_outage_until_the_bound_then_fail_closed() {
         idp.http.always(JWKS_URI, failure);
         // Stale from t=300, servable until t=900; a retry at most every 30 s.
         idp.advance(300);
-        for t in (300..900).step_by(10) {
+        for t in (300..900).step_by(15) {
             let r = idp.verify(&token).await;
             assert!(r.is_ok(), "{what} at t={t}: {r:?}");
             let r = idp.verify_sync(&token);
             assert!(r.is_ok(), "{what} at t={t}: {r:?}");
             assert!(idp.jwks.cached().is_some(), "{what} at t={t}");
-            idp.advance(10);
+            idp.advance(15);
         }
-        // Retries at 300, 330, ..., 870.
+        // Retries at 300, 330, ..., 870 (none at the calls in between).
         assert_eq!(idp.counts(), (1, 21, 0, 20), "{what}");
         // t=900: past the bound. The retry is due and fails: closed, in both paths.
         assert_unavailable(idp.verify(&token).await);

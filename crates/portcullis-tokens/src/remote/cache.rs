@@ -165,6 +165,10 @@ struct Snapshot {
     fresh_until: UnixTime,
     /// Serve at all until then (fresh_until + max_staleness).
     serve_until: UnixTime,
+    /// The freshness lifetime it was given (kept by a 304 without `Cache-Control`).
+    ttl: Duration,
+    /// Where it was fetched from.
+    url: Url,
     etag: Option<String>,
 }
 
@@ -441,32 +445,44 @@ impl RemoteJwks {
             (None, Source::Jwks) => return Err(unavailable("no jwks_uri")),
         };
         let previous = self.snapshot();
-        let etag = previous.as_ref().and_then(|s| s.etag.clone());
+        // The stored ETag is the one of this URL only (discovery may have moved it).
+        let etag = previous
+            .as_ref()
+            .filter(|s| s.url == jwks_uri)
+            .and_then(|s| s.etag.clone());
         self.inner.jwks_fetches.fetch_add(1, Ordering::Relaxed);
         let response = self
             .get(&jwks_uri, etag.as_deref())
             .await
             .map_err(|e| unavailable(format!("JWKS: {e}")))?;
-        let ttl = lifetime(
-            response.cache_control.as_deref(),
-            cfg.default_ttl,
-            cfg.min_ttl,
-            cfg.max_ttl,
-        );
-        let fresh_until = self.inner.provider.now().saturating_add(ttl);
-        let keys = match (response.status, previous) {
+        let asked = |cc: Option<&str>| lifetime(cc, cfg.default_ttl, cfg.min_ttl, cfg.max_ttl);
+        let new_etag = response.etag.filter(|e| e.len() <= 256 && e.is_ascii());
+        let (keys, ttl, etag) = match (response.status, previous) {
+            // RFC 9111 §4.3.4: a 304 updates the stored response; headers it lacks keep
+            // their stored values.
             (304, Some(prev)) if etag.is_some() => {
                 self.inner.not_modified.fetch_add(1, Ordering::Relaxed);
-                Arc::clone(&prev.keys)
+                let ttl = match response.cache_control.as_deref() {
+                    Some(cc) => asked(Some(cc)),
+                    None => prev.ttl,
+                };
+                (Arc::clone(&prev.keys), ttl, new_etag.or(etag))
             }
-            (200, _) => Arc::new(self.import(&response.body)?),
+            (200, _) => (
+                Arc::new(self.import(&response.body)?),
+                asked(response.cache_control.as_deref()),
+                new_etag,
+            ),
             (status, _) => return Err(unavailable(format!("JWKS: HTTP status {status}"))),
         };
+        let fresh_until = self.inner.provider.now().saturating_add(ttl);
         let snap = Snapshot {
             keys,
             fresh_until,
             serve_until: fresh_until.saturating_add(cfg.max_staleness),
-            etag: response.etag.filter(|e| e.len() <= 256 && e.is_ascii()),
+            ttl,
+            url: jwks_uri,
+            etag,
         };
         match self.inner.snapshot.write() {
             Ok(mut g) => *g = Some(Arc::new(snap)),
