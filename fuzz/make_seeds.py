@@ -82,6 +82,20 @@ def main():
     write("tokens_idp", "claims_expired", b"\2" + json.dumps({**idp, "exp": 1}).encode())
     write("tokens_idp", "claims_no_tenant", b"\2" + json.dumps({k: v for k, v in idp.items() if k != "org"}).encode())
 
+    # tokens_dpop: 0 = a whole proof (RFC 9449 figure 2), 1 = a header, 2 = a payload,
+    # 3 = a discovery document / JWKS.
+    fig2 = ("eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19"
+            ".eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ"
+            ".2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK70nfbV37xRZT3Lg")
+    write("tokens_dpop", "rfc9449_figure_2", b"\0" + fig2.encode())
+    ec = {"kty": "EC", "crv": "P-256", "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+          "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}
+    write("tokens_dpop", "header", b"\1" + json.dumps({"typ": "dpop+jwt", "alg": "ES256", "jwk": ec}).encode())
+    write("tokens_dpop", "header_rsa", b"\1" + json.dumps({"typ": "dpop+jwt", "alg": "RS256", "jwk": jwks["keys"][0]}).encode())
+    write("tokens_dpop", "payload", b"\2" + json.dumps({"jti": "j", "htm": "GET", "htu": "https://api.example/orders", "iat": 1_700_000_000, "ath": "x", "nonce": "n"}).encode())
+    write("tokens_dpop", "discovery", b"\3" + json.dumps({"issuer": "https://idp.example", "jwks_uri": "https://idp.example/jwks"}).encode())
+    write("tokens_dpop", "jwks", b"\3" + json.dumps(jwks).encode())
+
     # keys_open: the published sealed blobs, and a truncation.
     for c in kv("portcullis-keys/tests/vectors/sealed_blob_v1.txt"):
         if "blob" in c:

@@ -10,6 +10,8 @@
 //! | API keys | [`ApiKeys`] | [`ApiKeyStore`] | [`MemoryApiKeyStore`] |
 //! | cookies | [`CookiePolicy`] | none | none |
 //! | identity providers' access tokens | [`IdpVerifier`] over [`IssuerProfile`]s | none | none |
+//! | remote JWKS, OpenID discovery | [`RemoteJwks`] | [`HttpClient`] | [`ReqwestHttpClient`] (feature `http-client`) |
+//! | DPoP proofs (RFC 9449) | [`DpopVerifier`] | [`DpopReplayStore`] | [`MemoryDpopReplayStore`] |
 //!
 //! Signing and verifying are synchronous and pure; only the stores are async
 //! (dyn-compatible traits, no runtime dependency). Time and randomness come from one
@@ -18,7 +20,8 @@
 //! # When not to use it
 //!
 //! - As an OAuth 2.0 / OpenID Connect provider: there are no authorization codes, PKCE,
-//!   consent or discovery documents here, only the token mechanics such a server needs.
+//!   consent or discovery documents served here, only the token mechanics such a server
+//!   needs (and, as a relying party, discovery of other providers' keys).
 //! - To decrypt JWE, or to verify JWTs with algorithms beyond HS256, EdDSA, ES256, ES384,
 //!   RS256/384/512 and PS256/384/512.
 //!
@@ -71,28 +74,37 @@
 //! # Identity providers' tokens
 //!
 //! An access token from Auth0, Okta, Keycloak, Cognito, Entra ID, Supabase or Ory is
-//! verified under that issuer's own profile: its JWKS (keys named by the provider's `kid`,
-//! each pinned to one algorithm), its audiences, `sub` any string, and the claims it
-//! really carries.
+//! verified under that issuer's own profile: its keys (from OpenID discovery and its
+//! JWKS, fetched and cached, each key named by the provider's `kid` and pinned to one
+//! algorithm), its audiences, `sub` any string, and the claims it really carries.
 //!
 //! ```no_run
+//! # #[cfg(feature = "http-client")]
+//! # async fn run(bearer_token: &str) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use portcullis_core::Provider;
-//! use portcullis_tokens::{parse_jwks, Algorithm, IdpVerifier, IssuerProfile, KeyState, SigningKeys};
-//! # fn jwks_bytes() -> Vec<u8> { Vec::new() }
-//! # fn main() -> Result<(), portcullis_tokens::TokenError> {
-//! # let bearer_token = "";
-//! let keys = Arc::new(SigningKeys::new());
-//! for key in parse_jwks(&jwks_bytes(), None)?.keys {  // the issuer's jwks_uri document
-//!     keys.insert(key, KeyState::VerifyOnly)?;
-//! }
-//! let auth0 = IssuerProfile::new("https://tenant.eu.auth0.com/", &["https://api.example.com"],
-//!     &[Algorithm::Rs256], keys)?.tenant_claim("org_id");
+//! use portcullis_tokens::*;
+//! let issuer = "https://tenant.eu.auth0.com/";
+//! let jwks = RemoteJwks::discover(issuer, Arc::new(ReqwestHttpClient::new()?),
+//!     Provider::system(), RemoteJwksConfig::default())?; // fetched on first use, cached
+//! let auth0 = IssuerProfile::remote(issuer, &["https://api.example.com"],
+//!     &[Algorithm::Rs256], jwks)?.tenant_claim("org_id");
 //! let verifier = IdpVerifier::new(vec![auth0], Provider::system())?;
-//! let token = verifier.verify(bearer_token)?; // signature, exp/nbf/iat, aud, typ, tenant
+//! let token = verifier.verify_async(bearer_token).await?; // signature, exp, aud, typ, tenant
 //! println!("{} in {:?} may {:?}", token.subject, token.tenant, token.scopes());
 //! # Ok(()) }
 //! ```
+//!
+//! Keys may also be fixed: [`parse_jwks`] a JWKS document into a [`SigningKeys`] and use
+//! [`IssuerProfile::new`] (then the synchronous [`IdpVerifier::verify`] suffices).
+//!
+//! # Sender-constrained tokens (DPoP)
+//!
+//! [`DpopVerifier`] checks RFC 9449 proofs (each accepted once, through a
+//! [`DpopReplayStore`]; `portcullis-redis` has one shared by every replica);
+//! [`TokenService::issue_access_dpop`] binds an access token to the proof key (`cnf.jkt`),
+//! and [`TokenService::verify_access_dpop`] verifies token and proof together, while
+//! [`TokenService::verify_access`] refuses a bound token presented as `Bearer`.
 //!
 //! # Token formats
 //!
@@ -108,8 +120,12 @@
 //!
 //! # Features
 //!
-//! None. `jsonwebtoken` is used with its pure-Rust `rust_crypto` backend (version 11.1 or
-//! later, which includes the 10.3.0 fix for `exp`/`nbf` type confusion).
+//! - `http-client`: [`ReqwestHttpClient`], the default [`HttpClient`] of [`RemoteJwks`]
+//!   (reqwest on rustls with the ring provider; platform roots or the caller's). Without
+//!   it, implement [`HttpClient`] on the client the service already has.
+//!
+//! `jsonwebtoken` is used with its pure-Rust `rust_crypto` backend (version 11.1 or later,
+//! which includes the 10.3.0 fix for `exp`/`nbf` type confusion).
 //!
 //! # Security considerations
 //!
@@ -135,6 +151,14 @@
 //!   revoked and expired ones ([`TokenError::TooManyApiKeyRecords`]; [`ApiKeys::purge`]
 //!   deletes those), so `list` and backend work per owner stay bounded.
 //! - Every store error is [`TokenError::Backend`] and is never turned into success.
+//! - Remote JWKS are fetched over HTTPS only (plain HTTP to loopback only when
+//!   [`RemoteJwksConfig::danger_allow_http_loopback`] says so), without redirects, bodies
+//!   bounded to [`MAX_DOCUMENT_BYTES`]; a discovery document must name the configured
+//!   issuer; an unknown `kid` fetches at most once per cooldown; an outage serves the
+//!   last good keys for a bounded time, then verification fails closed
+//!   ([`TokenError::JwksUnavailable`]).
+//! - ECDSA token signatures must be low-S (one valid string per token); DPoP proofs accept
+//!   either form, since their replay key is the key thumbprint and `jti`, not the string.
 //! - The shortest verify is the complete one: [`TokenService::verify_access`],
 //!   [`TokenService::verify_scoped`] and [`TokenService::redeem_ticket`] consult the
 //!   revocation list, the logout epochs and (for a token naming a session) the session.
