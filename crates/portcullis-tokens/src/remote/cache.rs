@@ -1,10 +1,12 @@
 //! The cache of one issuer's remote JWKS: discovery, conditional refresh, the unknown-`kid`
 //! cooldown, and the staleness bound past which verification fails closed.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
+use portcullis_core::KeyId;
 use portcullis_core::{Provider, UnixTime};
 use serde_json::Value;
 use url::Url;
@@ -161,6 +163,8 @@ pub struct RemoteJwksStats {
 #[derive(Debug)]
 struct Snapshot {
     keys: Arc<SigningKeys>,
+    /// The kids of `keys` (fixed: the set is never changed after import).
+    kids: Vec<KeyId>,
     /// Serve without refreshing until then.
     fresh_until: UnixTime,
     /// Serve at all until then (fresh_until + max_staleness).
@@ -191,7 +195,8 @@ struct Inner {
     http: Arc<dyn HttpClient>,
     provider: Provider,
     config: RemoteJwksConfig,
-    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    /// Replaced whole by each refresh; read without a lock on the hot path.
+    snapshot: ArcSwapOption<Snapshot>,
     /// Bumped by every completed refresh attempt; lets a waiter see that one happened.
     generation: AtomicU64,
     fetch: tokio::sync::Mutex<FetchState>,
@@ -296,7 +301,7 @@ impl RemoteJwks {
                 http,
                 provider,
                 config,
-                snapshot: RwLock::new(None),
+                snapshot: ArcSwapOption::empty(),
                 generation: AtomicU64::new(0),
                 fetch: tokio::sync::Mutex::new(FetchState {
                     jwks_uri,
@@ -347,13 +352,14 @@ impl RemoteJwks {
     /// successfully, or stale past the bound, and the refresh failed or is cooling down.
     pub async fn keys_for(&self, kid: Option<&str>) -> Result<Arc<SigningKeys>, TokenError> {
         let now = self.inner.provider.now();
-        let snap = self.snapshot();
-        let holds = |s: &Snapshot| kid.is_none_or(|k| s.keys.holds(k));
-        if let Some(s) = &snap {
+        let holds = |s: &Snapshot| kid.is_none_or(|k| s.kids.iter().any(|x| x.as_str() == k));
+        // The hot path: a fresh set holding the kid, read without a lock or a count.
+        if let Some(s) = self.inner.snapshot.load().as_deref() {
             if now < s.fresh_until && holds(s) {
                 return Ok(Arc::clone(&s.keys));
             }
         }
+        let snap = self.snapshot();
         let servable = snap.as_ref().filter(|s| now < s.serve_until);
         // Stale but servable, and the set holds the kid: the caller that finds no refresh
         // running refreshes (waiting for it); the others serve the stale set at once.
@@ -398,11 +404,7 @@ impl RemoteJwks {
     }
 
     fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        // A poisoned lock still holds a consistent Arc (it is only ever replaced whole).
-        match self.inner.snapshot.read() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.inner.snapshot.load_full()
     }
 
     fn may_fetch(&self, state: &FetchState, now: UnixTime) -> bool {
@@ -476,18 +478,22 @@ impl RemoteJwks {
             (status, _) => return Err(unavailable(format!("JWKS: HTTP status {status}"))),
         };
         let fresh_until = self.inner.provider.now().saturating_add(ttl);
+        let kids = keys
+            .states()
+            .map_err(|e| unavailable(format!("JWKS: {e}")))?
+            .into_iter()
+            .map(|(kid, _, _)| kid)
+            .collect();
         let snap = Snapshot {
             keys,
+            kids,
             fresh_until,
             serve_until: fresh_until.saturating_add(cfg.max_staleness),
             ttl,
             url: jwks_uri,
             etag,
         };
-        match self.inner.snapshot.write() {
-            Ok(mut g) => *g = Some(Arc::new(snap)),
-            Err(p) => *p.into_inner() = Some(Arc::new(snap)),
-        }
+        self.inner.snapshot.store(Some(Arc::new(snap)));
         Ok(())
     }
 

@@ -284,13 +284,6 @@ impl SigningKeys {
     }
 
     /// Finds the key named by an untrusted `kid`, without allocating on the hot path.
-    /// Whether a key named `kid` is in the ring (in any state).
-    pub(crate) fn holds(&self, kid: &str) -> bool {
-        self.keys
-            .read()
-            .is_ok_and(|keys| keys.iter().any(|k| k.kid.as_str() == kid))
-    }
-
     pub(crate) fn lookup(&self, kid: &str) -> Result<Arc<RingKey>, TokenError> {
         let keys = self.keys.read().map_err(|_| poisoned())?;
         let key = keys.iter().find(|k| k.kid.as_str() == kid).cloned();
