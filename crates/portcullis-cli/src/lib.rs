@@ -51,6 +51,7 @@
 //! | `token keygen --alg A --out FILE` / `token jwks --key-file F…` | key files and the public JWKS |
 //! | `token issue --alg A --key-file F --sub S --tenant T [--ttl SECS] [--aud A] [--iss I] [--claims JSON]` | prints a JWT |
 //! | `token verify (--jwks F \| --key-file F \| --secret S) --aud A --iss I [--type T] [--now UNIX] [--danger-accept-high-s] [TOKEN]` | prints the claims as JSON |
+//! | `token verify --profile idp (--jwks F \| --discover URL [--ca-file PEM] \| --key-file F \| --secret S) --aud A --iss I [--alg ALG]... [--tenant-claim C] [--now UNIX] [TOKEN]` | an identity provider's access token; prints its claims as JSON |
 //! | `apikey new --prefix P [--scope S…] [--tenant T] [--owner A] [--ttl SECS] [--records F]` | prints the key, then the record as JSON |
 //! | `apikey check --prefix P --records F [--tenant T]` | prints `valid` and the record |
 //! | `rbac check --policy F --principal JSON --action A --resource JSON` | prints the decision and reason |
