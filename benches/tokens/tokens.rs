@@ -286,7 +286,7 @@ fn dpop(c: &mut Criterion) {
     let mut group = c.benchmark_group("dpop_verify_ES256");
     group.bench_function("portcullis", |b| {
         b.iter_batched(
-            || proof(),
+            &proof,
             |p| ready(verifier.verify(black_box(&p), &req)).unwrap(),
             criterion::BatchSize::SmallInput,
         )

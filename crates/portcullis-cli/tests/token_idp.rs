@@ -14,7 +14,6 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,10 +25,7 @@ const ISS: &str = "https://tenant.auth0.example/";
 const AUD: &str = "https://api.example.test";
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    portcullis_core::Clock::now(&portcullis_core::SystemClock).as_secs()
 }
 
 fn key() -> p256::ecdsa::SigningKey {
