@@ -15,6 +15,7 @@
 //! [`TokenService::verify_access_dpop`](crate::TokenService::verify_access_dpop) verifies
 //! token and proof together.
 
+mod nonce;
 mod replay;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 use url::Url;
 
+pub use nonce::DpopNonces;
 pub use replay::{DpopReplayStore, MemoryDpopReplayStore};
 
 use crate::error::TokenError;
@@ -98,12 +100,20 @@ impl DpopConfig {
     }
 }
 
+/// The nonce a request requires.
+#[derive(Debug, Clone, Copy)]
+enum NonceRule<'a> {
+    None,
+    Exact(&'a str),
+    Issued(&'a DpopNonces),
+}
+
 /// The request a proof must be for.
 #[derive(Debug, Clone, Copy)]
 pub struct DpopRequest<'a> {
     method: &'a str,
     url: &'a str,
-    nonce: Option<&'a str>,
+    nonce: NonceRule<'a>,
 }
 
 impl<'a> DpopRequest<'a> {
@@ -113,7 +123,7 @@ impl<'a> DpopRequest<'a> {
         Self {
             method,
             url,
-            nonce: None,
+            nonce: NonceRule::None,
         }
     }
 
@@ -122,7 +132,16 @@ impl<'a> DpopRequest<'a> {
     /// [`TokenError::DpopNonceRequired`] (answer `use_dpop_nonce` with a fresh nonce).
     #[must_use]
     pub fn with_nonce(mut self, nonce: &'a str) -> Self {
-        self.nonce = Some(nonce);
+        self.nonce = NonceRule::Exact(nonce);
+        self
+    }
+
+    /// Requires the proof to carry a nonce `nonces` issued (the current or the previous
+    /// window's); otherwise [`TokenError::DpopNonceRequired`] (answer `use_dpop_nonce`
+    /// with [`DpopNonces::current`]).
+    #[must_use]
+    pub fn with_nonces(mut self, nonces: &'a DpopNonces) -> Self {
+        self.nonce = NonceRule::Issued(nonces);
         self
     }
 }
@@ -264,10 +283,16 @@ impl DpopVerifier {
         if iat.saturating_add(self.config.max_age + leeway) < now {
             return Err(invalid("its `iat` is too old"));
         }
-        if let Some(expected) = request.nonce {
-            if text("nonce") != Some(expected) {
-                return Err(TokenError::DpopNonceRequired);
+        let nonce_ok = match (request.nonce, text("nonce")) {
+            (NonceRule::None, _) => true,
+            (NonceRule::Exact(expected), Some(n)) => {
+                bool::from(expected.as_bytes().ct_eq(n.as_bytes()))
             }
+            (NonceRule::Issued(nonces), Some(n)) => nonces.is_valid(n),
+            (_, None) => false,
+        };
+        if !nonce_ok {
+            return Err(TokenError::DpopNonceRequired);
         }
         match (token, text("ath")) {
             (None, Some(_)) => {

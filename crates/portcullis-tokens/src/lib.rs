@@ -195,7 +195,7 @@ pub use apikey::{
 pub use claims::{Audience, Claims, Confirmation, NoExtra, TokenType};
 pub use cookie::{CookiePolicy, Environment, SameSite};
 pub use dpop::{
-    DpopConfig, DpopProof, DpopReplayStore, DpopRequest, DpopVerifier, MAX_PROOF_LEN,
+    DpopConfig, DpopNonces, DpopProof, DpopReplayStore, DpopRequest, DpopVerifier, MAX_PROOF_LEN,
     MemoryDpopReplayStore,
 };
 pub use error::TokenError;

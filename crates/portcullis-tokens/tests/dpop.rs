@@ -588,3 +588,84 @@ async fn an_identity_providers_bound_token_needs_its_proof() {
     assert_eq!(proof.jkt, jkt);
     let _ = Provider::system();
 }
+
+#[tokio::test]
+async fn issued_nonces_rotate_by_window_and_are_shared_by_replicas() {
+    use portcullis_core::SecretArray;
+    use portcullis_tokens::DpopNonces;
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let nonces = DpopNonces::new(
+        SecretArray::new([1; 32]),
+        Duration::from_secs(60),
+        clock.provider(1),
+    )
+    .unwrap();
+    let replica = DpopNonces::new(
+        SecretArray::new([1; 32]),
+        Duration::from_secs(60),
+        clock.provider(2),
+    )
+    .unwrap();
+    let other_key = DpopNonces::new(
+        SecretArray::new([2; 32]),
+        Duration::from_secs(60),
+        clock.provider(3),
+    )
+    .unwrap();
+    let n = nonces.current();
+    assert_eq!(n, replica.current());
+    assert_ne!(n, other_key.current());
+    assert!(nonces.is_valid(&n) && replica.is_valid(&n) && !other_key.is_valid(&n));
+    assert!(!nonces.is_valid("") && !nonces.is_valid(&n[1..]));
+    assert!(!format!("{nonces:?}").contains("[1"));
+    // The proof carrying it verifies; one window later still; two windows later not.
+    let v = DpopVerifier::new(
+        DpopConfig::default(),
+        Arc::new(MemoryDpopReplayStore::new()),
+        clock.provider(4),
+    );
+    let c = Client::new(21);
+    let proof_with = |jti: &str, nonce: &str| {
+        let mut claims = c.claims(jti, clock_secs(&clock));
+        claims["nonce"] = json!(nonce);
+        c.sign(&c.header(), &claims)
+    };
+    let req = DpopRequest::new("GET", HTU).with_nonces(&nonces);
+    v.verify(&proof_with("n1", &n), &req).await.unwrap();
+    clock.advance(Duration::from_secs(60));
+    assert_ne!(nonces.current(), n);
+    v.verify(&proof_with("n2", &n), &req).await.unwrap();
+    clock.advance(Duration::from_secs(60));
+    assert!(!nonces.is_valid(&n));
+    assert!(matches!(
+        v.verify(&proof_with("n3", &n), &req).await,
+        Err(TokenError::DpopNonceRequired)
+    ));
+    assert!(matches!(
+        v.verify(&c.proof("n4", clock_secs(&clock)), &req).await,
+        Err(TokenError::DpopNonceRequired)
+    ));
+    v.verify(&proof_with("n5", &nonces.current()), &req)
+        .await
+        .unwrap();
+    assert!(
+        DpopNonces::new(
+            SecretArray::new([1; 32]),
+            Duration::from_secs(9),
+            clock.provider(5)
+        )
+        .is_err()
+    );
+    assert!(
+        DpopNonces::new(
+            SecretArray::new([1; 32]),
+            Duration::from_secs(3601),
+            clock.provider(5)
+        )
+        .is_err()
+    );
+}
+
+fn clock_secs(clock: &ManualClock) -> u64 {
+    portcullis_core::Clock::now(clock).as_secs()
+}
