@@ -43,13 +43,13 @@ impl SecretArgs {
         for path in &self.secret_file {
             out.push(read_secret_file(path)?);
         }
-        if let (true, Some(env)) = (out.is_empty(), env) {
-            if let Some(v) = std::env::var_os(env) {
-                let v = v.into_string().map_err(|_| {
-                    CliError::Usage(format!("environment variable `{env}` is not UTF-8"))
-                })?;
-                out.push(SecretString::new(v));
-            }
+        if let (true, Some(env)) = (out.is_empty(), env)
+            && let Some(v) = std::env::var_os(env)
+        {
+            let v = v.into_string().map_err(|_| {
+                CliError::Usage(format!("environment variable `{env}` is not UTF-8"))
+            })?;
+            out.push(SecretString::new(v));
         }
         Ok(out)
     }

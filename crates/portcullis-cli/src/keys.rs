@@ -50,20 +50,30 @@ pub(crate) struct GenerateArgs {
     out: PathBuf,
 }
 
+/// The master-key file and how strictly its permissions are checked.
+#[derive(Debug, Args)]
+pub(crate) struct MasterKeyArgs {
+    /// The master-key file (a symlink is followed; `keys rotate` rewrites its target).
+    #[arg(long, value_name = "FILE")]
+    master_key_file: PathBuf,
+    /// Use the master-key file even if its group or others may read it (refused
+    /// otherwise: `chmod 600` it).
+    #[arg(long)]
+    allow_readable: bool,
+}
+
 /// A master-key file argument.
 #[derive(Debug, Args)]
 pub(crate) struct FileArgs {
-    /// The master-key file.
-    #[arg(long, value_name = "FILE")]
-    master_key_file: PathBuf,
+    #[command(flatten)]
+    key: MasterKeyArgs,
 }
 
 /// Arguments of `keys seal|open|reencrypt`.
 #[derive(Debug, Args)]
 pub(crate) struct SealArgs {
-    /// The master-key file.
-    #[arg(long, value_name = "FILE")]
-    master_key_file: PathBuf,
+    #[command(flatten)]
+    key: MasterKeyArgs,
     /// The tenant the blob belongs to.
     #[arg(long)]
     tenant: String,
@@ -78,9 +88,8 @@ pub(crate) struct SealArgs {
 /// Arguments of `keys reencrypt`.
 #[derive(Debug, Args)]
 pub(crate) struct ReencryptArgs {
-    /// The master-key file.
-    #[arg(long, value_name = "FILE")]
-    master_key_file: PathBuf,
+    #[command(flatten)]
+    key: MasterKeyArgs,
     /// The tenant of lines that carry only a blob.
     #[arg(long)]
     tenant: Option<String>,
@@ -96,17 +105,52 @@ pub(crate) struct ReencryptArgs {
 pub(crate) fn run(cmd: &KeysCommand) -> CliResult {
     match cmd {
         KeysCommand::Generate(a) => generate(&a.out),
-        KeysCommand::Rotate(a) => rotate(&a.master_key_file),
-        KeysCommand::Status(a) => status(&a.master_key_file),
+        KeysCommand::Rotate(a) => rotate(&a.key),
+        KeysCommand::Status(a) => status(&a.key),
         KeysCommand::Seal(a) => seal(a),
         KeysCommand::Open(a) => open(a),
         KeysCommand::Reencrypt(a) => reencrypt(a),
     }
 }
 
-fn load(path: &Path) -> CliResult<MasterKeyFile> {
-    let text = Zeroizing::new(input::read_text(path)?);
+/// Reads and parses the master-key file, refusing one that group or others may read
+/// unless `--allow-readable` (then a warning on stderr).
+fn load(a: &MasterKeyArgs) -> CliResult<MasterKeyFile> {
+    check_permissions(&a.master_key_file, a.allow_readable)?;
+    let text = Zeroizing::new(input::read_text(&a.master_key_file)?);
     MasterKeyFile::parse(&text)
+}
+
+#[cfg(unix)]
+fn check_permissions(path: &Path, allow_readable: bool) -> CliResult {
+    use std::os::unix::fs::PermissionsExt as _;
+    // `metadata` follows a symlink: the mode that matters is the target's.
+    let mode = std::fs::metadata(path)
+        .map_err(|e| input::file_err(path, &e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    if allow_readable {
+        eprintln!(
+            "portcullis: warning: `{}` is accessible to group or others (mode {:04o})",
+            path.display(),
+            mode & 0o7777
+        );
+        return Ok(());
+    }
+    Err(CliError::Usage(format!(
+        "`{}` is accessible to group or others (mode {:04o}): `chmod 600` it, or pass \
+         `--allow-readable`",
+        path.display(),
+        mode & 0o7777
+    )))
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_path: &Path, _allow_readable: bool) -> CliResult {
+    Ok(())
 }
 
 fn generate(out: &Path) -> CliResult {
@@ -115,15 +159,41 @@ fn generate(out: &Path) -> CliResult {
     input::write_stdout(format!("wrote master key version 1 to {}\n", out.display()).as_bytes())
 }
 
-fn rotate(path: &Path) -> CliResult {
-    let mut file = load(path)?;
+/// Read-modify-write under an exclusive lock on `.<name>.lock` beside the (symlink-resolved)
+/// file, so concurrent rotations queue instead of losing versions; the new file is written
+/// beside its target and renamed over it (a symlink to it stays a symlink).
+fn rotate(a: &MasterKeyArgs) -> CliResult {
+    let target = std::fs::canonicalize(&a.master_key_file)
+        .map_err(|e| input::file_err(&a.master_key_file, &e))?;
+    let name = target
+        .file_name()
+        .ok_or_else(|| CliError::Usage("the master-key file has no file name".to_owned()))?;
+    let lock_path = target.with_file_name(format!(".{}.lock", name.to_string_lossy()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let lock = opts
+        .open(&lock_path)
+        .map_err(|e| CliError::Failed(format!("cannot open `{}`: {e}", lock_path.display())))?;
+    lock.lock()
+        .map_err(|e| CliError::Failed(format!("cannot lock `{}`: {e}", lock_path.display())))?;
+    let resolved = MasterKeyArgs {
+        master_key_file: target.clone(),
+        allow_readable: a.allow_readable,
+    };
+    let mut file = load(&resolved)?;
     let v = file.rotate(&OsRandom)?;
-    input::replace_file(path, file.render().as_bytes())?;
+    input::replace_file(&target, file.render().as_bytes())?;
+    drop(lock);
     input::write_stdout(format!("added master key version {v}; it is now primary\n").as_bytes())
 }
 
-fn status(path: &Path) -> CliResult {
-    let file = load(path)?;
+fn status(a: &MasterKeyArgs) -> CliResult {
+    let file = load(a)?;
     let versions: Vec<String> = file.keys.keys().map(u32::to_string).collect();
     input::write_stdout(
         format!(
@@ -135,15 +205,15 @@ fn status(path: &Path) -> CliResult {
     )
 }
 
-fn build_sealer(master_key_file: &Path, purpose: &str) -> CliResult<Sealer> {
-    let file = load(master_key_file)?;
+fn build_sealer(key: &MasterKeyArgs, purpose: &str) -> CliResult<Sealer> {
+    let file = load(key)?;
     let purpose = Purpose::new(purpose).map_err(CliError::usage)?;
     Ok(Sealer::new(purpose, file.keyring()?, Provider::system()))
 }
 
 fn sealer(a: &SealArgs) -> CliResult<(Sealer, TenantId)> {
     let tenant: TenantId = a.tenant.parse().map_err(CliError::usage)?;
-    Ok((build_sealer(&a.master_key_file, &a.purpose)?, tenant))
+    Ok((build_sealer(&a.key, &a.purpose)?, tenant))
 }
 
 /// Opening failures are verification failures (exit 1).
@@ -184,7 +254,7 @@ fn open(a: &SealArgs) -> CliResult {
 }
 
 fn reencrypt(a: &ReencryptArgs) -> CliResult {
-    let sealer = build_sealer(&a.master_key_file, &a.purpose)?;
+    let sealer = build_sealer(&a.key, &a.purpose)?;
     let default_tenant: Option<TenantId> = a
         .tenant
         .as_deref()

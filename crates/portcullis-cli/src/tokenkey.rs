@@ -152,13 +152,13 @@ pub(crate) fn load_jwks(path: &Path) -> CliResult<Vec<KeyMaterial>> {
             // Other keys (RSA, symmetric) are skipped: this tool never verifies with them.
             _ => continue,
         };
-        if let Some(kid) = &k.kid {
-            if kid != key.kid().as_str() {
-                return Err(CliError::Usage(format!(
-                    "jwks key `{kid}`: its kid is not its RFC 7638 thumbprint `{}`",
-                    key.kid()
-                )));
-            }
+        if let Some(kid) = &k.kid
+            && kid != key.kid().as_str()
+        {
+            return Err(CliError::Usage(format!(
+                "jwks key `{kid}`: its kid is not its RFC 7638 thumbprint `{}`",
+                key.kid()
+            )));
         }
         out.push(key);
     }

@@ -190,6 +190,7 @@ fn usage_errors() {
         "portcullis-master-keys v1\nprimary 1\nkey 1 abcd\n",
     )
     .unwrap();
+    restrict(&broken);
     portcullis()
         .args(seal_args("seal", p(&broken), "acme", "c"))
         .write_stdin("x")
@@ -274,4 +275,96 @@ fn reencrypt_lines_may_carry_their_own_tenant_and_context() {
         .code(1)
         .stdout("")
         .stderr(predicate::str::contains("line 2"));
+}
+
+/// `chmod 600`: a master-key file written by a test, as `keys generate` writes them.
+fn restrict(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let _ = path;
+}
+
+/// Issue 15 findings: 8 concurrent `keys rotate` on one file keep every version (9), a
+/// symlinked key file stays a symlink (its target is rewritten), and a master-key file
+/// that group or others can read is refused unless `--allow-readable`.
+#[test]
+fn concurrent_rotations_lose_no_version_and_symlinks_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.keys");
+    ok(&["keys", "generate", "--out", p(&real)]);
+    let link = dir.path().join("master.keys");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&real, &link).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("portcullis");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(&bin)
+                .args(["keys", "rotate", "--master-key-file", p(&link)])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let status = ok(&["keys", "status", "--master-key-file", p(&link)]);
+    assert_eq!(status, "primary 9\nversions 1 2 3 4 5 6 7 8 9\n");
+    #[cfg(unix)]
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_master_key_file_others_can_read_is_refused_unless_allowed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mk = dir.path().join("master.keys");
+    ok(&["keys", "generate", "--out", p(&mk)]);
+    assert_eq!(
+        std::fs::metadata(&mk).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    for mode in [0o640, 0o604, 0o644] {
+        std::fs::set_permissions(&mk, std::fs::Permissions::from_mode(mode)).unwrap();
+        portcullis()
+            .args(["keys", "status", "--master-key-file", p(&mk)])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("chmod 600"));
+        portcullis()
+            .args(seal_args("seal", p(&mk), "acme", "c"))
+            .write_stdin("x")
+            .assert()
+            .code(2);
+    }
+    let out = portcullis()
+        .args([
+            "keys",
+            "status",
+            "--master-key-file",
+            p(&mk),
+            "--allow-readable",
+        ])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("warning"));
+    // Rotation keeps the owner-only mode of the file it replaces.
+    std::fs::set_permissions(&mk, std::fs::Permissions::from_mode(0o600)).unwrap();
+    ok(&["keys", "rotate", "--master-key-file", p(&mk)]);
+    assert_eq!(
+        std::fs::metadata(&mk).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }

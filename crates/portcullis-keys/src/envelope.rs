@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use portcullis_core::{KeyId, Provider, SecretBytes, TenantId, UnixTime};
+use futures::lock::Mutex as AsyncMutex;
+use portcullis_core::{
+    BackendError, BackendErrorKind, KeyId, Provider, SecretBytes, TenantId, UnixTime,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::KeysError;
@@ -24,7 +27,8 @@ pub struct EnvelopeConfig {
     pub ttl: Duration,
     /// Seals per data key before a new one is generated and wrapped. Default 100 000.
     pub max_uses: u64,
-    /// Most unwrapped data keys cached for opening. Default 1024.
+    /// Most data keys cached, for opening (unwrapped keys) and, separately, for sealing
+    /// (one per tenant). Expired keys are swept out whenever a key is added. Default 1024.
     pub max_cached: usize,
 }
 
@@ -63,6 +67,42 @@ struct OpenKey {
     created: UnixTime,
 }
 
+/// What a failed KMS call left for the callers that waited on it.
+#[derive(Debug, Clone)]
+enum Failure {
+    Backend(BackendErrorKind, &'static str),
+    Decrypt,
+    UnknownKek(String),
+}
+
+impl Failure {
+    fn of(e: &KeysError) -> Self {
+        match e {
+            KeysError::Backend(b) => Self::Backend(b.kind(), b.operation()),
+            KeysError::Decrypt => Self::Decrypt,
+            KeysError::UnknownKek(k) => Self::UnknownKek(k.clone()),
+            _ => Self::Backend(BackendErrorKind::Other, "kms"),
+        }
+    }
+
+    fn error(&self) -> KeysError {
+        match self {
+            Self::Backend(kind, op) => KeysError::Backend(BackendError::without_source(*kind, op)),
+            Self::Decrypt => KeysError::Decrypt,
+            Self::UnknownKek(k) => KeysError::UnknownKek(k.clone()),
+        }
+    }
+}
+
+/// One KMS call at a time per cache key; the failure of the last one, with the sequence
+/// number it was recorded under (callers that took their ticket before it share it).
+#[derive(Debug, Default)]
+struct Flight {
+    failed: Option<(u64, Failure)>,
+}
+
+type Flights<K> = Mutex<HashMap<K, Arc<AsyncMutex<Flight>>>>;
+
 /// Envelope encryption of tenant data under one KEK.
 ///
 /// Blob (format `0x02`):
@@ -80,6 +120,9 @@ pub struct Envelope {
     config: EnvelopeConfig,
     sealing: Mutex<HashMap<String, SealKey>>,
     opening: Mutex<HashMap<(String, Vec<u8>), OpenKey>>,
+    seal_flights: Flights<String>,
+    open_flights: Flights<(String, Vec<u8>)>,
+    seq: AtomicU64,
     wraps: AtomicU64,
     unwraps: AtomicU64,
     hits: AtomicU64,
@@ -99,6 +142,9 @@ impl Envelope {
             config,
             sealing: Mutex::new(HashMap::new()),
             opening: Mutex::new(HashMap::new()),
+            seal_flights: Mutex::new(HashMap::new()),
+            open_flights: Mutex::new(HashMap::new()),
+            seq: AtomicU64::new(0),
             wraps: AtomicU64::new(0),
             unwraps: AtomicU64::new(0),
             hits: AtomicU64::new(0),
@@ -138,6 +184,36 @@ impl Envelope {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(found);
         }
+        // One wrap per tenant at a time: the others wait and take its key (or its error).
+        let ticket = self.seq.load(Ordering::SeqCst);
+        let flight = flight_for(&self.seal_flights, tenant.as_str().to_owned());
+        let mut state = flight.lock().await;
+        if let Some(found) = self.cached_seal_key(tenant) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(found);
+        }
+        if let Some((seq, failure)) = &state.failed {
+            if *seq > ticket {
+                return Err(failure.error());
+            }
+        }
+        let result = self.new_seal_key(tenant).await;
+        match &result {
+            Ok(_) => state.failed = None,
+            Err(e) => {
+                let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+                state.failed = Some((seq, Failure::of(e)));
+            }
+        }
+        drop(state);
+        done(&self.seal_flights, &tenant.as_str().to_owned(), &flight);
+        result
+    }
+
+    async fn new_seal_key(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(Arc<AeadKey>, Arc<WrappedKey>), KeysError> {
         let data = DataKey::generate(&self.provider)?;
         self.wraps.fetch_add(1, Ordering::Relaxed);
         let wrapped = Arc::new(
@@ -146,12 +222,18 @@ impl Envelope {
                 .await?,
         );
         let key = Arc::new(AeadKey::new(data.expose_secret())?);
-        lock(&self.sealing).insert(
+        let now = self.provider.now();
+        let mut map = lock(&self.sealing);
+        if map.len() >= self.config.max_cached {
+            map.retain(|_, e| self.fresh(e.created, now) && e.uses < self.config.max_uses);
+            evict_oldest(&mut map, self.config.max_cached, |e| e.created);
+        }
+        map.insert(
             tenant.as_str().to_owned(),
             SealKey {
                 key: Arc::clone(&key),
                 wrapped: Arc::clone(&wrapped),
-                created: self.provider.now(),
+                created: now,
                 uses: 1,
             },
         );
@@ -201,28 +283,66 @@ impl Envelope {
     ) -> Result<SecretBytes, KeysError> {
         let parsed = parse_envelope(blob)?;
         if parsed.kek != self.kek.as_str().as_bytes() {
-            return Err(KeysError::UnknownKek(
-                String::from_utf8_lossy(parsed.kek).into_owned(),
-            ));
+            return Err(KeysError::UnknownKek(crate::error::untrusted_hex(
+                parsed.kek,
+            )));
         }
         let key = self.open_key(tenant, parsed.wrapped).await?;
         let aad = envelope_aad(parsed.kek, parsed.wrapped, tenant, context);
         key.open(&parsed.nonce, &aad, parsed.body)
     }
 
-    async fn open_key(&self, tenant: &TenantId, wrapped: &[u8]) -> Result<Arc<AeadKey>, KeysError> {
+    fn cached_open_key(&self, cache_key: &(String, Vec<u8>)) -> Option<Arc<AeadKey>> {
         let now = self.provider.now();
+        let mut map = lock(&self.opening);
+        match map.get(cache_key) {
+            Some(entry) if self.fresh(entry.created, now) => Some(Arc::clone(&entry.key)),
+            Some(_) => {
+                map.remove(cache_key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    async fn open_key(&self, tenant: &TenantId, wrapped: &[u8]) -> Result<Arc<AeadKey>, KeysError> {
         let cache_key = (tenant.as_str().to_owned(), wrapped.to_vec());
-        {
-            let mut map = lock(&self.opening);
-            if let Some(entry) = map.get(&cache_key) {
-                if self.fresh(entry.created, now) {
-                    self.hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Arc::clone(&entry.key));
-                }
-                map.remove(&cache_key);
+        if let Some(key) = self.cached_open_key(&cache_key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(key);
+        }
+        // One unwrap per wrapped key at a time: the others wait and take its outcome.
+        let ticket = self.seq.load(Ordering::SeqCst);
+        let flight = flight_for(&self.open_flights, cache_key.clone());
+        let mut state = flight.lock().await;
+        if let Some(key) = self.cached_open_key(&cache_key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(key);
+        }
+        if let Some((seq, failure)) = &state.failed {
+            if *seq > ticket {
+                return Err(failure.error());
             }
         }
+        let result = self.unwrap_key(tenant, wrapped, &cache_key).await;
+        match &result {
+            Ok(_) => state.failed = None,
+            Err(e) => {
+                let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+                state.failed = Some((seq, Failure::of(e)));
+            }
+        }
+        drop(state);
+        done(&self.open_flights, &cache_key, &flight);
+        result
+    }
+
+    async fn unwrap_key(
+        &self,
+        tenant: &TenantId,
+        wrapped: &[u8],
+        cache_key: &(String, Vec<u8>),
+    ) -> Result<Arc<AeadKey>, KeysError> {
         self.unwraps.fetch_add(1, Ordering::Relaxed);
         let data = self
             .kms
@@ -233,27 +353,42 @@ impl Envelope {
             )
             .await?;
         let key = Arc::new(AeadKey::new(data.expose_secret())?);
+        let now = self.provider.now();
         let mut map = lock(&self.opening);
         if map.len() >= self.config.max_cached {
             map.retain(|_, e| self.fresh(e.created, now));
-            if map.len() >= self.config.max_cached {
-                let oldest = map
-                    .iter()
-                    .min_by_key(|(_, e)| e.created)
-                    .map(|(k, _)| k.clone());
-                if let Some(k) = oldest {
-                    map.remove(&k);
-                }
-            }
+            evict_oldest(&mut map, self.config.max_cached, |e| e.created);
         }
         map.insert(
-            cache_key,
+            cache_key.clone(),
             OpenKey {
                 key: Arc::clone(&key),
                 created: now,
             },
         );
         Ok(key)
+    }
+
+    /// Drops the expired data keys from both caches now (they also leave whenever a
+    /// full cache takes a new key). Returns how many were dropped.
+    pub fn sweep_expired(&self) -> usize {
+        let now = self.provider.now();
+        let mut dropped = 0;
+        {
+            let mut map = lock(&self.sealing);
+            let before = map.len();
+            map.retain(|_, e| self.fresh(e.created, now) && e.uses < self.config.max_uses);
+            dropped += before - map.len();
+        }
+        let mut map = lock(&self.opening);
+        let before = map.len();
+        map.retain(|_, e| self.fresh(e.created, now));
+        dropped + (before - map.len())
+    }
+
+    /// How many data keys are cached: (for sealing, for opening).
+    pub fn cached_keys(&self) -> (usize, usize) {
+        (lock(&self.sealing).len(), lock(&self.opening).len())
     }
 
     /// Drops every cached data key (for example after a KEK rotation).
@@ -269,6 +404,42 @@ impl Envelope {
             unwraps: self.unwraps.load(Ordering::Relaxed),
             cache_hits: self.hits.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// The flight of `key`, created if none is running.
+fn flight_for<K: std::hash::Hash + Eq>(flights: &Flights<K>, key: K) -> Arc<AsyncMutex<Flight>> {
+    Arc::clone(lock(flights).entry(key).or_default())
+}
+
+/// Forgets a finished flight unless another caller still holds it (so the map stays as
+/// small as the number of calls in progress).
+fn done<K: std::hash::Hash + Eq>(flights: &Flights<K>, key: &K, flight: &Arc<AsyncMutex<Flight>>) {
+    let mut map = lock(flights);
+    // Two references: the map's and the caller's.
+    if map
+        .get(key)
+        .is_some_and(|f| Arc::ptr_eq(f, flight) && Arc::strong_count(f) <= 2)
+    {
+        map.remove(key);
+    }
+}
+
+/// Removes the oldest entries until `map` holds fewer than `cap`.
+fn evict_oldest<K: Clone + std::hash::Hash + Eq, V>(
+    map: &mut HashMap<K, V>,
+    cap: usize,
+    created: impl Fn(&V) -> UnixTime,
+) {
+    while map.len() >= cap.max(1) {
+        let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, v)| created(v))
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        map.remove(&oldest);
     }
 }
 

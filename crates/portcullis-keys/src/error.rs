@@ -67,9 +67,14 @@ pub enum KeysError {
     /// The key version has sealed as many messages as its random-nonce budget allows.
     #[error("key version `{0}` reached its seal limit; rotate the master key")]
     SealLimitReached(KeyVersion),
-    /// The KMS does not know the named key-encryption key.
+    /// The KMS does not know the named key-encryption key (a blob's untrusted name is
+    /// shown as [`untrusted_hex`]: a short hex prefix and its length).
     #[error("unknown key-encryption key `{0}`")]
     UnknownKek(String),
+    /// A blob source returned a blob whose id is not after the cursor it was given (it
+    /// ignores the cursor, or lists out of order): re-encryption stops instead of looping.
+    #[error("the blob source did not advance past its cursor")]
+    SourceCursorStuck,
     /// The secret is not available from the source or the environment.
     #[error("secret `{0}` not found")]
     SecretNotFound(String),
@@ -79,4 +84,13 @@ pub enum KeysError {
     /// A store, KMS or secret source failed; callers fail closed.
     #[error(transparent)]
     Backend(#[from] BackendError),
+}
+
+/// Untrusted bytes for an error message: at most the first 8 bytes in hex, then the
+/// length (`6576696c0a6b656b… (12 bytes)`), so no control character or long value reaches
+/// a log line.
+pub(crate) fn untrusted_hex(bytes: &[u8]) -> String {
+    let shown = bytes.get(..8).unwrap_or(bytes);
+    let more = if bytes.len() > shown.len() { "…" } else { "" };
+    format!("{}{more} ({} bytes)", hex::encode(shown), bytes.len())
 }

@@ -1,6 +1,7 @@
 //! A cached reader for runtime secrets: a database-first source, the environment as a
-//! fallback for bootstrap secrets, a TTL, single-flight on a miss and optional
-//! serve-stale on an outage.
+//! fallback for bootstrap secrets, a TTL, single-flight on a miss (every waiter gets the
+//! one lookup's outcome: value, none or error), failures remembered briefly, and optional
+//! serve-stale on an outage (never for a secret the source has since said it lacks).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::lock::Mutex as AsyncMutex;
-use portcullis_core::{Provider, SecretString, UnixTime};
+use portcullis_core::{BackendError, BackendErrorKind, Provider, SecretString, UnixTime};
 use serde::{Deserialize, Serialize};
 
 use crate::KeysError;
@@ -136,6 +137,10 @@ pub struct ResolverConfig {
     /// When the source fails, serve an expired value for up to this long past its TTL.
     /// Default `None`: fail closed.
     pub serve_stale_for: Option<Duration>,
+    /// After the source fails for a name, calls within this long get the same failure
+    /// without asking the source again (serve-stale still applies). Default 1 s; zero
+    /// asks again at once (still one call per flight of concurrent callers).
+    pub failure_ttl: Duration,
 }
 
 impl Default for ResolverConfig {
@@ -143,6 +148,7 @@ impl Default for ResolverConfig {
         Self {
             ttl: Duration::from_secs(300),
             serve_stale_for: None,
+            failure_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -166,6 +172,24 @@ struct Cached {
     fetched: UnixTime,
 }
 
+/// The last lookup of a name that did not yield a value, handed to the callers that
+/// waited on it (and, for a failure, to callers within `failure_ttl`).
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    /// Ordered with the tickets callers take before they wait.
+    seq: u64,
+    at: UnixTime,
+    kind: OutcomeKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum OutcomeKind {
+    /// The source holds no value.
+    Missing,
+    /// The source failed (its kind and operation, to hand out as a `Backend` error).
+    Failed(BackendErrorKind, &'static str),
+}
+
 /// Cached, single-flight access to runtime secrets.
 ///
 /// `Debug` shows the configuration and counters only (never values, nor the source's own
@@ -176,6 +200,8 @@ pub struct SecretResolver {
     provider: Provider,
     config: ResolverConfig,
     cache: Mutex<HashMap<SecretName, Cached>>,
+    outcomes: Mutex<HashMap<SecretName, Outcome>>,
+    seq: AtomicU64,
     flights: Mutex<HashMap<SecretName, Arc<AsyncMutex<()>>>>,
     hits: AtomicU64,
     fetches: AtomicU64,
@@ -207,6 +233,8 @@ impl SecretResolver {
             provider,
             config,
             cache: Mutex::new(HashMap::new()),
+            outcomes: Mutex::new(HashMap::new()),
+            seq: AtomicU64::new(0),
             flights: Mutex::new(HashMap::new()),
             hits: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
@@ -265,6 +293,8 @@ impl SecretResolver {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
+        // Outcomes recorded after this ticket answer this call: it waited for them.
+        let ticket = self.seq.load(Ordering::SeqCst);
         let flight = {
             let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(flights.entry(name.clone()).or_default())
@@ -274,30 +304,95 @@ impl SecretResolver {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(v);
         }
+        let now = self.provider.now();
+        let last = self
+            .outcomes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .copied();
+        if let Some(o) = last {
+            let waited = o.seq > ticket;
+            let recent_failure = matches!(o.kind, OutcomeKind::Failed(..))
+                && o.at
+                    .checked_add(self.config.failure_ttl)
+                    .is_some_and(|t| now < t);
+            if waited || recent_failure {
+                return self.replay(name, o.kind);
+            }
+        }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         match self.source.fetch(name).await {
             Ok(Some(value)) => {
                 self.store(name, &value);
+                self.outcomes
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(name);
                 Ok(value)
             }
             // The source is authoritative: the environment answers only when the source
             // positively says it has no value, and that answer is not cached, so a value
-            // added at the source takes over on the next call.
-            Ok(None) => self
-                .env_value(name)
-                .ok_or_else(|| KeysError::SecretNotFound(name.as_str().to_owned())),
+            // added at the source takes over on the next call. A value cached earlier is
+            // dropped: deleted at the source, it must not come back as a stale value
+            // during a later outage.
+            Ok(None) => {
+                self.invalidate(name);
+                self.record(name, OutcomeKind::Missing);
+                self.replay(name, OutcomeKind::Missing)
+            }
             // Never the environment on an error: a secret deleted at the source must not
             // reappear from a stale variable while the source is down.
             Err(error) => {
-                if let Some(extra) = self.config.serve_stale_for {
-                    if let Some(v) = self.cached(name, extra) {
-                        self.stale_served.fetch_add(1, Ordering::Relaxed);
-                        return Ok(v);
-                    }
+                let kind = match &error {
+                    KeysError::Backend(e) => OutcomeKind::Failed(e.kind(), e.operation()),
+                    _ => OutcomeKind::Failed(BackendErrorKind::Other, "secret source"),
+                };
+                self.record(name, kind);
+                match self.stale(name) {
+                    Some(v) => Ok(v),
+                    None => Err(error),
                 }
-                Err(error)
             }
         }
+    }
+
+    fn record(&self, name: &SecretName, kind: OutcomeKind) {
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        self.outcomes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                name.clone(),
+                Outcome {
+                    seq,
+                    at: self.provider.now(),
+                    kind,
+                },
+            );
+    }
+
+    /// The answer an outcome gives without asking the source.
+    fn replay(&self, name: &SecretName, kind: OutcomeKind) -> Result<SecretString, KeysError> {
+        match kind {
+            OutcomeKind::Missing => self
+                .env_value(name)
+                .ok_or_else(|| KeysError::SecretNotFound(name.as_str().to_owned())),
+            OutcomeKind::Failed(kind, operation) => match self.stale(name) {
+                Some(v) => Ok(v),
+                None => Err(KeysError::Backend(BackendError::without_source(
+                    kind, operation,
+                ))),
+            },
+        }
+    }
+
+    /// An expired source value within the serve-stale bound, if configured.
+    fn stale(&self, name: &SecretName) -> Option<SecretString> {
+        let extra = self.config.serve_stale_for?;
+        let v = self.cached(name, extra)?;
+        self.stale_served.fetch_add(1, Ordering::Relaxed);
+        Some(v)
     }
 
     fn env_value(&self, name: &SecretName) -> Option<SecretString> {

@@ -200,6 +200,12 @@ impl Sealer {
                 return Ok(report);
             }
             for stored in page {
+                if report.cursor.as_ref().is_some_and(|c| stored.id <= *c) {
+                    return Err(ReencryptInterrupted {
+                        report,
+                        error: KeysError::SourceCursorStuck,
+                    });
+                }
                 if options.max_blobs.is_some_and(|max| report.scanned >= max) {
                     return Ok(report);
                 }

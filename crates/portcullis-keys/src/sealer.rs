@@ -210,7 +210,8 @@ impl Sealer {
     }
 
     /// Re-encryption of one blob: opens it under any allowed version and, unless it is
-    /// already under the primary, seals the plaintext again under the primary. Idempotent.
+    /// already under the primary (or a newer version), seals the plaintext again under the
+    /// primary. Idempotent; never moves a blob to an older version.
     ///
     /// # Errors
     /// As for [`Sealer::open`] and [`Sealer::seal`]; the input blob is never modified.
@@ -223,7 +224,9 @@ impl Sealer {
     ) -> Result<Reencrypted, KeysError> {
         let from = format::inspect(blob)?.key_version;
         let primary = self.ring().primary();
-        if from == primary {
+        // At or above the primary: left alone (a blob sealed by a replica that already
+        // rotated is never downgraded to an older key).
+        if from >= primary {
             return Ok(Reencrypted {
                 blob: blob.to_vec(),
                 changed: false,

@@ -237,3 +237,189 @@ fn kms_trait_is_dyn_compatible() {
     let k: Arc<dyn Kms> = Arc::new(local());
     assert!(format!("{k:?}").contains("LocalKms"));
 }
+
+/// Issue 15 finding: a blob naming an unknown key-encryption key must not echo its bytes
+/// (newlines included) into the error; a short hex prefix and the length are shown.
+#[tokio::test]
+async fn an_unknown_kek_in_a_blob_is_shown_as_a_short_hex_prefix() {
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let env = envelope(Arc::new(local()), &clock, EnvelopeConfig::default());
+    let blob = env.seal(&tenant("acme"), b"ctx", b"m").await.unwrap();
+    // Rewrite the KEK name field (after the format byte and its 2-byte length).
+    let old_len = usize::from(u16::from_be_bytes([blob[1], blob[2]]));
+    let evil = b"evil\nkek: injected line\r\n\x1b[31m".to_vec();
+    let mut forged = vec![blob[0]];
+    forged.extend_from_slice(&u16::try_from(evil.len()).unwrap().to_be_bytes());
+    forged.extend_from_slice(&evil);
+    forged.extend_from_slice(&blob[3 + old_len..]);
+    let err = env
+        .open(&tenant("acme"), b"ctx", &forged)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, KeysError::UnknownKek(_)), "{err:?}");
+    assert!(
+        !text.contains('\n') && !text.contains('\r') && !text.contains('\x1b'),
+        "{text:?}"
+    );
+    assert!(
+        !text.contains("evil") && !text.contains("injected"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("6576696c0a6b656b") && text.contains(&format!("({} bytes)", evil.len())),
+        "{text:?}"
+    );
+}
+
+/// A KMS that counts its calls, answers after a delay, and can be switched off.
+#[derive(Debug)]
+struct Slow {
+    inner: LocalKms,
+    down: AtomicBool,
+    wraps: std::sync::atomic::AtomicU64,
+    unwraps: std::sync::atomic::AtomicU64,
+}
+
+impl Slow {
+    fn new() -> Self {
+        Self {
+            inner: local(),
+            down: AtomicBool::new(false),
+            wraps: 0.into(),
+            unwraps: 0.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Kms for Slow {
+    async fn wrap(
+        &self,
+        kek: &KeyId,
+        dk: &DataKey,
+        ctx: &KmsContext,
+    ) -> Result<WrappedKey, KeysError> {
+        self.wraps.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BackendError::timeout("kms wrap").into());
+        }
+        self.inner.wrap(kek, dk, ctx).await
+    }
+    async fn unwrap(
+        &self,
+        kek: &KeyId,
+        w: &WrappedKey,
+        ctx: &KmsContext,
+    ) -> Result<DataKey, KeysError> {
+        self.unwraps.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BackendError::timeout("kms unwrap").into());
+        }
+        self.inner.unwrap(kek, w, ctx).await
+    }
+}
+
+async fn all<T: Send + 'static>(
+    n: usize,
+    f: impl Fn() -> futures::future::BoxFuture<'static, T>,
+) -> Vec<T> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let fut = f();
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                fut.await
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+/// Issue 15 finding: on a cold cache, 64 concurrent seals make one KMS wrap (before: 64)
+/// and 64 concurrent opens of blobs under one wrapped key make one unwrap (before: 64);
+/// on a failing KMS, 64 seals make one call and all fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cold_cache_calls_the_kms_once_whatever_the_concurrency() {
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let kms = Arc::new(Slow::new());
+    let env = Arc::new(envelope(kms.clone(), &clock, EnvelopeConfig::default()));
+    let sealed = all(64, || {
+        let env = Arc::clone(&env);
+        Box::pin(async move { env.seal(&tenant("acme"), b"ctx", b"m").await.unwrap() })
+    })
+    .await;
+    assert_eq!(kms.wraps.load(Ordering::SeqCst), 1);
+    assert_eq!(env.stats().wraps, 1);
+    // A fresh envelope (another process) opens them all with one unwrap.
+    let reader = Arc::new(envelope(kms.clone(), &clock, EnvelopeConfig::default()));
+    let sealed = Arc::new(sealed);
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let opened = all(64, || {
+        let (reader, sealed) = (Arc::clone(&reader), Arc::clone(&sealed));
+        let i = n.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move { reader.open(&tenant("acme"), b"ctx", &sealed[i]).await })
+    })
+    .await;
+    assert!(
+        opened
+            .iter()
+            .all(|o| o.as_ref().unwrap().expose_secret() == b"m")
+    );
+    assert_eq!(kms.unwraps.load(Ordering::SeqCst), 1);
+    // The KMS goes down: 64 cold seals for another tenant, one call, 64 typed errors.
+    kms.down.store(true, Ordering::SeqCst);
+    let failed = all(64, || {
+        let env = Arc::clone(&env);
+        Box::pin(async move { env.seal(&tenant("globex"), b"ctx", b"m").await })
+    })
+    .await;
+    assert!(
+        failed
+            .iter()
+            .all(|r| matches!(r, Err(KeysError::Backend(_))))
+    );
+    assert_eq!(kms.wraps.load(Ordering::SeqCst), 2);
+    // And it recovers: the next seal calls again.
+    kms.down.store(false, Ordering::SeqCst);
+    env.seal(&tenant("globex"), b"ctx", b"m").await.unwrap();
+    assert_eq!(kms.wraps.load(Ordering::SeqCst), 3);
+}
+
+/// Issue 15 finding: the sealing cache is bounded, and expired keys are swept out
+/// without being touched.
+#[tokio::test]
+async fn both_caches_are_bounded_and_swept() {
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let config = EnvelopeConfig {
+        ttl: Duration::from_secs(60),
+        max_uses: 1000,
+        max_cached: 8,
+    };
+    let env = envelope(Arc::new(local()), &clock, config);
+    let mut blobs = Vec::new();
+    for i in 0..50 {
+        let t = tenant(&format!("t{i}"));
+        blobs.push((t.clone(), env.seal(&t, b"c", b"m").await.unwrap()));
+        assert!(env.cached_keys().0 <= 8, "{:?}", env.cached_keys());
+    }
+    let reader = envelope(Arc::new(local()), &clock, config);
+    for (t, b) in &blobs {
+        reader.open(t, b"c", b).await.unwrap();
+        assert!(reader.cached_keys().1 <= 8);
+    }
+    assert_eq!(env.cached_keys().0, 8);
+    assert_eq!(reader.cached_keys().1, 8);
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(env.sweep_expired(), 8);
+    assert_eq!(reader.sweep_expired(), 8);
+    assert_eq!((env.cached_keys(), reader.cached_keys()), ((0, 0), (0, 0)));
+}

@@ -154,8 +154,9 @@ async fn outage_fails_closed_by_default_and_serves_stale_when_enabled() {
                 ));
             }
         }
-        // Recovery.
+        // Recovery, once the failure is no longer remembered (1 s by default).
         db.down.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(2));
         assert_eq!(r.get(&name("k")).await.unwrap().expose_secret(), "v1");
     }
 }
@@ -227,8 +228,9 @@ async fn secret_deleted_at_the_source_does_not_reappear_from_the_environment() {
         Err(KeysError::Backend(_))
     ));
     // A source value that was deleted, with the source then down past the TTL and no
-    // serve-stale: error, not the environment.
+    // serve-stale: error, not the environment. (Past the remembered failure first.)
     db.down.store(false, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(2));
     db.values
         .lock()
         .unwrap()
@@ -277,4 +279,105 @@ fn secret_names_are_validated() {
         assert!(SecretName::new(bad).is_err(), "{bad:?}");
     }
     assert!(SecretName::new("integrations/stripe:live.key_1").is_ok());
+}
+
+/// Issue 15 finding: 64 concurrent callers on a failing source make one call (before:
+/// 64 serialized calls), all get the failure, and the failure is remembered briefly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_misses_on_a_failing_source_call_it_once() {
+    let db = Arc::new(Db {
+        delay_ms: 20,
+        ..Db::default()
+    });
+    db.down.store(true, Ordering::SeqCst);
+    let (r, clock) = setup(db.clone(), ResolverConfig::default());
+    let r = Arc::new(r);
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (r, barrier) = (Arc::clone(&r), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                r.get(&name("k")).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Err(KeysError::Backend(_))));
+    }
+    assert_eq!(db.calls.load(Ordering::SeqCst), 1);
+    // Within the failure TTL: the same answer without a call; after it, a new call.
+    assert!(matches!(
+        r.get(&name("k")).await,
+        Err(KeysError::Backend(_))
+    ));
+    assert_eq!(db.calls.load(Ordering::SeqCst), 1);
+    clock.advance(Duration::from_millis(1001));
+    db.down.store(false, Ordering::SeqCst);
+    db.values.lock().unwrap().insert("k".into(), "v".into());
+    assert_eq!(r.get(&name("k")).await.unwrap().expose_secret(), "v");
+    assert_eq!(db.calls.load(Ordering::SeqCst), 2);
+}
+
+/// Concurrent callers for a name the source lacks also share one call, and each gets
+/// "not found" (or the bootstrap value).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_misses_for_a_missing_secret_call_once() {
+    let db = Arc::new(Db {
+        delay_ms: 20,
+        ..Db::default()
+    });
+    let (r, _clock) = setup(db.clone(), ResolverConfig::default());
+    let r = Arc::new(r);
+    let barrier = Arc::new(tokio::sync::Barrier::new(32));
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let (r, barrier) = (Arc::clone(&r), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let n = if i % 2 == 0 { "absent" } else { "db.password" };
+                (i, r.get(&name(n)).await)
+            })
+        })
+        .collect();
+    for t in tasks {
+        match t.await.unwrap() {
+            (i, Err(KeysError::SecretNotFound(_))) if i % 2 == 0 => {}
+            (i, Ok(v)) if i % 2 == 1 => assert_eq!(v.expose_secret(), "from-env"),
+            (i, other) => panic!("{i}: {other:?}"),
+        }
+    }
+    assert_eq!(db.calls.load(Ordering::SeqCst), 2, "one call per name");
+    // Not cached: a later call asks again.
+    r.get(&name("db.password")).await.unwrap();
+    assert_eq!(db.calls.load(Ordering::SeqCst), 3);
+}
+
+/// Issue 15 finding: with serve-stale on, a secret deleted at the source must not come
+/// back during a later outage.
+#[tokio::test]
+async fn a_secret_deleted_at_the_source_is_not_served_stale_later() {
+    let db = Arc::new(Db::default());
+    db.values.lock().unwrap().insert("k".into(), "v1".into());
+    let (r, clock) = setup(
+        db.clone(),
+        ResolverConfig {
+            serve_stale_for: Some(Duration::from_secs(3600)),
+            ..ResolverConfig::default()
+        },
+    );
+    assert_eq!(r.get(&name("k")).await.unwrap().expose_secret(), "v1");
+    db.values.lock().unwrap().clear();
+    clock.advance(Duration::from_secs(301));
+    assert!(matches!(
+        r.get(&name("k")).await,
+        Err(KeysError::SecretNotFound(_))
+    ));
+    db.down.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(10));
+    assert!(matches!(
+        r.get(&name("k")).await,
+        Err(KeysError::Backend(_))
+    ));
+    assert_eq!(r.stats().stale_served, 0);
 }

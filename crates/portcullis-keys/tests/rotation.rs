@@ -274,3 +274,99 @@ async fn concurrent_change_is_not_overwritten_and_max_blobs_limits_a_run() {
         b"written-by-someone-else"
     );
 }
+
+/// Issue 15 finding: `reencrypt` must leave a blob sealed under a version newer than the
+/// primary alone (a replica that rotated first sealed it), not move it to an older key.
+#[test]
+fn reencrypt_never_downgrades_a_blob_newer_than_the_primary() {
+    use portcullis_keys::MasterKeys;
+    let behind = common::sealer_with(MasterKeys::new(v(1), key(1)), 3);
+    let ahead = common::sealer_with(MasterKeys::new(v(1), key(1)), 4);
+    ahead.rotate(v(2), key(2)).unwrap();
+    behind.insert_key(v(2), key(2)).unwrap(); // can open v2, still seals under v1
+    let t = tenant("acme");
+    let blob = ahead.seal(&t, b"ctx", b"secret").unwrap();
+    assert_eq!(inspect(&blob).unwrap().key_version, v(2));
+    let r = behind.reencrypt(&t, None, b"ctx", &blob).unwrap();
+    assert!(!r.changed);
+    assert_eq!(r.blob, blob);
+    assert_eq!((r.from, r.to), (v(2), v(1)));
+    // An older blob is still brought up to the primary.
+    let old = behind.seal(&t, b"ctx", b"secret").unwrap();
+    let r = ahead.reencrypt(&t, None, b"ctx", &old).unwrap();
+    assert!(r.changed);
+    assert_eq!(inspect(&r.blob).unwrap().key_version, v(2));
+}
+
+/// A source that ignores the cursor (always the first page).
+#[derive(Debug, Default)]
+struct StuckSource {
+    inner: MemStore,
+    calls: AtomicU64,
+}
+
+#[async_trait]
+impl BlobSource for StuckSource {
+    async fn page(
+        &self,
+        _after: Option<&BlobId>,
+        limit: usize,
+    ) -> Result<Vec<StoredBlob>, KeysError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.page(None, limit).await
+    }
+}
+
+/// Issue 15 finding: `reencrypt_all` must stop, with a typed error, on a source whose
+/// pages do not advance past the cursor (before: 1001 page calls and counting).
+#[tokio::test]
+async fn reencrypt_all_stops_on_a_cursor_that_does_not_advance() {
+    let s = sealer();
+    let t = tenant("acme");
+    let source = StuckSource::default();
+    {
+        let mut rows = source.inner.rows.lock().unwrap();
+        for i in 0..3 {
+            let blob = s.seal(&t, b"ctx", b"x").unwrap();
+            rows.insert(
+                id(i),
+                StoredBlob {
+                    id: id(i),
+                    tenant: t.clone(),
+                    salt: None,
+                    context: b"ctx".to_vec(),
+                    blob,
+                },
+            );
+        }
+    }
+    s.rotate(v(2), key(2)).unwrap();
+    let opts = ReencryptOptions {
+        page_size: 2,
+        ..ReencryptOptions::default()
+    };
+    let err = s
+        .reencrypt_all(&source, &source.inner, opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.error, KeysError::SourceCursorStuck),
+        "{:?}",
+        err.error
+    );
+    assert_eq!(source.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(err.report.scanned, 2);
+    assert_eq!(err.report.cursor, Some(id(1)));
+    // A resume cursor the source answers at or before is refused the same way.
+    let opts = ReencryptOptions {
+        page_size: 2,
+        resume_after: Some(id(5)),
+        ..ReencryptOptions::default()
+    };
+    let err = s
+        .reencrypt_all(&source, &source.inner, opts)
+        .await
+        .unwrap_err();
+    assert!(matches!(err.error, KeysError::SourceCursorStuck));
+    assert_eq!(err.report.scanned, 0);
+}

@@ -669,3 +669,63 @@ async fn issued_nonces_rotate_by_window_and_are_shared_by_replicas() {
 fn clock_secs(clock: &ManualClock) -> u64 {
     portcullis_core::Clock::now(clock).as_secs()
 }
+
+#[tokio::test]
+async fn a_proof_of_exactly_8_kib_is_read_and_one_byte_more_is_refused() {
+    let (v, _) = verifier_at(1_700_000_000);
+    let c = Client::new(22);
+    // base64url lengths move in steps, so pad both the header and the payload; the
+    // signature is always 86 characters, so only the one that fits is signed.
+    let sized = |jti: &str, len: usize| {
+        (0..4)
+            .flat_map(|h| (0..1000).map(move |pad| (h, pad)))
+            .find_map(|(h, pad)| {
+                let mut header = c.header();
+                header["x"] = json!("y".repeat(h));
+                let mut claims = c.claims(jti, 1_700_000_000);
+                claims["pad"] = json!("x".repeat(5600 + pad));
+                let n = URL_SAFE_NO_PAD.encode(header.to_string()).len()
+                    + URL_SAFE_NO_PAD.encode(claims.to_string()).len()
+                    + 2
+                    + 86;
+                (n == len).then(|| c.sign(&header, &claims))
+            })
+            .unwrap()
+    };
+    let req = DpopRequest::new("GET", HTU);
+    let max = sized("max", 8192);
+    assert_eq!(max.len(), 8192);
+    v.verify(&max, &req).await.unwrap();
+    let over = sized("over", 8193);
+    assert!(matches!(
+        v.verify(&over, &req).await,
+        Err(TokenError::DpopProofInvalid { reason }) if reason.contains("8 KiB")
+    ));
+}
+
+#[test]
+fn window_bounds_are_inclusive() {
+    let s = Duration::from_secs;
+    assert!(DpopConfig::default().window(s(600), s(60)).is_ok());
+    assert!(DpopConfig::default().window(s(1), s(0)).is_ok());
+}
+
+#[tokio::test]
+async fn a_replay_late_in_the_window_is_still_refused() {
+    let (v, clock) = verifier_at(1_700_000_000);
+    let c = Client::new(23);
+    // Issued 5 s ahead (the most the leeway allows): acceptable until iat + 65 s.
+    let p = c.proof("late", 1_700_000_005);
+    let req = DpopRequest::new("GET", HTU);
+    v.verify(&p, &req).await.unwrap();
+    clock.advance(Duration::from_secs(69));
+    assert!(matches!(
+        v.verify(&p, &req).await,
+        Err(TokenError::DpopProofReplayed)
+    ));
+    clock.advance(Duration::from_secs(2));
+    assert!(matches!(
+        v.verify(&p, &req).await,
+        Err(TokenError::DpopProofInvalid { reason }) if reason.contains("too old")
+    ));
+}

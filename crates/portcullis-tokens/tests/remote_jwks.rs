@@ -1309,3 +1309,106 @@ async fn a_profile_refuses_a_jwks_discovered_from_another_issuer() {
     IssuerProfile::remote("https://other.example.com", &[AUDIENCE], &algs, fixed).unwrap();
     assert!(http.requests().is_empty());
 }
+
+#[test]
+fn config_bounds_are_exact() {
+    let s = Duration::from_secs;
+    let ms = Duration::from_millis;
+    let c = RemoteJwksConfig::default;
+    assert!(c().cooldown(s(1)).is_ok());
+    assert!(c().cooldown(ms(999)).is_err());
+    assert!(c().ttl(s(1), s(1), s(1)).is_ok());
+    assert!(c().ttl(s(1), s(2), s(7 * 86_400)).is_ok());
+    assert!(c().ttl(ms(999), s(2), s(3)).is_err());
+    assert!(c().ttl(s(2), s(1), s(3)).is_err());
+    assert!(c().ttl(s(1), s(3), s(2)).is_err());
+    assert!(c().ttl(s(1), s(2), s(7 * 86_400 + 1)).is_err());
+    assert!(c().max_staleness(s(7 * 86_400)).is_ok());
+    assert!(c().max_staleness(s(7 * 86_400 + 1)).is_err());
+    assert!(c().max_staleness(Duration::ZERO).is_ok());
+}
+
+/// `rsa_default` decides the algorithm of an RSA key whose JWK has no `alg` (RFC 7515
+/// A.2's key here): RS256 by default, the one given, or skipped with `None`.
+#[tokio::test]
+async fn rsa_keys_without_alg_take_the_configured_default() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/rfc7515_a2_rs256.txt"
+    ))
+    .unwrap();
+    let member = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let doc = json!({"keys": [{"kty": "RSA", "kid": "rsa-1", "n": member("n"), "e": member("e")}]});
+    for (config, expected) in [
+        (cfg(), Some(Algorithm::Rs256)),
+        (
+            cfg().rsa_default(Some(Algorithm::Ps256)),
+            Some(Algorithm::Ps256),
+        ),
+        (cfg().rsa_default(None), None),
+    ] {
+        let idp = Idp::fixed(config);
+        idp.http.always(JWKS_URI, json_reply(&doc));
+        idp.jwks.refresh().await.unwrap();
+        let states = idp.jwks.cached().unwrap().states().unwrap();
+        assert_eq!(states.first().map(|(_, alg, _)| *alg), expected);
+    }
+}
+
+/// The strict default refuses the high-S form of an ES256 signature; an issuer configured
+/// with `danger_accept_high_s` accepts both forms.
+#[tokio::test]
+async fn high_s_signatures_only_with_the_opt_in() {
+    const K: EsKey = EsKey {
+        scalar: [5; 32],
+        kid: "es-1",
+    };
+    let low = K.token();
+    let (input, sig) = low.rsplit_once('.').unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    let (r, s) = sig.split_scalars();
+    let high = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+    let high = format!("{input}.{}", b64(high.to_bytes()));
+    for (config, high_ok) in [(cfg(), false), (cfg().danger_accept_high_s(), true)] {
+        let idp = Idp::fixed(config);
+        idp.http
+            .always(JWKS_URI, json_reply(&json!({"keys": [K.jwk()]})));
+        assert_verified(idp.verify(&low).await, "es-1");
+        let got = idp.verify(&high).await;
+        if high_ok {
+            assert_verified(got, "es-1");
+        } else {
+            assert!(matches!(got, Err(TokenError::InvalidSignature)), "{got:?}");
+        }
+    }
+}
+
+/// An `ETag` is stored only if it is ASCII and at most 256 bytes; otherwise the next
+/// refresh is unconditional.
+#[tokio::test]
+async fn only_short_ascii_etags_are_stored() {
+    let long = format!("\"{}\"", "e".repeat(255)); // 257 bytes
+    let edge = format!("\"{}\"", "e".repeat(254)); // 256 bytes
+    for (etag, stored) in [
+        (long.as_str(), false),
+        ("\"é\"", false),
+        (edge.as_str(), true),
+    ] {
+        let idp = Idp::fixed(cfg());
+        let doc = jwks_doc(&[&A]);
+        let tag = etag.to_owned();
+        idp.http.always(
+            JWKS_URI,
+            Ok(HttpResponse::new(200, doc.to_string().into_bytes()).with_etag(tag)),
+        );
+        idp.jwks.refresh().await.unwrap();
+        idp.jwks.refresh().await.unwrap();
+        let sent = idp.http.requests()[1].if_none_match.clone();
+        assert_eq!(sent.as_deref(), stored.then_some(etag), "{etag:?}");
+    }
+}

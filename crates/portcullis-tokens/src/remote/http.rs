@@ -148,10 +148,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_response_debug_shows_the_body_length_not_the_body() {
+        let r = HttpResponse::new(200, b"{\"keys\":[]}".to_vec()).with_etag("\"v1\"");
+        let text = format!("{r:?}");
+        assert!(
+            text.contains("body_len: 11") && text.contains("v1"),
+            "{text}"
+        );
+        assert!(!text.contains("keys"), "{text}");
+    }
+
+    #[test]
     fn url_policy() {
         assert!(checked_url("https://idp.example.com/.well-known/jwks.json", false).is_ok());
-        assert!(checked_url("http://idp.example.com/jwks", false).is_err());
-        assert!(checked_url("http://idp.example.com/jwks", true).is_err());
+        assert_eq!(
+            checked_url("http://idp.example.com/jwks", false),
+            Err("plain HTTP is refused (HTTPS only)")
+        );
+        assert_eq!(
+            checked_url("http://idp.example.com/jwks", true),
+            Err("plain HTTP is allowed to loopback hosts only")
+        );
+        assert_eq!(
+            checked_url("ftp://idp.example.com/jwks", true),
+            Err("the URL scheme is not https")
+        );
         assert!(checked_url("http://127.0.0.1:8080/jwks", false).is_err());
         assert!(checked_url("http://127.0.0.1:8080/jwks", true).is_ok());
         assert!(checked_url("http://127.1.2.3/jwks", true).is_ok());
