@@ -423,3 +423,146 @@ async fn both_caches_are_bounded_and_swept() {
     assert_eq!(reader.sweep_expired(), 8);
     assert_eq!((env.cached_keys(), reader.cached_keys()), ((0, 0), (0, 0)));
 }
+
+/// Waiters on a failing unwrap share it (one KMS call) and get the same typed error the
+/// caller got: the backend's kind and operation, `Decrypt` for a wrapped key the KMS
+/// refuses, `UnknownKek` for a KEK it does not hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn waiters_on_a_failing_kms_call_get_its_typed_error() {
+    use portcullis_core::BackendErrorKind;
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let kms = Arc::new(Slow::new());
+    let writer = envelope(kms.clone(), &clock, EnvelopeConfig::default());
+    let blob = Arc::new(writer.seal(&tenant("acme"), b"ctx", b"m").await.unwrap());
+    // The KMS is down: 64 cold opens, one unwrap, 64 timeouts naming the KMS operation.
+    kms.down.store(true, Ordering::SeqCst);
+    let reader = Arc::new(envelope(kms.clone(), &clock, EnvelopeConfig::default()));
+    let before = kms.unwraps.load(Ordering::SeqCst);
+    let got = all(64, || {
+        let (reader, blob) = (Arc::clone(&reader), Arc::clone(&blob));
+        Box::pin(async move { reader.open(&tenant("acme"), b"ctx", &blob).await })
+    })
+    .await;
+    assert_eq!(kms.unwraps.load(Ordering::SeqCst), before + 1);
+    for r in &got {
+        match r {
+            Err(KeysError::Backend(e)) => {
+                assert_eq!(e.kind(), BackendErrorKind::Timeout);
+                assert_eq!(e.operation(), "kms unwrap");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Up again: a blob of another tenant's context does not unwrap (the KMS context binds
+    // the tenant): every waiter gets `Decrypt`, from one call.
+    kms.down.store(false, Ordering::SeqCst);
+    let before = kms.unwraps.load(Ordering::SeqCst);
+    let got = all(16, || {
+        let (reader, blob) = (Arc::clone(&reader), Arc::clone(&blob));
+        Box::pin(async move { reader.open(&tenant("globex"), b"ctx", &blob).await })
+    })
+    .await;
+    assert!(
+        got.iter().all(|r| matches!(r, Err(KeysError::Decrypt))),
+        "{got:?}"
+    );
+    assert_eq!(kms.unwraps.load(Ordering::SeqCst), before + 1);
+    // A KEK the KMS lacks: `UnknownKek` for every waiter of the one wrap.
+    let orphan = Arc::new(Envelope::new(
+        kms.clone(),
+        KeyId::new("kek-gone").unwrap(),
+        clock.provider(5),
+        EnvelopeConfig::default(),
+    ));
+    let got = all(16, || {
+        let orphan = Arc::clone(&orphan);
+        Box::pin(async move { orphan.seal(&tenant("acme"), b"ctx", b"m").await })
+    })
+    .await;
+    assert!(
+        got.iter()
+            .all(|r| matches!(r, Err(KeysError::UnknownKek(_)))),
+        "{got:?}"
+    );
+}
+
+/// A sweep drops keys that expired or used up their seals, and only those.
+#[tokio::test]
+async fn a_sweep_drops_exactly_the_spent_keys() {
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let config = EnvelopeConfig {
+        ttl: Duration::from_secs(60),
+        max_uses: 2,
+        max_cached: 100,
+    };
+    let env = envelope(Arc::new(local()), &clock, config);
+    for i in 0..3 {
+        env.seal(&tenant(&format!("old{i}")), b"c", b"m")
+            .await
+            .unwrap();
+    }
+    clock.advance(Duration::from_secs(30));
+    env.seal(&tenant("used"), b"c", b"m").await.unwrap();
+    env.seal(&tenant("used"), b"c", b"m").await.unwrap(); // its 2 uses are spent
+    env.seal(&tenant("fresh"), b"c", b"m").await.unwrap();
+    assert_eq!(env.sweep_expired(), 1, "only the spent key");
+    clock.advance(Duration::from_secs(31));
+    assert_eq!(env.sweep_expired(), 3, "the three old keys");
+    assert_eq!(env.cached_keys().0, 1);
+}
+
+/// Short KEK names are shown whole in hex, without an ellipsis.
+#[tokio::test]
+async fn short_unknown_kek_names_are_shown_whole() {
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let env = envelope(Arc::new(local()), &clock, EnvelopeConfig::default());
+    let blob = env.seal(&tenant("acme"), b"ctx", b"m").await.unwrap();
+    let old_len = usize::from(u16::from_be_bytes([blob[1], blob[2]]));
+    for (name, shown) in [
+        (&b"abc"[..], "616263 (3 bytes)"),
+        (&b"12345678"[..], "3132333435363738 (8 bytes)"),
+        (&b"123456789"[..], "3132333435363738… (9 bytes)"),
+    ] {
+        let mut forged = vec![blob[0]];
+        forged.extend_from_slice(&u16::try_from(name.len()).unwrap().to_be_bytes());
+        forged.extend_from_slice(name);
+        forged.extend_from_slice(&blob[3 + old_len..]);
+        let text = env
+            .open(&tenant("acme"), b"ctx", &forged)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains(&format!("`{shown}`")), "{text}");
+    }
+}
+
+/// A full sealing cache drops spent keys before evicting the oldest live one, and a sweep
+/// of the opening cache counts only what it dropped.
+#[tokio::test]
+async fn a_full_cache_drops_spent_keys_first_and_sweeps_count_exactly() {
+    let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
+    let config = EnvelopeConfig {
+        ttl: Duration::from_secs(60),
+        max_uses: 2,
+        max_cached: 2,
+    };
+    let env = envelope(Arc::new(local()), &clock, config);
+    let b1 = env.seal(&tenant("b"), b"c", b"m").await.unwrap(); // oldest, 1 use
+    clock.advance(Duration::from_secs(1));
+    env.seal(&tenant("a"), b"c", b"m").await.unwrap();
+    env.seal(&tenant("a"), b"c", b"m").await.unwrap(); // spent
+    clock.advance(Duration::from_secs(1));
+    env.seal(&tenant("c"), b"c", b"m").await.unwrap(); // full: `a` goes, `b` stays
+    let wraps = env.stats().wraps;
+    env.seal(&tenant("b"), b"c", b"m").await.unwrap();
+    assert_eq!(env.stats().wraps, wraps, "b's key was kept");
+    // Opening cache: one key expired of two.
+    let reader = envelope(Arc::new(local()), &clock, config);
+    reader.open(&tenant("b"), b"c", &b1).await.unwrap();
+    clock.advance(Duration::from_secs(30));
+    let c2 = env.seal(&tenant("c"), b"c", b"m").await.unwrap();
+    reader.open(&tenant("c"), b"c", &c2).await.unwrap();
+    clock.advance(Duration::from_secs(31));
+    assert_eq!(reader.sweep_expired(), 1);
+    assert_eq!(reader.cached_keys().1, 1);
+}

@@ -381,3 +381,26 @@ async fn a_secret_deleted_at_the_source_is_not_served_stale_later() {
     ));
     assert_eq!(r.stats().stale_served, 0);
 }
+
+/// A remembered failure keeps the source's kind and operation, and ends exactly at
+/// `failure_ttl`.
+#[tokio::test]
+async fn a_remembered_failure_is_the_sources_and_ends_on_time() {
+    use portcullis_core::BackendErrorKind;
+    let db = Arc::new(Db::default());
+    db.down.store(true, Ordering::SeqCst);
+    let (r, clock) = setup(db.clone(), ResolverConfig::default());
+    assert!(r.get(&name("k")).await.is_err());
+    clock.advance(Duration::from_millis(999));
+    match r.get(&name("k")).await {
+        Err(KeysError::Backend(e)) => {
+            assert_eq!(e.kind(), BackendErrorKind::Unavailable);
+            assert_eq!(e.operation(), "fetch secret");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(db.calls.load(Ordering::SeqCst), 1);
+    clock.advance(Duration::from_millis(1));
+    assert!(r.get(&name("k")).await.is_err());
+    assert_eq!(db.calls.load(Ordering::SeqCst), 2, "asked again at 1 s");
+}
