@@ -97,11 +97,13 @@ def main():
     write("tokens_dpop", "jwks", b"\3" + json.dumps(jwks).encode())
 
     # keys_open: the published sealed blobs, and a truncation.
-    for c in kv("portcullis-keys/tests/vectors/sealed_blob_v1.txt"):
-        if "blob" in c:
-            blob = bytes.fromhex(c["blob"])
-            write("keys_open", f"blob_{c.get('case', 'x')}", blob)
-            write("keys_open", f"blob_{c.get('case', 'x')}_cut", blob[:20])
+    for name in ["v1", "v3"]:
+        for c in kv(f"portcullis-keys/tests/vectors/sealed_blob_{name}.txt"):
+            for field in ["blob", "blob_acme"]:
+                if field in c:
+                    blob = bytes.fromhex(c[field])
+                    write("keys_open", f"{name}_{field}_{c.get('case', 'x')}", blob)
+                    write("keys_open", f"{name}_{field}_{c.get('case', 'x')}_cut", blob[:20])
 
     # webhooks_parse_header: selector byte (scheme index in the target's SCHEMES), then the
     # header values in the target's NAMES order, separated by '\n'.

@@ -18,6 +18,9 @@ pub enum BackendErrorKind {
     Corrupt,
     /// The backend rejected the operation because of a conflicting concurrent change.
     Conflict,
+    /// The backend refused the call because of a rate or quota limit (AWS KMS
+    /// `ThrottlingException`, HTTP 429): retry later, with backoff.
+    Throttled,
     /// Any other failure; the source says more.
     Other,
 }
@@ -29,6 +32,7 @@ impl fmt::Display for BackendErrorKind {
             Self::Timeout => "backend timed out",
             Self::Corrupt => "backend returned corrupt data",
             Self::Conflict => "backend reported a conflict",
+            Self::Throttled => "backend throttled the call",
             Self::Other => "backend failed",
         })
     }

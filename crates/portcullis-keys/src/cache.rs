@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::KeysError;
-use crate::aead::AeadKey;
 use crate::derive::TenantSalt;
 use crate::keyring::KeyVersion;
 
@@ -30,14 +29,14 @@ pub struct CacheStats {
 }
 
 #[derive(Debug)]
-struct Slot {
+struct Slot<V> {
     version: KeyVersion,
     salt: Option<TenantSalt>,
-    key: Arc<AeadKey>,
+    key: Arc<V>,
     last_used: u64,
 }
 
-impl Slot {
+impl<V> Slot<V> {
     fn matches(&self, version: KeyVersion, salt: Option<&TenantSalt>) -> bool {
         if self.version != version {
             return false;
@@ -52,17 +51,27 @@ impl Slot {
     }
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    by_tenant: HashMap<String, Vec<Slot>>,
+#[derive(Debug)]
+struct Inner<V> {
+    by_tenant: HashMap<String, Vec<Slot<V>>>,
     len: usize,
     tick: u64,
 }
 
+impl<V> Default for Inner<V> {
+    fn default() -> Self {
+        Self {
+            by_tenant: HashMap::new(),
+            len: 0,
+            tick: 0,
+        }
+    }
+}
+
 /// The derived-key cache, keyed by tenant, key version and salt.
 #[derive(Debug)]
-pub(crate) struct KeyCache {
-    inner: Mutex<Inner>,
+pub(crate) struct KeyCache<V> {
+    inner: Mutex<Inner<V>>,
     capacity: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -70,7 +79,7 @@ pub(crate) struct KeyCache {
     evictions: AtomicU64,
 }
 
-impl KeyCache {
+impl<V> KeyCache<V> {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
@@ -89,8 +98,8 @@ impl KeyCache {
         tenant: &TenantId,
         version: KeyVersion,
         salt: Option<&TenantSalt>,
-        derive: impl FnOnce() -> Result<AeadKey, KeysError>,
-    ) -> Result<Arc<AeadKey>, KeysError> {
+        derive: impl FnOnce() -> Result<V, KeysError>,
+    ) -> Result<Arc<V>, KeysError> {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.tick = inner.tick.wrapping_add(1);
         let tick = inner.tick;
@@ -124,7 +133,7 @@ impl KeyCache {
         Ok(key)
     }
 
-    fn evict_lru(inner: &mut Inner) {
+    fn evict_lru(inner: &mut Inner<V>) {
         let oldest = inner
             .by_tenant
             .iter()

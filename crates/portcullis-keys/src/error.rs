@@ -19,6 +19,14 @@ pub enum KeysError {
     /// The blob's first byte names a format this version of the crate does not know.
     #[error("unknown sealed blob format version `{0}`")]
     UnknownFormat(u8),
+    /// A format 3 blob names a key source (its second byte) this crate does not know.
+    #[error("unknown key source `{0}` in a format 3 blob")]
+    UnknownKeySource(u8),
+    /// The blob's key comes from a source this opener was not given (for example an
+    /// envelope blob passed to [`crate::Sealer::open`], or an [`crate::Opener`] without an
+    /// envelope): the string says which kind of blob it is.
+    #[error("this is {0} blob, and no keys of that kind were configured to open it")]
+    OtherKeySource(&'static str),
     /// The blob names a key version that is not in the key ring.
     #[error("unknown key version `{0}`")]
     UnknownKeyVersion(KeyVersion),

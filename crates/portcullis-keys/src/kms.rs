@@ -51,6 +51,16 @@ impl WrappedKey {
     }
 }
 
+/// A data key fresh from [`Kms::generate_data_key`]: the plaintext for immediate use (never
+/// stored) and its wrapped form (stored with the data).
+#[derive(Debug)]
+pub struct GeneratedKey {
+    /// The plaintext data key.
+    pub plaintext: DataKey,
+    /// The same key wrapped under the KEK, bound to the context.
+    pub wrapped: WrappedKey,
+}
+
 /// Key-value pairs the KMS binds to a wrapped key (AWS "encryption context", Vault
 /// "context"); unwrapping needs exactly the same pairs. Never put secrets in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,6 +107,18 @@ impl KmsContext {
 /// [`KeysError::Decrypt`]; callers fail closed on both.
 #[async_trait]
 pub trait Kms: Send + Sync + fmt::Debug {
+    /// Creates a new 256-bit data key and returns it both in plaintext and wrapped under
+    /// `kek`, bound to `context` (AWS KMS `GenerateDataKey`, Vault Transit
+    /// `datakey/plaintext`; a local KMS draws it from its injected generator).
+    ///
+    /// # Errors
+    /// [`KeysError::UnknownKek`], [`KeysError::Random`] or [`KeysError::Backend`].
+    async fn generate_data_key(
+        &self,
+        kek: &KeyId,
+        context: &KmsContext,
+    ) -> Result<GeneratedKey, KeysError>;
+
     /// Encrypts `data_key` under the KEK named `kek`, bound to `context`.
     ///
     /// # Errors
@@ -177,6 +199,18 @@ impl LocalKms {
 
 #[async_trait]
 impl Kms for LocalKms {
+    async fn generate_data_key(
+        &self,
+        kek: &KeyId,
+        context: &KmsContext,
+    ) -> Result<GeneratedKey, KeysError> {
+        // Look the KEK up first, so an unknown KEK costs no randomness.
+        self.kek(kek)?;
+        let plaintext = DataKey::generate(&self.provider)?;
+        let wrapped = self.wrap(kek, &plaintext, context).await?;
+        Ok(GeneratedKey { plaintext, wrapped })
+    }
+
     async fn wrap(
         &self,
         kek: &KeyId,

@@ -54,8 +54,9 @@
 //! |---|---|
 //! | Master keys, versions, primary, minimum decryption version, retirement | [`MasterKeys`], [`MasterKey`], [`KeyVersion`] |
 //! | Per-tenant HKDF derivation, crypto-shredding salt, derived-key cache | [`Purpose`], [`TenantSalt`], [`CacheStats`] |
-//! | Sealing and opening (AES-256-GCM, random nonce, AAD binding) | [`Sealer`], [`inspect`] |
-//! | Envelope encryption, KMS seam, local KMS, data-key cache | [`Kms`], [`LocalKms`], [`Envelope`] |
+//! | Sealing and opening (key-committing AES-256-GCM, random nonce, AAD binding) | [`Sealer`], [`inspect`] |
+//! | Envelope encryption, KMS seam, local KMS, data-key cache, several KEKs, rewrap | [`Kms`], [`LocalKms`], [`Envelope`], [`Envelope::rewrap`] |
+//! | One open for every format and kind of blob | [`Opener`], [`inspect_any`] |
 //! | Rotation and streaming re-encryption | [`Sealer::reencrypt`], [`Sealer::reencrypt_all`], [`BlobSource`], [`BlobSink`] |
 //! | Runtime secrets | [`SecretResolver`], [`SecretSource`], [`EnvFallback`] |
 //! | Seal counters per key version | [`UsagePolicy`], [`VersionUsage`] |
@@ -66,12 +67,61 @@
 //! ([`Kms`], [`SecretSource`], [`BlobSource`], [`BlobSink`]) are `async-trait` based,
 //! dyn-compatible and `Send`.
 //!
-//! # Tenant key derivation
+//! # Blob formats
+//!
+//! Every blob starts with a format byte. New blobs are **format 3** (key-committing),
+//! written by [`Sealer`] and [`Envelope`] alike; formats 1 ([`Sealer`]) and 2
+//! ([`Envelope`]) were written before and still open ([`Opener`] opens all of them), and
+//! [`Sealer::reencrypt`] / [`Envelope::rewrap`] upgrade them. All integers are big-endian;
+//! `lp(x) = len(x) (u32 BE) || x`.
+//!
+//! ## Format 3
+//!
+//! | Offset | Length | Field |
+//! |---|---|---|
+//! | 0 | 1 | format, `0x03` |
+//! | 1 | 1 | key source: `0x01` derived tenant key, `0x02` envelope data key |
+//! | 2 | s | source fields: for `0x01` the master key version (u32, 1 or more, s = 4); for `0x02` `len(kek) (u16) \|\| kek id \|\| len(wrapped) (u16) \|\| wrapped key` |
+//! | 2 + s | 12 | nonce (random, drawn by the library for every seal) |
+//! | 14 + s | 32 | commitment |
+//! | 46 + s | n | AES-256-GCM ciphertext of the n-byte plaintext |
+//! | 46 + s + n | 16 | GCM tag |
+//!
+//! A sealer blob is `n + 66` bytes ([`OVERHEAD`]). The **base key** is the tenant key
+//! (below) of the blob's key version for source `0x01`, or the data key the KMS unwraps
+//! (KMS context `{"portcullis.purpose": "envelope", "portcullis.tenant": <tenant>}`) for
+//! source `0x02`. From it:
 //!
 //! ```text
-//! lp(x)      = len(x) as u32 big-endian || x
+//! prk            = HKDF-SHA256-Extract(salt = none (32 zero bytes), ikm = base key)
+//! encryption key = HKDF-SHA256-Expand(prk, lp("portcullis-keys/v3/encryption-key"), 32)
+//! commitment key = HKDF-SHA256-Expand(prk, lp("portcullis-keys/v3/commitment-key"), 32)
+//! commitment     = HMAC-SHA256(commitment key, nonce)
+//! aad            = 0x03 || key source || lp(tenant) || lp(context)
+//! ```
+//!
+//! To open: recompute the commitment and compare it with the blob's **in constant time
+//! before decrypting** (a mismatch is [`KeysError::Decrypt`]), then AES-256-GCM-decrypt
+//! `ciphertext || tag` with the encryption key, the nonce and the AAD. The commitment makes
+//! the blob open under one base key only: plain AES-GCM is not key-committing, and whoever
+//! holds two keys (here: the master key, which derives every tenant's key) can build one
+//! ciphertext that opens under both with different plaintexts. Two base keys with the
+//! same commitment would be an HMAC-SHA256 collision. The commitment varies with the nonce
+//! so that blobs do not reveal which of them share a tenant key. The key version, KEK and
+//! wrapped key are not in the AAD because they only select the base key, which the
+//! commitment binds; that is what lets [`Envelope::rewrap`] move a data key to another KEK
+//! without touching the ciphertext.
+//!
+//! Anything shorter than its fixed fields plus the tag is [`KeysError::Truncated`], an
+//! unknown first byte [`KeysError::UnknownFormat`], an unknown source byte
+//! [`KeysError::UnknownKeySource`]. `interop/test_keys.py` opens and seals format 3 with
+//! Python `cryptography` from this text alone.
+//!
+//! ## Tenant key derivation
+//!
+//! ```text
 //! info       = lp("portcullis-keys/tenant-key/v1") || lp(purpose) || lp(tenant) || epoch (u32 BE)
-//! tenant_key = HKDF-SHA256(ikm = master key of the blob's version (32 bytes),
+//! tenant key = HKDF-SHA256(ikm = master key of the blob's version (32 bytes),
 //!                          salt = tenant salt (32 bytes) if any, else none (RFC 5869: 32 zero bytes),
 //!                          info, L = 32)
 //! ```
@@ -79,54 +129,30 @@
 //! (1 or more), or 0 for an unsalted tenant. Every field is length-prefixed or fixed-width,
 //! so no two (purpose, tenant, epoch) triples share an `info`.
 //!
-//! # Sealed blob format
-//!
-//! Format version 1 (`0x01`); all integers big-endian:
-//!
-//! | Offset | Length | Field |
-//! |---|---|---|
-//! | 0 | 1 | format version, `0x01` |
-//! | 1 | 4 | key version (u32 BE, 1 or more) |
-//! | 5 | 12 | nonce (random, drawn by the library for every seal) |
-//! | 17 | n | AES-256-GCM ciphertext of the n-byte plaintext |
-//! | 17 + n | 16 | GCM tag |
-//!
-//! The blob is `n + 33` bytes ([`OVERHEAD`]); anything shorter than 33 bytes is
-//! [`KeysError::Truncated`], any other first byte [`KeysError::UnknownFormat`]. The key is
-//! the tenant key above for the blob's key version; the additional authenticated data is
+//! ## Test vector (format 3)
 //!
 //! ```text
-//! aad = 0x01 || key version (u32 BE) || lp(tenant) || lp(context)
+//! master key      000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+//! key version 3   purpose credentials   tenant acme-corp (unsalted, epoch 0)
+//! context         credential:42         plaintext sk_live_portcullis_example
+//! nonce           101112131415161718191a1b
+//! tenant key      ab21482dfffb741654c4ef60e2cc65114c81c298bd2d66424b2996ac85c459aa
+//! encryption key  69b5396342e7bc856dedf7a92b4aafe921021470c5b3ce3afb1db3c442e319ce
+//! commitment key  9856da4d7c252783bd1f3707dc85875ffdda0f6fa24a60765f5345d7ef3673c7
+//! commitment      fa84e3035151a26cd002e9c1448768f00aafec92b0fdf037ef1dc590e7547925
+//! aad             03010000000961636d652d636f72700000000d63726564656e7469616c3a3432
+//! blob            0301 00000003 101112131415161718191a1b
+//!                 fa84e3035151a26cd002e9c1448768f00aafec92b0fdf037ef1dc590e7547925
+//!                 3b494b18388e44021e15925b7942ba21adfe33fbc10e91796074    (ciphertext, 26 bytes)
+//!                 b5b4505cb1da2bdd41be2321b64f62c6                        (tag)
 //! ```
-//!
-//! where `context` is the caller's byte string (for example `credential:42` or
-//! `integrations.secret:row=42`). To open a blob elsewhere: read the version byte and key
-//! version, derive the tenant key, rebuild the AAD, and AES-256-GCM-decrypt bytes 17.. with
-//! the nonce at bytes 5..17 (Python: `AESGCM(key).decrypt(nonce, blob[17:], aad)`);
-//! `tests/interop/open_sealed_blob.py` does exactly that with Python `cryptography`.
-//!
-//! ## Test vector
-//!
-//! ```text
-//! master key   000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-//! key version  3            purpose  credentials     tenant  acme-corp (unsalted, epoch 0)
-//! context      credential:42             plaintext  sk_live_portcullis_example
-//! nonce        101112131415161718191a1b
-//! info         0000001d706f727463756c6c69732d6b6579732f74656e616e742d6b65792f7631
-//!              0000000b63726564656e7469616c730000000961636d652d636f727000000000
-//! tenant key   ab21482dfffb741654c4ef60e2cc65114c81c298bd2d66424b2996ac85c459aa
-//! aad          01000000030000000961636d652d636f72700000000d63726564656e7469616c3a3432
-//! blob         0100000003                                                      (version 1, key version 3)
-//!              101112131415161718191a1b                                        (nonce)
-//!              7a5dc1c6946bf07ab913a17b9864a2cb73ce3e76848474924f4b      (ciphertext, 26 bytes)
-//!              cb6acb6bc180ed9aa1e228140a58530d                                (tag)
-//! ```
-//! The whole blob (59 bytes) as one string:
-//! `0100000003101112131415161718191a1b7a5dc1c6946bf07ab913a17b9864a2cb73ce3e76848474924f4bcb6acb6bc180ed9aa1e228140a58530d`.
-//! A salted variant (salt `202122…3f`, epoch 1) is in `tests/vectors/sealed_blob_v1.txt`
-//! with its intermediate values; `tests/vector.rs` asserts both byte for byte and the
-//! doctest below the unsalted one. The nonce above comes from a test generator: in production
-//! no API accepts a nonce.
+//! `tests/vectors/sealed_blob_v3.txt` (generated from this text by
+//! `interop/make_key_vectors.py` with Python `cryptography`) adds a salted case, an
+//! envelope case, and the two-key vectors: one ciphertext and tag that plain AES-GCM opens
+//! under the keys of tenants `acme` and `globex`, which format 1 opens for both and format
+//! 3 refuses for the tenant it does not commit to. `tests/vector.rs` checks them byte for
+//! byte, the doctest below the one above. The nonce comes from a test generator: in
+//! production no API accepts a nonce.
 //!
 //! ```
 //! # use std::sync::{Arc, Mutex};
@@ -149,14 +175,29 @@
 //! );
 //! let blob = sealer.seal(&"acme-corp".parse::<TenantId>()?, b"credential:42", b"sk_live_portcullis_example")?;
 //! let hex: String = blob.iter().map(|b| format!("{b:02x}")).collect();
-//! assert_eq!(hex, "0100000003101112131415161718191a1b7a5dc1c6946bf07ab913a17b9864a2cb73ce3e76848474924f4bcb6acb6bc180ed9aa1e228140a58530d");
+//! assert_eq!(hex, concat!(
+//!     "030100000003101112131415161718191a1b",
+//!     "fa84e3035151a26cd002e9c1448768f00aafec92b0fdf037ef1dc590e7547925",
+//!     "3b494b18388e44021e15925b7942ba21adfe33fbc10e91796074",
+//!     "b5b4505cb1da2bdd41be2321b64f62c6",
+//! ));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Envelope format
+//! ## Format 1 (sealer, before format 3)
 //!
-//! [`Envelope`] blobs (format `0x02`) carry their own wrapped data key; see [`Envelope`]
-//! for the layout. The [`LocalKms`] wrapped-key layout is on [`LocalKms`].
+//! `0x01 || key version (u32) || nonce (12) || ciphertext || tag (16)` (33 bytes of
+//! overhead); the AES-256-GCM key is the tenant key itself and
+//! `aad = 0x01 || key version (u32) || lp(tenant) || lp(context)`. Not key-committing
+//! (see above); re-encrypt such blobs. Vectors: `tests/vectors/sealed_blob_v1.txt`.
+//!
+//! ## Format 2 (envelope, before format 3)
+//!
+//! `0x02 || len(kek) (u16) || kek id || len(wrapped) (u16) || wrapped key || nonce (12) ||
+//! ciphertext || tag (16)`; the AES-256-GCM key is the data key itself and
+//! `aad = 0x02 || lp(kek id) || lp(wrapped key) || lp(tenant) || lp(context)`. Not
+//! key-committing; [`Envelope::rewrap`] re-encrypts such blobs as format 3. The
+//! [`LocalKms`] wrapped-key layout is on [`LocalKms`].
 //!
 //! # Rotation runbook
 //!
@@ -237,12 +278,14 @@
 
 mod aead;
 mod cache;
+mod commit;
 mod derive;
 mod envelope;
 mod error;
 mod format;
 mod keyring;
 mod kms;
+mod opener;
 mod resolver;
 mod rotation;
 mod sealer;
@@ -251,11 +294,18 @@ mod usage;
 
 pub use cache::CacheStats;
 pub use derive::{Purpose, TenantSalt};
-pub use envelope::{ENVELOPE_V1, Envelope, EnvelopeConfig, EnvelopeStats, inspect_envelope};
+pub use envelope::{Envelope, EnvelopeConfig, EnvelopeStats, Rewrapped, inspect_envelope};
 pub use error::KeysError;
-pub use format::{BlobHeader, FORMAT_V1, HEADER_LEN, MIN_BLOB_LEN, OVERHEAD, inspect};
+pub use format::{
+    BlobHeader, BlobKind, FORMAT_V1, FORMAT_V2, FORMAT_V3, HEADER_LEN, MIN_BLOB_LEN, OVERHEAD,
+    SOURCE_DERIVED, SOURCE_ENVELOPE, inspect, inspect_any,
+};
 pub use keyring::{KeyVersion, KeyringStatus, MasterKey, MasterKeys};
-pub use kms::{DataKey, Kms, KmsContext, LocalKms, WrappedKey, unwrap_master_key, wrap_master_key};
+pub use kms::{
+    DataKey, GeneratedKey, Kms, KmsContext, LocalKms, WrappedKey, unwrap_master_key,
+    wrap_master_key,
+};
+pub use opener::Opener;
 pub use resolver::{
     EnvFallback, ResolverConfig, ResolverStats, SecretName, SecretResolver, SecretSource,
 };

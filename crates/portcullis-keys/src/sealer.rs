@@ -8,8 +8,9 @@ use portcullis_core::{Provider, SecretBytes, TenantId};
 use crate::KeysError;
 use crate::aead::AeadKey;
 use crate::cache::{CacheStats, KeyCache};
+use crate::commit::CommittingKey;
 use crate::derive::{Purpose, TenantSalt, derive_tenant_key};
-use crate::format::{self, OVERHEAD};
+use crate::format::{self, FORMAT_V1, FORMAT_V3, OVERHEAD, SOURCE_DERIVED, Source};
 use crate::keyring::{KeyVersion, KeyringStatus, MasterKey, MasterKeys, VersionEntry};
 use crate::usage::{UsagePolicy, VersionUsage};
 
@@ -36,7 +37,8 @@ impl Default for SealerConfig {
 pub struct Reencrypted {
     /// The blob to store: new if `changed`, else the input unchanged.
     pub blob: Vec<u8>,
-    /// Whether the blob was re-sealed (false when it was already under the primary).
+    /// Whether the blob was re-sealed (false when it was already a format 3 blob under the
+    /// primary or a newer version).
     pub changed: bool,
     /// The version it was sealed under before.
     pub from: KeyVersion,
@@ -52,7 +54,10 @@ pub struct Reencrypted {
 pub struct Sealer {
     purpose: Purpose,
     keyring: RwLock<MasterKeys>,
-    cache: KeyCache,
+    /// Format 3 keys (every seal, new opens).
+    cache: KeyCache<CommittingKey>,
+    /// Format 1 keys, only for opening blobs sealed before format 3.
+    legacy: KeyCache<AeadKey>,
     provider: Provider,
     usage: UsagePolicy,
 }
@@ -74,6 +79,7 @@ impl Sealer {
             purpose,
             keyring: RwLock::new(keyring),
             cache: KeyCache::new(config.cache_capacity),
+            legacy: KeyCache::new(config.cache_capacity),
             provider,
             usage: config.usage,
         }
@@ -98,8 +104,21 @@ impl Sealer {
         version: KeyVersion,
         entry: &VersionEntry,
         salt: Option<&TenantSalt>,
-    ) -> Result<Arc<AeadKey>, KeysError> {
+    ) -> Result<Arc<CommittingKey>, KeysError> {
         self.cache.get_or_derive(tenant, version, salt, || {
+            let key = derive_tenant_key(&entry.key, &self.purpose, tenant, salt)?;
+            CommittingKey::derive(key.expose_secret())
+        })
+    }
+
+    fn legacy_key(
+        &self,
+        tenant: &TenantId,
+        version: KeyVersion,
+        entry: &VersionEntry,
+        salt: Option<&TenantSalt>,
+    ) -> Result<Arc<AeadKey>, KeysError> {
+        self.legacy.get_or_derive(tenant, version, salt, || {
             let key = derive_tenant_key(&entry.key, &self.purpose, tenant, salt)?;
             AeadKey::new(key.expose_secret())
         })
@@ -107,7 +126,7 @@ impl Sealer {
 
     /// Seals `plaintext` for `tenant`, bound to `context` (for example
     /// `b"credential:42"` or `b"integrations.secret:row=42"`), under the primary version
-    /// with a fresh random nonce.
+    /// with a fresh random nonce, as a key-committing format 3 blob.
     ///
     /// # Errors
     /// [`KeysError::SealLimitReached`] when the primary's seal budget is spent,
@@ -154,17 +173,20 @@ impl Sealer {
         }
         let key = self.tenant_key(tenant, version, &entry, salt)?;
         drop(ring);
-        let aad = format::aad(version, tenant.as_str(), context);
+        let aad = format::aad_v3(SOURCE_DERIVED, tenant.as_str(), context);
         let mut out = Vec::with_capacity(plaintext.len().saturating_add(OVERHEAD));
-        format::write_prefix(&mut out, version);
-        key.seal_random_nonce_into(&self.provider, &aad, plaintext, &mut out)?;
+        format::write_v3_derived_prefix(&mut out, version);
+        key.seal_into(&self.provider, &aad, plaintext, &mut out)?;
         Ok(out)
     }
 
-    /// Opens a blob sealed for `tenant` and `context`.
+    /// Opens a blob sealed for `tenant` and `context`: format 3 (key-committing, what
+    /// [`Sealer::seal`] writes) and format 1 (written before format 3). For a service that
+    /// also reads [`crate::Envelope`] blobs, [`crate::Opener`] opens both kinds.
     ///
     /// # Errors
     /// Structural: [`KeysError::Truncated`], [`KeysError::UnknownFormat`],
+    /// [`KeysError::OtherKeySource`] (an envelope blob),
     /// [`KeysError::UnknownKeyVersion`], [`KeysError::RetiredKeyVersion`],
     /// [`KeysError::BelowMinimumVersion`]. Anything else (wrong tenant, context or key, a
     /// modified byte): the opaque [`KeysError::Decrypt`]. No plaintext is ever returned on
@@ -200,18 +222,32 @@ impl Sealer {
         blob: &[u8],
     ) -> Result<SecretBytes, KeysError> {
         let parsed = format::parse(blob)?;
-        let version = parsed.header.key_version;
+        let Source::Derived(version) = parsed.source else {
+            return Err(KeysError::OtherKeySource("an envelope"));
+        };
         let ring = self.ring();
         let entry = ring.decryption_entry(version)?;
-        let key = self.tenant_key(tenant, version, &entry, salt)?;
-        drop(ring);
-        let aad = format::aad(version, tenant.as_str(), context);
-        key.open(&parsed.nonce, &aad, parsed.body)
+        match (parsed.format, parsed.commitment) {
+            (FORMAT_V3, Some(commitment)) => {
+                let key = self.tenant_key(tenant, version, &entry, salt)?;
+                drop(ring);
+                let aad = format::aad_v3(SOURCE_DERIVED, tenant.as_str(), context);
+                key.open(&parsed.nonce, commitment, &aad, parsed.body)
+            }
+            (FORMAT_V1, None) => {
+                let key = self.legacy_key(tenant, version, &entry, salt)?;
+                drop(ring);
+                let aad = format::aad_v1(version, tenant.as_str(), context);
+                key.open(&parsed.nonce, &aad, parsed.body)
+            }
+            (other, _) => Err(KeysError::UnknownFormat(other)),
+        }
     }
 
     /// Re-encryption of one blob: opens it under any allowed version and, unless it is
-    /// already under the primary (or a newer version), seals the plaintext again under the
-    /// primary. Idempotent; never moves a blob to an older version.
+    /// already a format 3 blob under the primary (or a newer version), seals the plaintext
+    /// again under the primary as format 3. Format 1 blobs are upgraded even at the
+    /// primary version; a blob is never moved to an older version.
     ///
     /// # Errors
     /// As for [`Sealer::open`] and [`Sealer::seal`]; the input blob is never modified.
@@ -222,11 +258,13 @@ impl Sealer {
         context: &[u8],
         blob: &[u8],
     ) -> Result<Reencrypted, KeysError> {
-        let from = format::inspect(blob)?.key_version;
+        let header = format::inspect(blob)?;
+        let from = header.key_version;
         let primary = self.ring().primary();
-        // At or above the primary: left alone (a blob sealed by a replica that already
-        // rotated is never downgraded to an older key).
-        if from >= primary {
+        // A blob above the primary (sealed by a replica that already rotated) is never
+        // downgraded to an older key; a format 3 blob at the primary is already done.
+        // Format 1 blobs at the primary are upgraded to format 3.
+        if from > primary || (header.is_key_committing() && from == primary) {
             return Ok(Reencrypted {
                 blob: blob.to_vec(),
                 changed: false,
@@ -285,6 +323,7 @@ impl Sealer {
         let mut ring = self.ring_mut();
         ring.retire(version)?;
         self.cache.remove_version(version);
+        self.legacy.remove_version(version);
         drop(ring);
         Ok(())
     }
@@ -297,11 +336,20 @@ impl Sealer {
     /// Evicts every cached key of `tenant`; call it after destroying the tenant's salt.
     pub fn forget_tenant(&self, tenant: &TenantId) {
         self.cache.remove_tenant(tenant);
+        self.legacy.remove_tenant(tenant);
     }
 
-    /// Derived-key cache counters (hits, misses, derivations, evictions).
+    /// Derived-key cache counters (hits, misses, derivations, evictions), summed over the
+    /// format 3 cache and the cache of format 1 keys (filled only by opening old blobs).
     pub fn cache_stats(&self) -> CacheStats {
-        self.cache.stats()
+        let (a, b) = (self.cache.stats(), self.legacy.stats());
+        CacheStats {
+            hits: a.hits.saturating_add(b.hits),
+            misses: a.misses.saturating_add(b.misses),
+            derivations: a.derivations.saturating_add(b.derivations),
+            evictions: a.evictions.saturating_add(b.evictions),
+            entries: a.entries.saturating_add(b.entries),
+        }
     }
 
     /// Seal counts per active version, with their state against the [`UsagePolicy`].

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use common::{key, tenant, v};
 use portcullis_core::{BackendError, KeyId, Provider, UnixTime};
 use portcullis_keys::{
-    DataKey, Envelope, EnvelopeConfig, KeysError, Kms, KmsContext, LocalKms, WrappedKey,
+    DataKey, Envelope, EnvelopeConfig, GeneratedKey, KeysError, Kms, KmsContext, LocalKms, WrappedKey,
 };
 use portcullis_keys::{unwrap_master_key, wrap_master_key};
 use portcullis_testkit::{ManualClock, SeededRandom};
@@ -43,6 +43,16 @@ struct Flaky {
 
 #[async_trait]
 impl Kms for Flaky {
+    async fn generate_data_key(
+        &self,
+        kek: &KeyId,
+        ctx: &KmsContext,
+    ) -> Result<GeneratedKey, KeysError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BackendError::timeout("kms generate").into());
+        }
+        self.inner.generate_data_key(kek, ctx).await
+    }
     async fn wrap(
         &self,
         kek: &KeyId,
@@ -190,8 +200,18 @@ async fn envelope_round_trip_binding_and_cache_limits() {
         Err(KeysError::Truncated(0))
     ));
     assert!(matches!(
-        env.open(&a, b"ctx", &[0x01, 0, 0]).await,
-        Err(KeysError::UnknownFormat(1))
+        env.open(&a, b"ctx", &[0x09, 0, 0]).await,
+        Err(KeysError::UnknownFormat(9))
+    ));
+    assert!(matches!(
+        env.open(&a, b"ctx", &[0x03, 0x07, 0]).await,
+        Err(KeysError::UnknownKeySource(7))
+    ));
+    // A sealer blob is not an envelope blob: said so, not "decryption failed".
+    let sealed = common::sealer().seal(&a, b"ctx", b"m").unwrap();
+    assert!(matches!(
+        env.open(&a, b"ctx", &sealed).await,
+        Err(KeysError::OtherKeySource("a sealed"))
     ));
     let blob = &blobs[1];
     for i in 0..blob.len() {
@@ -245,13 +265,13 @@ async fn an_unknown_kek_in_a_blob_is_shown_as_a_short_hex_prefix() {
     let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
     let env = envelope(Arc::new(local()), &clock, EnvelopeConfig::default());
     let blob = env.seal(&tenant("acme"), b"ctx", b"m").await.unwrap();
-    // Rewrite the KEK name field (after the format byte and its 2-byte length).
-    let old_len = usize::from(u16::from_be_bytes([blob[1], blob[2]]));
+    // Rewrite the KEK name field (after the format and source bytes and its 2-byte length).
+    let old_len = usize::from(u16::from_be_bytes([blob[2], blob[3]]));
     let evil = b"evil\nkek: injected line\r\n\x1b[31m".to_vec();
-    let mut forged = vec![blob[0]];
+    let mut forged = vec![blob[0], blob[1]];
     forged.extend_from_slice(&u16::try_from(evil.len()).unwrap().to_be_bytes());
     forged.extend_from_slice(&evil);
-    forged.extend_from_slice(&blob[3 + old_len..]);
+    forged.extend_from_slice(&blob[4 + old_len..]);
     let err = env
         .open(&tenant("acme"), b"ctx", &forged)
         .await
@@ -294,6 +314,18 @@ impl Slow {
 
 #[async_trait]
 impl Kms for Slow {
+    async fn generate_data_key(
+        &self,
+        kek: &KeyId,
+        ctx: &KmsContext,
+    ) -> Result<GeneratedKey, KeysError> {
+        self.wraps.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BackendError::timeout("kms generate").into());
+        }
+        self.inner.generate_data_key(kek, ctx).await
+    }
     async fn wrap(
         &self,
         kek: &KeyId,
@@ -517,16 +549,16 @@ async fn short_unknown_kek_names_are_shown_whole() {
     let clock = ManualClock::at(UnixTime::from_secs(1_700_000_000));
     let env = envelope(Arc::new(local()), &clock, EnvelopeConfig::default());
     let blob = env.seal(&tenant("acme"), b"ctx", b"m").await.unwrap();
-    let old_len = usize::from(u16::from_be_bytes([blob[1], blob[2]]));
+    let old_len = usize::from(u16::from_be_bytes([blob[2], blob[3]]));
     for (name, shown) in [
         (&b"abc"[..], "616263 (3 bytes)"),
         (&b"12345678"[..], "3132333435363738 (8 bytes)"),
         (&b"123456789"[..], "3132333435363738… (9 bytes)"),
     ] {
-        let mut forged = vec![blob[0]];
+        let mut forged = vec![blob[0], blob[1]];
         forged.extend_from_slice(&u16::try_from(name.len()).unwrap().to_be_bytes());
         forged.extend_from_slice(name);
-        forged.extend_from_slice(&blob[3 + old_len..]);
+        forged.extend_from_slice(&blob[4 + old_len..]);
         let text = env
             .open(&tenant("acme"), b"ctx", &forged)
             .await

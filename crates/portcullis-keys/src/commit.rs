@@ -1,0 +1,131 @@
+//! The key-committing layer of format 3: from one 256-bit base key (a derived tenant key
+//! or an envelope data key) an AES-256-GCM encryption key and an HMAC commitment key are
+//! expanded; every blob carries `HMAC-SHA256(commitment key, nonce)`, checked in constant
+//! time before any decryption, so a blob opens under at most one base key.
+//!
+//! ```text
+//! prk            = HKDF-SHA256-Extract(salt = none (32 zero bytes), ikm = base key)
+//! encryption key = HKDF-SHA256-Expand(prk, info = lp("portcullis-keys/v3/encryption-key"), 32)
+//! commitment key = HKDF-SHA256-Expand(prk, info = lp("portcullis-keys/v3/commitment-key"), 32)
+//! commitment     = HMAC-SHA256(commitment key, nonce)      (32 bytes)
+//! ```
+//!
+//! Why it commits: two base keys that yield the same commitment for one nonce are an
+//! HMAC-SHA256 collision between distinct 32-byte keys (a SHA-256 collision), and the
+//! encryption key is a function of the same base key. Why the nonce is in it: a fixed
+//! per-key value would let a reader of the table group blobs by tenant and key version.
+
+use std::fmt;
+
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use portcullis_core::{SecretBytes, SecureRandom};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::KeysError;
+use crate::aead::{AeadKey, KEY_LEN, NONCE_LEN};
+use crate::derive::put_lp;
+
+/// Length of the commitment in bytes.
+pub(crate) const COMMITMENT_LEN: usize = 32;
+
+const ENCRYPTION_LABEL: &[u8] = b"portcullis-keys/v3/encryption-key";
+const COMMITMENT_LABEL: &[u8] = b"portcullis-keys/v3/commitment-key";
+
+/// The format 3 key pair expanded from one base key. The AES key schedule is zeroized on
+/// drop (see [`AeadKey`]); the HMAC state keyed with the commitment key is not secret in
+/// the sense of confidentiality (it only computes commitments, which every blob shows).
+pub(crate) struct CommittingKey {
+    aead: AeadKey,
+    commit: Hmac<Sha256>,
+}
+
+impl fmt::Debug for CommittingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CommittingKey([redacted])")
+    }
+}
+
+fn label(label: &[u8]) -> Vec<u8> {
+    let mut info = Vec::with_capacity(4 + label.len());
+    put_lp(&mut info, label);
+    info
+}
+
+impl CommittingKey {
+    /// Expands `base` into the encryption and commitment keys.
+    pub(crate) fn derive(base: &[u8; KEY_LEN]) -> Result<Self, KeysError> {
+        let hk = Hkdf::<Sha256>::new(None, base);
+        let mut enc = Zeroizing::new([0u8; KEY_LEN]);
+        let mut com = Zeroizing::new([0u8; KEY_LEN]);
+        let length = |_| KeysError::InvalidInput {
+            what: "hkdf output length",
+            value: KEY_LEN.to_string(),
+        };
+        hk.expand(&label(ENCRYPTION_LABEL), enc.as_mut_slice())
+            .map_err(length)?;
+        hk.expand(&label(COMMITMENT_LABEL), com.as_mut_slice())
+            .map_err(length)?;
+        let commit = <Hmac<Sha256> as Mac>::new_from_slice(com.as_slice()).map_err(|_| {
+            KeysError::KeyLength {
+                expected: KEY_LEN,
+                actual: com.len(),
+            }
+        })?;
+        Ok(Self {
+            aead: AeadKey::new(enc.as_slice())?,
+            commit,
+        })
+    }
+
+    /// The commitment for `nonce`.
+    pub(crate) fn commitment(&self, nonce: &[u8; NONCE_LEN]) -> [u8; COMMITMENT_LEN] {
+        let mut mac = self.commit.clone();
+        mac.update(nonce);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Draws a nonce and appends `nonce || commitment || ciphertext || tag` to `out`.
+    pub(crate) fn seal_into(
+        &self,
+        rng: &dyn SecureRandom,
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), KeysError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce)?;
+        self.seal_with_nonce_into(&nonce, aad, plaintext, out)
+    }
+
+    /// As [`Self::seal_into`] with a given nonce (crate-private: only tests and the
+    /// vector generator pass one).
+    pub(crate) fn seal_with_nonce_into(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), KeysError> {
+        out.extend_from_slice(nonce);
+        out.extend_from_slice(&self.commitment(nonce));
+        self.aead.seal_with_nonce_into(nonce, aad, plaintext, out)
+    }
+
+    /// Checks the commitment in constant time, then opens `ciphertext || tag`. A wrong
+    /// commitment is the same opaque [`KeysError::Decrypt`] as a wrong tag.
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        commitment: &[u8],
+        aad: &[u8],
+        ciphertext_and_tag: &[u8],
+    ) -> Result<SecretBytes, KeysError> {
+        if !bool::from(self.commitment(nonce).as_slice().ct_eq(commitment)) {
+            return Err(KeysError::Decrypt);
+        }
+        self.aead.open(nonce, aad, ciphertext_and_tag)
+    }
+}
