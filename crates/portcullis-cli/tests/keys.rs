@@ -48,8 +48,8 @@ fn generate_seal_open_round_trip_and_binding() {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(blob.trim())
         .unwrap();
-    assert_eq!(raw.len(), 11 + 33);
-    assert_eq!(&raw[..5], &[1, 0, 0, 0, 1]);
+    assert_eq!(raw.len(), 11 + 66);
+    assert_eq!(&raw[..6], &[3, 1, 0, 0, 0, 1]);
     assert_eq!(
         ok_stdin(
             &seal_args("open", mkp, "acme", "credential:42"),
@@ -128,7 +128,7 @@ fn rotate_then_reencrypt_moves_blobs_to_the_new_primary() {
     assert_eq!(moved.len(), 5);
     for (i, b) in moved.iter().enumerate() {
         let raw = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
-        assert_eq!(&raw[1..5], &[0, 0, 0, 2], "line {i} is under version 2");
+        assert_eq!(&raw[..6], &[3, 1, 0, 0, 0, 2], "line {i} is format 3 under version 2");
         assert_eq!(
             ok_stdin(&seal_args("open", mkp, "acme", "ctx"), b.as_bytes()),
             format!("secret-{i}")
