@@ -128,7 +128,11 @@ fn rotate_then_reencrypt_moves_blobs_to_the_new_primary() {
     assert_eq!(moved.len(), 5);
     for (i, b) in moved.iter().enumerate() {
         let raw = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
-        assert_eq!(&raw[..6], &[3, 1, 0, 0, 0, 2], "line {i} is format 3 under version 2");
+        assert_eq!(
+            &raw[..6],
+            &[3, 1, 0, 0, 0, 2],
+            "line {i} is format 3 under version 2"
+        );
         assert_eq!(
             ok_stdin(&seal_args("open", mkp, "acme", "ctx"), b.as_bytes()),
             format!("secret-{i}")

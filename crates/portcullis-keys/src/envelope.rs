@@ -309,6 +309,19 @@ impl Envelope {
             .await?;
         let wrapped = Arc::new(generated.wrapped);
         let key = Arc::new(CommittingKey::derive(generated.plaintext.expose_secret())?);
+        // Blobs sealed here open without a KMS call while the key is fresh.
+        let opened = Arc::new(OpenedKey::Committing(CommittingKey::derive(
+            generated.plaintext.expose_secret(),
+        )?));
+        self.remember_open_key(
+            (
+                FORMAT_V3,
+                tenant.as_str().to_owned(),
+                self.kek.as_str().as_bytes().to_vec(),
+                wrapped.as_bytes().to_vec(),
+            ),
+            opened,
+        );
         let now = self.provider.now();
         let mut map = lock(&self.sealing);
         if map.len() >= self.config.max_cached {
@@ -343,9 +356,8 @@ impl Envelope {
         let (key, wrapped) = self.seal_key(tenant).await?;
         let kek = self.kek.as_str().as_bytes();
         let aad = format::aad_v3(SOURCE_ENVELOPE, tenant.as_str(), context);
-        let mut out = Vec::with_capacity(
-            70 + kek.len() + wrapped.as_bytes().len() + plaintext.len(),
-        );
+        let mut out =
+            Vec::with_capacity(70 + kek.len() + wrapped.as_bytes().len() + plaintext.len());
         format::write_v3_envelope_prefix(&mut out, kek, wrapped.as_bytes())?;
         key.seal_into(&self.provider, &aad, plaintext, &mut out)?;
         Ok(out)
@@ -402,7 +414,12 @@ impl Envelope {
         wrapped: &[u8],
     ) -> Result<Arc<OpenedKey>, KeysError> {
         let (kek_id, kms) = self.kek_for(kek)?;
-        let cache_key = (format, tenant.as_str().to_owned(), kek.to_vec(), wrapped.to_vec());
+        let cache_key = (
+            format,
+            tenant.as_str().to_owned(),
+            kek.to_vec(),
+            wrapped.to_vec(),
+        );
         self.single_flight(
             &self.open_flights,
             &cache_key,
@@ -421,27 +438,29 @@ impl Envelope {
     ) -> Result<Arc<OpenedKey>, KeysError> {
         self.unwraps.fetch_add(1, Ordering::Relaxed);
         let data = kms
-            .unwrap(kek, &WrappedKey::new(cache_key.3.clone()), &Self::context(tenant))
+            .unwrap(
+                kek,
+                &WrappedKey::new(cache_key.3.clone()),
+                &Self::context(tenant),
+            )
             .await?;
         let key = Arc::new(if cache_key.0 == FORMAT_V3 {
             OpenedKey::Committing(CommittingKey::derive(data.expose_secret())?)
         } else {
             OpenedKey::Legacy(AeadKey::new(data.expose_secret())?)
         });
+        self.remember_open_key(cache_key.clone(), Arc::clone(&key));
+        Ok(key)
+    }
+
+    fn remember_open_key(&self, cache_key: OpenCacheKey, key: Arc<OpenedKey>) {
         let now = self.provider.now();
         let mut map = lock(&self.opening);
         if map.len() >= self.config.max_cached {
             map.retain(|_, e| self.fresh(e.created, now));
             evict_oldest(&mut map, self.config.max_cached, |e| e.created);
         }
-        map.insert(
-            cache_key.clone(),
-            OpenKey {
-                key: Arc::clone(&key),
-                created: now,
-            },
-        );
-        Ok(key)
+        map.insert(cache_key, OpenKey { key, created: now });
     }
 
     /// Moves a blob to the primary KEK. A format 3 blob under another KEK is opened (so a
@@ -465,7 +484,9 @@ impl Envelope {
         };
         if parsed.format == FORMAT_V2 {
             let plaintext = self.open(tenant, context, blob).await?;
-            let blob = self.seal(tenant, context, plaintext.expose_secret()).await?;
+            let blob = self
+                .seal(tenant, context, plaintext.expose_secret())
+                .await?;
             return Ok(Rewrapped {
                 blob,
                 changed: true,
@@ -479,7 +500,12 @@ impl Envelope {
         }
         // Authenticate first: commitment and tag under the data key the old KEK unwraps.
         self.open(tenant, context, blob).await?;
-        let cache_key = (parsed.format, tenant.as_str().to_owned(), kek.to_vec(), wrapped.to_vec());
+        let cache_key = (
+            parsed.format,
+            tenant.as_str().to_owned(),
+            kek.to_vec(),
+            wrapped.to_vec(),
+        );
         let cached = lock(&self.rewrapped).get(&cache_key).cloned();
         let new_wrapped = match cached {
             Some(w) => w,
@@ -487,7 +513,11 @@ impl Envelope {
                 let (kek_id, kms) = self.kek_for(kek)?;
                 self.unwraps.fetch_add(1, Ordering::Relaxed);
                 let data = kms
-                    .unwrap(kek_id, &WrappedKey::new(wrapped.to_vec()), &Self::context(tenant))
+                    .unwrap(
+                        kek_id,
+                        &WrappedKey::new(wrapped.to_vec()),
+                        &Self::context(tenant),
+                    )
                     .await?;
                 self.wraps.fetch_add(1, Ordering::Relaxed);
                 let w = Arc::new(

@@ -12,6 +12,11 @@ use crate::derive::put_lp;
 use crate::keyring::{KeyVersion, MasterKey};
 use crate::secret_key::secret_key_type;
 
+#[cfg(feature = "vault-transit")]
+mod vault;
+#[cfg(feature = "vault-transit")]
+pub use vault::{VaultError, VaultTransit, VaultTransitConfig};
+
 secret_key_type! {
     /// A 256-bit data key in plaintext. Zeroized on drop, `Debug` redacted.
     pub struct DataKey;

@@ -305,6 +305,8 @@ pub use kms::{
     DataKey, GeneratedKey, Kms, KmsContext, LocalKms, WrappedKey, unwrap_master_key,
     wrap_master_key,
 };
+#[cfg(feature = "vault-transit")]
+pub use kms::{VaultError, VaultTransit, VaultTransitConfig};
 pub use opener::Opener;
 pub use resolver::{
     EnvFallback, ResolverConfig, ResolverStats, SecretName, SecretResolver, SecretSource,

@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use common::{key, tenant, v};
 use portcullis_core::{BackendError, KeyId, Provider, UnixTime};
 use portcullis_keys::{
-    DataKey, Envelope, EnvelopeConfig, GeneratedKey, KeysError, Kms, KmsContext, LocalKms, WrappedKey,
+    DataKey, Envelope, EnvelopeConfig, GeneratedKey, KeysError, Kms, KmsContext, LocalKms,
+    WrappedKey,
 };
 use portcullis_keys::{unwrap_master_key, wrap_master_key};
 use portcullis_testkit::{ManualClock, SeededRandom};
@@ -177,13 +178,29 @@ async fn envelope_round_trip_binding_and_cache_limits() {
             format!("m{i}").as_bytes()
         );
     }
-    assert_eq!(env.stats().unwraps, 2, "one unwrap per distinct data key");
+    assert_eq!(
+        env.stats().unwraps,
+        0,
+        "blobs an envelope sealed open from its own cache"
+    );
+    let reader = envelope(Arc::new(local()), &clock, config);
+    for (i, blob) in blobs.iter().enumerate() {
+        assert_eq!(
+            reader.open(&a, b"ctx", blob).await.unwrap().expose_secret(),
+            format!("m{i}").as_bytes()
+        );
+    }
+    assert_eq!(
+        reader.stats().unwraps,
+        2,
+        "one unwrap per distinct data key"
+    );
     // Copied to another tenant, the wrapped key's KMS context no longer matches.
     assert!(matches!(
         env.open(&b, b"ctx", &blobs[0]).await,
         Err(KeysError::Decrypt)
     ));
-    assert_eq!(env.stats().unwraps, 3);
+    assert_eq!(env.stats().unwraps, 1);
     assert!(matches!(
         env.open(&a, b"other", &blobs[0]).await,
         Err(KeysError::Decrypt)
@@ -193,7 +210,7 @@ async fn envelope_round_trip_binding_and_cache_limits() {
     env.seal(&a, b"ctx", b"later").await.unwrap();
     assert_eq!(env.stats().wraps, 3);
     env.open(&a, b"ctx", &blobs[0]).await.unwrap();
-    assert_eq!(env.stats().unwraps, 4);
+    assert_eq!(env.stats().unwraps, 2);
     // Structure errors are typed; bit flips never open.
     assert!(matches!(
         env.open(&a, b"ctx", &[]).await,
@@ -451,7 +468,8 @@ async fn both_caches_are_bounded_and_swept() {
     assert_eq!(env.cached_keys().0, 8);
     assert_eq!(reader.cached_keys().1, 8);
     clock.advance(Duration::from_secs(61));
-    assert_eq!(env.sweep_expired(), 8);
+    // The sealer's 8 sealing keys and the 8 opening keys it kept for its own blobs.
+    assert_eq!(env.sweep_expired(), 16);
     assert_eq!(reader.sweep_expired(), 8);
     assert_eq!((env.cached_keys(), reader.cached_keys()), ((0, 0), (0, 0)));
 }
@@ -539,7 +557,11 @@ async fn a_sweep_drops_exactly_the_spent_keys() {
     env.seal(&tenant("fresh"), b"c", b"m").await.unwrap();
     assert_eq!(env.sweep_expired(), 1, "only the spent key");
     clock.advance(Duration::from_secs(31));
-    assert_eq!(env.sweep_expired(), 3, "the three old keys");
+    assert_eq!(
+        env.sweep_expired(),
+        6,
+        "the three old keys, for sealing and for opening"
+    );
     assert_eq!(env.cached_keys().0, 1);
 }
 

@@ -15,9 +15,8 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use common::{key, sealer, tenant, v};
 use portcullis_core::{KeyId, Provider};
 use portcullis_keys::{
-    BlobKind, DataKey, Envelope, EnvelopeConfig, FORMAT_V3, KeysError, Kms, KmsContext,
-    LocalKms, MasterKey, MasterKeys, Opener, Purpose, Sealer, TenantSalt, inspect,
-    inspect_any,
+    BlobKind, DataKey, Envelope, EnvelopeConfig, FORMAT_V3, KeysError, Kms, KmsContext, LocalKms,
+    MasterKey, MasterKeys, Opener, Purpose, Sealer, TenantSalt, inspect, inspect_any,
 };
 use portcullis_testkit::SeededRandom;
 
@@ -70,7 +69,11 @@ async fn format_2_blob(kms: &LocalKms, kek_name: &str, t: &str, ctx: &[u8], pt: 
     let mut blob = vec![0x02];
     blob.extend_from_slice(&u16::try_from(kek_name.len()).unwrap().to_be_bytes());
     blob.extend_from_slice(kek_name.as_bytes());
-    blob.extend_from_slice(&u16::try_from(wrapped.as_bytes().len()).unwrap().to_be_bytes());
+    blob.extend_from_slice(
+        &u16::try_from(wrapped.as_bytes().len())
+            .unwrap()
+            .to_be_bytes(),
+    );
     blob.extend_from_slice(wrapped.as_bytes());
     blob.extend_from_slice(&nonce);
     blob.extend_from_slice(&body);
@@ -82,7 +85,9 @@ async fn one_open_reads_sealer_and_envelope_blobs_of_every_format() {
     let s = Arc::new(sealer());
     let k = kms(&[("kek-1", 1)]);
     let e = Arc::new(envelope(k.clone(), "kek-1"));
-    let opener = Opener::new().with_sealer(s.clone()).with_envelope(e.clone());
+    let opener = Opener::new()
+        .with_sealer(s.clone())
+        .with_envelope(e.clone());
     let t = tenant("acme");
     let v3_sealed = s.seal(&t, b"row:1", b"sealed").unwrap();
     let v3_env = e.seal(&t, b"row:2", b"enveloped").await.unwrap();
@@ -92,7 +97,10 @@ async fn one_open_reads_sealer_and_envelope_blobs_of_every_format() {
         (&v3_env, b"row:2", b"enveloped"),
         (&v2_env, b"row:3", b"old envelope"),
     ] {
-        assert_eq!(opener.open(&t, ctx, blob).await.unwrap().expose_secret(), pt);
+        assert_eq!(
+            opener.open(&t, ctx, blob).await.unwrap().expose_secret(),
+            pt
+        );
         // Still bound to tenant and context through the one call.
         assert!(matches!(
             opener.open(&tenant("globex"), ctx, blob).await,
@@ -103,11 +111,16 @@ async fn one_open_reads_sealer_and_envelope_blobs_of_every_format() {
             Err(KeysError::Decrypt)
         ));
     }
-    assert!(matches!(inspect_any(&v3_sealed).unwrap(), BlobKind::Sealed(h) if h.key_version == v(1)));
+    assert!(
+        matches!(inspect_any(&v3_sealed).unwrap(), BlobKind::Sealed(h) if h.key_version == v(1))
+    );
     assert!(
         matches!(inspect_any(&v2_env).unwrap(), BlobKind::Envelope { format: 2, kek } if kek == b"kek-1")
     );
-    assert!(matches!(inspect(&v3_env), Err(KeysError::OtherKeySource("an envelope"))));
+    assert!(matches!(
+        inspect(&v3_env),
+        Err(KeysError::OtherKeySource("an envelope"))
+    ));
 }
 
 #[tokio::test]
@@ -139,7 +152,11 @@ async fn an_opener_without_the_keys_for_a_kind_says_so() {
     ));
     let salted = s.seal_salted(&t, &salt, b"c", b"y").unwrap();
     assert_eq!(
-        only_sealer.open_salted(&t, &salt, b"c", &salted).await.unwrap().expose_secret(),
+        only_sealer
+            .open_salted(&t, &salt, b"c", &salted)
+            .await
+            .unwrap()
+            .expose_secret(),
         b"y"
     );
     assert!(matches!(
@@ -155,14 +172,31 @@ async fn an_envelope_opens_blobs_of_every_kek_it_was_given_and_seals_with_the_pr
     let t = tenant("acme");
     let before = envelope(old_kms.clone(), "kek-old");
     let old_blob = before.seal(&t, b"c", b"before rotation").await.unwrap();
-    let after = envelope(new_kms.clone(), "kek-new").with_decrypt_kek(kek("kek-old"), old_kms.clone());
+    let after =
+        envelope(new_kms.clone(), "kek-new").with_decrypt_kek(kek("kek-old"), old_kms.clone());
     assert_eq!(after.primary_kek(), &kek("kek-new"));
-    assert_eq!(after.open(&t, b"c", &old_blob).await.unwrap().expose_secret(), b"before rotation");
+    assert_eq!(
+        after
+            .open(&t, b"c", &old_blob)
+            .await
+            .unwrap()
+            .expose_secret(),
+        b"before rotation"
+    );
     let new_blob = after.seal(&t, b"c", b"after").await.unwrap();
-    assert_eq!(inspect_any(&new_blob).unwrap(), BlobKind::Envelope { format: 3, kek: b"kek-new".to_vec() });
+    assert_eq!(
+        inspect_any(&new_blob).unwrap(),
+        BlobKind::Envelope {
+            format: 3,
+            kek: b"kek-new".to_vec()
+        }
+    );
     // Without the old KEK the old blob names an unknown KEK.
     let only_new = envelope(new_kms.clone(), "kek-new");
-    assert!(matches!(only_new.open(&t, b"c", &old_blob).await, Err(KeysError::UnknownKek(_))));
+    assert!(matches!(
+        only_new.open(&t, b"c", &old_blob).await,
+        Err(KeysError::UnknownKek(_))
+    ));
 }
 
 #[tokio::test]
@@ -216,21 +250,42 @@ async fn rewrap_refuses_a_tampered_blob_and_upgrades_format_2() {
     let mut blob = before.seal(&t, b"c", b"secret").await.unwrap();
     let last = blob.len() - 1;
     blob[last] ^= 1;
-    let migrating =
-        envelope(kms(&[("kek-new", 2)]), "kek-new").with_decrypt_kek(kek("kek-old"), old_kms.clone());
-    assert!(matches!(migrating.rewrap(&t, b"c", &blob).await, Err(KeysError::Decrypt)));
+    let migrating = envelope(kms(&[("kek-new", 2)]), "kek-new")
+        .with_decrypt_kek(kek("kek-old"), old_kms.clone());
     assert!(matches!(
-        migrating.rewrap(&t, b"other", &before.seal(&t, b"c", b"x").await.unwrap()).await,
+        migrating.rewrap(&t, b"c", &blob).await,
+        Err(KeysError::Decrypt)
+    ));
+    assert!(matches!(
+        migrating
+            .rewrap(&t, b"other", &before.seal(&t, b"c", b"x").await.unwrap())
+            .await,
         Err(KeysError::Decrypt)
     ));
     let v2 = format_2_blob(&old_kms, "kek-old", "acme", b"c", b"legacy").await;
     let r = migrating.rewrap(&t, b"c", &v2).await.unwrap();
     assert!(r.changed);
-    assert_eq!(inspect_any(&r.blob).unwrap(), BlobKind::Envelope { format: FORMAT_V3, kek: b"kek-new".to_vec() });
-    assert_eq!(migrating.open(&t, b"c", &r.blob).await.unwrap().expose_secret(), b"legacy");
+    assert_eq!(
+        inspect_any(&r.blob).unwrap(),
+        BlobKind::Envelope {
+            format: FORMAT_V3,
+            kek: b"kek-new".to_vec()
+        }
+    );
+    assert_eq!(
+        migrating
+            .open(&t, b"c", &r.blob)
+            .await
+            .unwrap()
+            .expose_secret(),
+        b"legacy"
+    );
     // A sealer blob is not the envelope's to rewrap.
     let sealed = sealer().seal(&t, b"c", b"x").unwrap();
-    assert!(matches!(migrating.rewrap(&t, b"c", &sealed).await, Err(KeysError::OtherKeySource(_))));
+    assert!(matches!(
+        migrating.rewrap(&t, b"c", &sealed).await,
+        Err(KeysError::OtherKeySource(_))
+    ));
 }
 
 #[test]
@@ -253,7 +308,9 @@ fn reencrypt_upgrades_format_1_even_at_the_primary_and_leaves_format_3_alone() {
     assert_eq!((r.from, r.to), (v(3), v(3)));
     assert!(inspect(&r.blob).unwrap().is_key_committing());
     assert_eq!(
-        s.open(&t, b"credential:42", &r.blob).unwrap().expose_secret(),
+        s.open(&t, b"credential:42", &r.blob)
+            .unwrap()
+            .expose_secret(),
         b"sk_live_portcullis_example"
     );
     let again = s.reencrypt(&t, None, b"credential:42", &r.blob).unwrap();

@@ -46,7 +46,10 @@ fn blocks(text: &str) -> Vec<Block> {
 }
 
 fn block(text: &str, name: &str) -> Block {
-    blocks(text).into_iter().find(|b| b["case"] == name).unwrap()
+    blocks(text)
+        .into_iter()
+        .find(|b| b["case"] == name)
+        .unwrap()
 }
 
 const V1: &str = include_str!("vectors/sealed_blob_v1.txt");
@@ -106,7 +109,13 @@ fn check_v1(case: &str) {
     let sealer = sealer_for(&b, &[]);
     let salt = salt(&b);
     let blob = h(&b, "blob");
-    let opened = open(&sealer, salt.as_ref(), &b["tenant"], b["context"].as_bytes(), &blob);
+    let opened = open(
+        &sealer,
+        salt.as_ref(),
+        &b["tenant"],
+        b["context"].as_bytes(),
+        &blob,
+    );
     assert_eq!(opened, b["plaintext"].as_bytes(), "case {case}");
 }
 
@@ -182,7 +191,10 @@ async fn format_3_envelope_vector_matches_exact_bytes() {
     let (ctx, pt) = (b["context"].as_bytes(), b["plaintext"].as_bytes());
     let blob = envelope.seal(&t, ctx, pt).await.unwrap();
     assert_eq!(hex::encode(&blob), b["blob"]);
-    assert_eq!(envelope.open(&t, ctx, &blob).await.unwrap().expose_secret(), pt);
+    assert_eq!(
+        envelope.open(&t, ctx, &blob).await.unwrap().expose_secret(),
+        pt
+    );
 }
 
 fn raw_open(key: &[u8], nonce: &[u8], aad: &[u8], body: &[u8]) -> Option<Vec<u8>> {
@@ -212,8 +224,14 @@ fn format_1_opens_the_two_key_blob_for_both_tenants_which_is_why_format_3_exists
     let sealer = sealer_for(&b, &[]);
     let blob = h(&b, "blob");
     let ctx = b["context"].as_bytes();
-    assert_eq!(open(&sealer, None, "acme", ctx, &blob), h(&b, "acme_plaintext"));
-    assert_eq!(open(&sealer, None, "globex", ctx, &blob), h(&b, "globex_plaintext"));
+    assert_eq!(
+        open(&sealer, None, "acme", ctx, &blob),
+        h(&b, "acme_plaintext")
+    );
+    assert_eq!(
+        open(&sealer, None, "globex", ctx, &blob),
+        h(&b, "globex_plaintext")
+    );
 }
 
 #[test]
@@ -221,8 +239,10 @@ fn format_3_opens_the_two_key_blob_only_for_the_tenant_it_commits_to() {
     let b = block(V3, "two-key-v3");
     let sealer = sealer_for(&b, &[]);
     let ctx = b["context"].as_bytes();
-    for (blob, owner, other) in [("blob_acme", "acme", "globex"), ("blob_globex", "globex", "acme")]
-    {
+    for (blob, owner, other) in [
+        ("blob_acme", "acme", "globex"),
+        ("blob_globex", "globex", "acme"),
+    ] {
         let blob = h(&b, blob);
         assert_eq!(
             open(&sealer, None, owner, ctx, &blob),
@@ -244,7 +264,10 @@ fn reencrypt_turns_the_two_key_blob_into_one_blob_per_tenant_that_commits() {
     let moved = sealer.reencrypt(&tenant("acme"), None, ctx, &blob).unwrap();
     assert!(moved.changed);
     assert_eq!(moved.blob[0], 3);
-    assert_eq!(open(&sealer, None, "acme", ctx, &moved.blob), h(&b, "acme_plaintext"));
+    assert_eq!(
+        open(&sealer, None, "acme", ctx, &moved.blob),
+        h(&b, "acme_plaintext")
+    );
     assert!(matches!(
         sealer.open(&tenant("globex"), ctx, &moved.blob),
         Err(KeysError::Decrypt)

@@ -15,6 +15,7 @@
 //! - concurrency steps spawn real tasks and check the invariant, never the timing.
 
 pub mod audit;
+pub mod kms;
 pub mod ratelimit;
 pub mod tokens;
 pub mod webhooks;
