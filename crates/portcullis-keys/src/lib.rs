@@ -301,6 +301,8 @@ pub use format::{
     SOURCE_DERIVED, SOURCE_ENVELOPE, inspect, inspect_any,
 };
 pub use keyring::{KeyVersion, KeyringStatus, MasterKey, MasterKeys};
+#[cfg(feature = "aws-kms")]
+pub use kms::{AwsKms, AwsKmsError};
 pub use kms::{
     DataKey, GeneratedKey, Kms, KmsContext, LocalKms, WrappedKey, unwrap_master_key,
     wrap_master_key,
