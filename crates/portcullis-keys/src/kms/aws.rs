@@ -13,7 +13,8 @@ use zeroize::Zeroizing;
 use super::{DataKey, GeneratedKey, Kms, KmsContext, WrappedKey};
 use crate::KeysError;
 
-/// A [`Kms`] on AWS KMS: KEK names are key ids, key ARNs or aliases (`alias/…`); the
+/// A [`Kms`] on AWS KMS: KEK names are KMS key ids (the UUID; [`KeyId`] does not admit
+/// the `/` of ARNs and aliases); the
 /// [`KmsContext`] is the AWS encryption context (its pairs as given, so CloudTrail shows
 /// them and key policies can condition on them); wrapped keys are KMS ciphertext blobs.
 /// Keys rotated at KMS (automatic or on-demand rotation) keep opening old wrapped keys.
