@@ -14,7 +14,6 @@
     clippy::indexing_slicing
 )]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -26,6 +25,7 @@ use portcullis_testkit::conformance::kms::{
     KmsFixture, outage_is_typed, rotation_keeps_old_wrapped_keys_opening, run_all,
     throttling_is_typed,
 };
+use portcullis_testkit::process::{LoopbackServer, free_port};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn env(name: &str) -> Option<String> {
@@ -124,59 +124,20 @@ async fn throttling_and_server_errors_from_kms_are_typed() {
     let f = KmsFixture { kms: &kms, ..f };
     outage_is_typed(&f, &wrapped).await;
     // Nothing listening at all: a dispatch failure.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let kms = AwsKms::new(client(&format!("http://127.0.0.1:{port}"), 1));
     let f = KmsFixture { kms: &kms, ..f };
     outage_is_typed(&f, &wrapped).await;
 }
 
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start(bin: &str, port: u16) -> Self {
-        let child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {bin}: {e}"));
-        Self { child, port }
-    }
-
-    async fn ready(&self) {
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("moto did not open port {}", self.port);
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.kill();
-    }
+fn moto(bin: &str, port: u16) -> LoopbackServer {
+    let args = [
+        "-H".to_owned(),
+        "127.0.0.1".to_owned(),
+        "-p".to_owned(),
+        port.to_string(),
+    ];
+    LoopbackServer::start(bin, &args, port)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,14 +145,8 @@ async fn killing_moto_mid_load_gives_typed_errors_and_no_plaintext_then_work_res
     let Some(bin) = env("PORTCULLIS_TEST_MOTO_BIN") else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut moto = Moto::start(&bin, port);
-    moto.ready().await;
-    let c = client(&moto.endpoint(), 1);
+    let mut moto = moto(&bin, free_port());
+    let c = client(&moto.http_url(), 1);
     let kek = create_key(&c).await;
     let kms: Arc<dyn Kms> = Arc::new(AwsKms::new(c.clone()));
     let envelope = Arc::new(Envelope::new(
@@ -269,9 +224,7 @@ async fn killing_moto_mid_load_gives_typed_errors_and_no_plaintext_then_work_res
         b"sealed before the outage"
     );
     // Restart on the same port; moto starts empty, so a new key; work resumes.
-    drop(moto);
-    let moto = Moto::start(&bin, port);
-    moto.ready().await;
+    moto.restart();
     let kek2 = create_key(&c).await;
     let after = Envelope::new(
         Arc::clone(&kms),

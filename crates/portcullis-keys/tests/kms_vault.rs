@@ -15,7 +15,6 @@
     clippy::indexing_slicing
 )]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,6 +27,7 @@ use portcullis_testkit::conformance::kms::{
     KmsFixture, outage_is_typed, rotation_keeps_old_wrapped_keys_opening, run_all,
     throttling_is_typed,
 };
+use portcullis_testkit::process::{LoopbackServer, free_port};
 
 fn env(name: &str) -> Option<String> {
     let v = std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -246,68 +246,14 @@ async fn a_rate_limit_quota_gives_throttled_errors_and_no_key() {
         .await;
 }
 
-struct Bao {
-    child: Child,
-    port: u16,
-    bin: String,
-}
-
-impl Bao {
-    fn start(bin: &str, port: u16) -> Self {
-        let child = Command::new(bin)
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-                "-dev-root-token-id=outage-root",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start {bin}: {e}"));
-        Self {
-            child,
-            port,
-            bin: bin.to_owned(),
-        }
-    }
-
-    fn addr(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn ready(&self) {
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("bao did not open port {}", self.port);
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Bao {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+fn bao(bin: &str, port: u16) -> LoopbackServer {
+    let args = [
+        "server".to_owned(),
+        "-dev".to_owned(),
+        format!("-dev-listen-address=127.0.0.1:{port}"),
+        "-dev-root-token-id=outage-root".to_owned(),
+    ];
+    LoopbackServer::start(bin, &args, port)
 }
 
 /// Sets a private server up the way `Admin::transit` does, on the fixed mount `transit`.
@@ -326,11 +272,12 @@ async fn killing_the_server_mid_load_gives_typed_errors_and_no_plaintext_then_wo
     let Some(bin) = env("PORTCULLIS_TEST_BAO_BIN") else {
         return;
     };
-    let mut bao = Bao::start(&bin, free_port());
-    bao.ready().await;
-    setup(&bao.addr()).await;
+    let mut bao = bao(&bin, free_port());
+    // The dev server answers on its port a moment before its API is ready.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    setup(&bao.http_url()).await;
     let kms: Arc<dyn Kms> = Arc::new(transit(
-        &bao.addr(),
+        &bao.http_url(),
         "outage-root",
         "transit",
         Duration::from_secs(2),
@@ -416,12 +363,9 @@ async fn killing_the_server_mid_load_gives_typed_errors_and_no_plaintext_then_wo
         b"sealed before the outage"
     );
     // Restart on the same port (a dev server starts empty: set it up again); work resumes.
-    let bin = bao.bin.clone();
-    let port = bao.port;
-    drop(bao);
-    let bao = Bao::start(&bin, port);
-    bao.ready().await;
-    setup(&bao.addr()).await;
+    bao.restart();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    setup(&bao.http_url()).await;
     let fresh: portcullis_core::TenantId = "after-restart".parse().unwrap();
     let blob = envelope.seal(&fresh, b"c", b"resumed").await.unwrap();
     let reader = Envelope::new(

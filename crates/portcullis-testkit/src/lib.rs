@@ -59,6 +59,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 pub mod conformance;
+pub mod process;
 
 /// A clock that moves only when told to. Clones share the same time.
 #[derive(Debug, Clone)]

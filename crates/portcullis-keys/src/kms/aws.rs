@@ -128,18 +128,25 @@ fn map_err<E: ProvideErrorMetadata>(
     }
 }
 
+fn corrupt(op: &'static str, what: &str) -> KeysError {
+    KeysError::Backend(BackendError::new(
+        BackendErrorKind::Corrupt,
+        op,
+        AwsKmsError {
+            code: what.to_owned(),
+        },
+    ))
+}
+
 fn key_from(op: &'static str, bytes: Option<&Blob>) -> Result<DataKey, KeysError> {
-    let corrupt = || {
-        KeysError::Backend(BackendError::new(
-            BackendErrorKind::Corrupt,
-            op,
-            AwsKmsError {
-                code: "no 32-byte key in the response".to_owned(),
-            },
-        ))
-    };
-    let blob = bytes.ok_or_else(corrupt)?;
-    DataKey::from_slice(blob.as_ref()).map_err(|_| corrupt())
+    let blob = bytes.ok_or_else(|| corrupt(op, "no 32-byte key in the response"))?;
+    DataKey::from_slice(blob.as_ref()).map_err(|_| corrupt(op, "no 32-byte key in the response"))
+}
+
+fn wrapped_from(op: &'static str, bytes: Option<&Blob>) -> Result<WrappedKey, KeysError> {
+    bytes
+        .map(|b| WrappedKey::new(b.as_ref().to_vec()))
+        .ok_or_else(|| corrupt(op, "no ciphertext in the response"))
 }
 
 #[async_trait]
@@ -160,18 +167,7 @@ impl Kms for AwsKms {
             .await
             .map_err(|e| map_err(OP, kek, &e))?;
         let plaintext = key_from(OP, out.plaintext())?;
-        let wrapped = out
-            .ciphertext_blob()
-            .map(|b| WrappedKey::new(b.as_ref().to_vec()))
-            .ok_or_else(|| {
-                KeysError::Backend(BackendError::new(
-                    BackendErrorKind::Corrupt,
-                    OP,
-                    AwsKmsError {
-                        code: "no ciphertext in the response".to_owned(),
-                    },
-                ))
-            })?;
+        let wrapped = wrapped_from(OP, out.ciphertext_blob())?;
         Ok(GeneratedKey { plaintext, wrapped })
     }
 
@@ -192,17 +188,7 @@ impl Kms for AwsKms {
             .send()
             .await
             .map_err(|e| map_err(OP, kek, &e))?;
-        out.ciphertext_blob()
-            .map(|b| WrappedKey::new(b.as_ref().to_vec()))
-            .ok_or_else(|| {
-                KeysError::Backend(BackendError::new(
-                    BackendErrorKind::Corrupt,
-                    OP,
-                    AwsKmsError {
-                        code: "no ciphertext in the response".to_owned(),
-                    },
-                ))
-            })
+        wrapped_from(OP, out.ciphertext_blob())
     }
 
     async fn unwrap(
