@@ -75,6 +75,12 @@ pub enum KeysError {
     /// The key version has sealed as many messages as its random-nonce budget allows.
     #[error("key version `{0}` reached its seal limit; rotate the master key")]
     SealLimitReached(KeyVersion),
+    /// A sealer that seals only against reserved seals
+    /// ([`crate::SealerConfig::reserved_seals_only`]) has none left for this version:
+    /// reserve more from the shared count ([`crate::SealBudget::top_up`], or seal through
+    /// [`crate::SealBudget::seal`], which does it).
+    #[error("no reserved seals left for key version `{0}`; reserve more (SealBudget::top_up)")]
+    SealsNotReserved(KeyVersion),
     /// The KMS does not know the named key-encryption key (a blob's untrusted name is
     /// shown as [`untrusted_hex`]: a short hex prefix and its length).
     #[error("unknown key-encryption key `{0}`")]

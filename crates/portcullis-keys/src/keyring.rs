@@ -93,6 +93,9 @@ secret_key_type! {
 pub(crate) struct VersionEntry {
     pub(crate) key: MasterKey,
     pub(crate) seals: AtomicU64,
+    /// Seals reserved from a [`crate::SealBudgetStore`] for this process (used only by a
+    /// sealer with [`crate::SealerConfig::reserved_seals_only`]).
+    pub(crate) reserved: AtomicU64,
 }
 
 /// A ring of versioned master keys.
@@ -139,6 +142,7 @@ impl MasterKeys {
         Arc::new(VersionEntry {
             key,
             seals: AtomicU64::new(0),
+            reserved: AtomicU64::new(0),
         })
     }
 

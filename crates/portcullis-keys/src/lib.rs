@@ -60,6 +60,7 @@
 //! | Rotation and streaming re-encryption | [`Sealer::reencrypt`], [`Sealer::reencrypt_all`], [`BlobSource`], [`BlobSink`] |
 //! | Runtime secrets | [`SecretResolver`], [`SecretSource`], [`EnvFallback`] |
 //! | Seal counters per key version | [`UsagePolicy`], [`VersionUsage`] |
+//! | The nonce budget shared across processes (reserved seals) | [`SealBudget`], [`SealBudgetStore`], [`MemorySealBudgetStore`] |
 //!
 //! # Features
 //!
@@ -225,8 +226,13 @@
 //! 4. **Retire**: [`Sealer::retire`] drops the old key material (zeroized) for good.
 //!
 //! Rotate at the latest when [`Sealer::usage`] reports [`UsageState::Warning`] (2^31
-//! seals by default); sealing stops at 2^32. Counts are per process: persist them and
-//! restore with [`Sealer::restore_usage`], or rotate on a schedule well below the limit.
+//! seals by default); sealing stops at 2^32. Counts are per process unless the sealer uses
+//! reserved seals: with [`SealerConfig::reserved_seals_only`] every seal is covered by a
+//! block reserved first in a [`SealBudgetStore`] shared by every replica (PostgreSQL:
+//! `portcullis_postgres::PgSealBudgetStore`), through [`SealBudget::seal`] or
+//! [`SealBudget::top_up`], so the limit holds across processes and restarts. Otherwise
+//! persist the counts and restore them with [`Sealer::restore_usage`], or rotate on a
+//! schedule well below the limit.
 //!
 //! To crypto-shred a tenant, delete its [`TenantSalt`] everywhere it is stored and call
 //! [`Sealer::forget_tenant`]; its blobs can no longer be opened, other tenants are
@@ -283,6 +289,7 @@
 #![warn(clippy::mod_module_files)]
 
 mod aead;
+mod budget;
 mod cache;
 mod commit;
 mod derive;
@@ -298,6 +305,7 @@ mod sealer;
 mod secret_key;
 mod usage;
 
+pub use budget::{DEFAULT_SEAL_BLOCK, MemorySealBudgetStore, SealBudget, SealBudgetStore};
 pub use cache::CacheStats;
 pub use derive::{Purpose, TenantSalt};
 pub use envelope::{Envelope, EnvelopeConfig, EnvelopeStats, Rewrapped, inspect_envelope};
@@ -323,5 +331,5 @@ pub use rotation::{
     BlobId, BlobSink, BlobSource, ReencryptInterrupted, ReencryptOptions, ReencryptReport,
     ReplaceOutcome, StoredBlob,
 };
-pub use sealer::{Reencrypted, Sealer, SealerConfig};
+pub use sealer::{Reencrypted, SealAllowance, Sealer, SealerConfig};
 pub use usage::{UsagePolicy, UsageState, VersionUsage};

@@ -21,6 +21,11 @@ pub struct SealerConfig {
     pub cache_capacity: usize,
     /// Seal-count thresholds per key version.
     pub usage: UsagePolicy,
+    /// Seal only against seals reserved from a shared, persistent count
+    /// ([`crate::SealBudget`] over a [`crate::SealBudgetStore`], for example PostgreSQL),
+    /// so the 2^32 random-nonce limit holds across processes and restarts. Off by default:
+    /// the count is then per process (see [`Sealer::restore_usage`]).
+    pub reserved_seals_only: bool,
 }
 
 impl Default for SealerConfig {
@@ -28,8 +33,21 @@ impl Default for SealerConfig {
         Self {
             cache_capacity: 1024,
             usage: UsagePolicy::default(),
+            reserved_seals_only: false,
         }
     }
+}
+
+/// How many seals this process may still perform under the primary version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealAllowance {
+    /// The primary version.
+    pub version: KeyVersion,
+    /// Seals performed by this process under it.
+    pub seals: u64,
+    /// Seals reserved for this process under it (`None` when the sealer does not use
+    /// reserved seals).
+    pub reserved: Option<u64>,
 }
 
 /// The outcome of [`Sealer::reencrypt`].
@@ -60,6 +78,7 @@ pub struct Sealer {
     legacy: KeyCache<AeadKey>,
     provider: Provider,
     usage: UsagePolicy,
+    reserved_only: bool,
 }
 
 impl Sealer {
@@ -82,6 +101,7 @@ impl Sealer {
             legacy: KeyCache::new(config.cache_capacity),
             provider,
             usage: config.usage,
+            reserved_only: config.reserved_seals_only,
         }
     }
 
@@ -170,6 +190,10 @@ impl Sealer {
         if previous >= self.usage.limit {
             entry.seals.fetch_sub(1, Ordering::Relaxed);
             return Err(KeysError::SealLimitReached(version));
+        }
+        if self.reserved_only && previous >= entry.reserved.load(Ordering::Acquire) {
+            entry.seals.fetch_sub(1, Ordering::Relaxed);
+            return Err(KeysError::SealsNotReserved(version));
         }
         let key = self.tenant_key(tenant, version, &entry, salt)?;
         drop(ring);
@@ -364,6 +388,42 @@ impl Sealer {
                 state: self.usage.state(seals),
             })
             .collect()
+    }
+
+    /// The primary version's seals and reserved seals in this process.
+    pub fn seal_allowance(&self) -> SealAllowance {
+        let ring = self.ring();
+        let version = ring.primary();
+        let (seals, reserved) = ring.entry(version).map_or((0, 0), |e| {
+            (
+                e.seals.load(Ordering::Relaxed),
+                e.reserved.load(Ordering::Acquire),
+            )
+        });
+        SealAllowance {
+            version,
+            seals,
+            reserved: self.reserved_only.then_some(reserved),
+        }
+    }
+
+    /// Whether this sealer seals only against reserved seals.
+    pub fn uses_reserved_seals(&self) -> bool {
+        self.reserved_only
+    }
+
+    /// Adds `n` seals reserved from the shared count to `version` (by [`crate::SealBudget`]).
+    pub(crate) fn grant_reserved(&self, version: KeyVersion, n: u64) -> Result<(), KeysError> {
+        let ring = self.ring();
+        let entry = ring
+            .entry(version)
+            .ok_or(KeysError::UnknownKeyVersion(version))?;
+        let _ = entry
+            .reserved
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |r| {
+                Some(r.saturating_add(n))
+            });
+        Ok(())
     }
 
     /// Adds `seals` performed elsewhere or before a restart to a version's counter.

@@ -327,3 +327,34 @@ fn reencrypt_upgrades_format_1_even_at_the_primary_and_leaves_format_3_alone() {
     assert!(!kept.changed);
     assert_eq!(kept.blob, blob);
 }
+
+#[tokio::test]
+async fn rewrap_remembers_every_data_key_it_moved_not_only_the_last() {
+    let old_kms = kms(&[("kek-old", 1)]);
+    let before = envelope(old_kms.clone(), "kek-old");
+    let (a, b) = (tenant("acme"), tenant("globex"));
+    let mut blobs = Vec::new();
+    for i in 0..3 {
+        blobs.push((
+            a.clone(),
+            before
+                .seal(&a, b"c", format!("a{i}").as_bytes())
+                .await
+                .unwrap(),
+        ));
+        blobs.push((
+            b.clone(),
+            before
+                .seal(&b, b"c", format!("b{i}").as_bytes())
+                .await
+                .unwrap(),
+        ));
+    }
+    let migrating = envelope(kms(&[("kek-new", 2)]), "kek-new")
+        .with_decrypt_kek(kek("kek-old"), old_kms.clone());
+    for (t, blob) in &blobs {
+        assert!(migrating.rewrap(t, b"c", blob).await.unwrap().changed);
+    }
+    // Two data keys (one per tenant), interleaved: one wrap each.
+    assert_eq!(migrating.stats().wraps, 2, "{:?}", migrating.stats());
+}

@@ -64,6 +64,7 @@
 //! | [`PgAuditStore`] | `AuditStore`: locked head row, group commit of concurrent appends, checkpoints |
 //! | [`PgCredentialStore`] | sealed credentials per tenant; `BlobSource` + `BlobSink` |
 //! | [`PgSecretSource`] | `SecretSource` over a table of sealed secrets; `BlobSource` + `BlobSink` |
+//! | [`PgSealBudgetStore`] | `SealBudgetStore`: the random-nonce budget (reserved seals per purpose and key version) shared by every process |
 //!
 //! # Setup
 //!
@@ -395,6 +396,7 @@ mod credentials;
 mod error;
 mod migrate;
 mod pool;
+mod seal_budget;
 mod secrets;
 mod tls;
 
@@ -408,5 +410,6 @@ pub use migrate::{
     migrate_with,
 };
 pub use pool::{MAX_SCHEMA_NAME_LEN, PgOptions, PgPool, SchemaName};
+pub use seal_budget::PgSealBudgetStore;
 pub use secrets::PgSecretSource;
 pub use tls::PgTls;

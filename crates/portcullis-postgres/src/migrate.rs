@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_partitions",
         sql: include_str!("../migrations/0008_audit_partitions.sql"),
     },
+    Migration {
+        version: 9,
+        name: "seal_budget",
+        sql: include_str!("../migrations/0009_seal_budget.sql"),
+    },
 ];
 
 /// The most hash partitions [`MigrateOptions::audit_partitions`] accepts.

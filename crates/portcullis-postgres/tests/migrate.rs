@@ -36,13 +36,13 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
     let mut applied = Vec::new();
     for r in runs {
         let report = r.await.unwrap();
-        assert_eq!(report.version, 8);
+        assert_eq!(report.version, 9);
         applied.extend(report.applied);
     }
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2, 3, 4, 5, 6, 7, 8],
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9],
         "each migration applied exactly once"
     );
     assert!(migrate(&pools[0]).await.unwrap().applied.is_empty());
@@ -68,7 +68,8 @@ async fn concurrent_migrations_apply_once_and_rerun_is_a_no_op() {
             (5, "roles".to_owned()),
             (6, "secret_rotation".to_owned()),
             (7, "integrity_static".to_owned()),
-            (8, "audit_partitions".to_owned())
+            (8, "audit_partitions".to_owned()),
+            (9, "seal_budget".to_owned())
         ]
     );
 
@@ -141,8 +142,8 @@ async fn a_version_2_schema_with_rows_upgrades() {
     )
     .unwrap();
     let report = migrate(&pool).await.unwrap();
-    assert_eq!(report.applied, vec![3, 4, 5, 6, 7, 8]);
-    assert_eq!(report.version, 8);
+    assert_eq!(report.applied, vec![3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(report.version, 9);
     assert!(migrate(&pool).await.unwrap().applied.is_empty());
     // The shared roles of migrations 1 and 2 keep no right in the schema; its own have
     // them.

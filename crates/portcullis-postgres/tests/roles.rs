@@ -297,7 +297,7 @@ async fn migrate_refuses_to_adopt_a_role_that_logs_in_or_bypasses_rls() {
         c.batch_execute(&format!("ALTER ROLE {role} NO{attribute}"))
             .await
             .unwrap();
-        assert_eq!(migrate(&p).await.unwrap().version, 8);
+        assert_eq!(migrate(&p).await.unwrap().version, 9);
         let mut both = vec![role.clone(), other.clone()];
         both.sort();
         assert_eq!(state(&c, &schema).await, (true, both));

@@ -17,5 +17,6 @@
 pub mod audit;
 pub mod kms;
 pub mod ratelimit;
+pub mod seal_budget;
 pub mod tokens;
 pub mod webhooks;
