@@ -35,8 +35,6 @@ pub const MIN_BLOB_LEN: usize = HEADER_LEN + TAG_LEN;
 /// Sealing overhead of [`crate::Sealer::seal`] in bytes: `blob.len() == plaintext.len() +
 /// OVERHEAD` (66).
 pub const OVERHEAD: usize = MIN_BLOB_LEN;
-/// The smallest valid format 1 blob.
-const MIN_V1_LEN: usize = 1 + 4 + NONCE_LEN + TAG_LEN;
 
 /// The public header of a sealer blob, readable without any key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,15 +140,14 @@ fn take_version(input: &[u8], total: usize) -> Result<(KeyVersion, &[u8]), KeysE
     Ok((KeyVersion::from_wire(u32::from_be_bytes(version)), rest))
 }
 
-/// Splits any blob this crate writes into its fields.
+/// Splits any blob this crate writes into its fields. Every length is checked as it is
+/// taken, and at least a tag's worth of bytes must follow: anything shorter is
+/// [`KeysError::Truncated`] with the blob's length.
 pub(crate) fn parse(blob: &[u8]) -> Result<Parsed<'_>, KeysError> {
     let total = blob.len();
     let (&format, rest) = blob.split_first().ok_or(KeysError::Truncated(0))?;
     let (source, rest) = match format {
         FORMAT_V1 => {
-            if total < MIN_V1_LEN {
-                return Err(KeysError::Truncated(total));
-            }
             let (version, rest) = take_version(rest, total)?;
             (Source::Derived(version), rest)
         }
@@ -163,9 +160,6 @@ pub(crate) fn parse(blob: &[u8]) -> Result<Parsed<'_>, KeysError> {
             let (&source, rest) = rest.split_first().ok_or(KeysError::Truncated(total))?;
             match source {
                 SOURCE_DERIVED => {
-                    if total < MIN_BLOB_LEN {
-                        return Err(KeysError::Truncated(total));
-                    }
                     let (version, rest) = take_version(rest, total)?;
                     (Source::Derived(version), rest)
                 }
