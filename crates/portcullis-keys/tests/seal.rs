@@ -264,7 +264,11 @@ fn destroying_a_tenant_salt_shreds_only_that_tenant() {
     let after = s.cache_stats();
     // Its cached keys (salted, unsalted, wrongly salted: 3) are gone (zeroized); the other
     // tenant's one stays.
-    assert_eq!((before.entries, after.entries), (4, 1), "{before:?} -> {after:?}");
+    assert_eq!(
+        (before.entries, after.entries),
+        (4, 1),
+        "{before:?} -> {after:?}"
+    );
     assert_eq!(after.evictions, before.evictions + 3);
     let new_a = TenantSalt::generate(2, &rng).unwrap();
     assert!(matches!(
