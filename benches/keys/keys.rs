@@ -1,4 +1,5 @@
-//! portcullis-keys against bare `ring` and bare RustCrypto `aes-gcm`, in the same run.
+//! portcullis-keys against bare `ring`, bare RustCrypto `aes-gcm` and bare `aws-lc-rs` (our
+//! backend), in the same run.
 //!
 //! Every seal includes drawing a 96-bit nonce from the OS generator (`OsRandom`), for the
 //! bare peers too, so the comparison is like for like.
@@ -20,7 +21,7 @@ use portcullis_keys::{
     Envelope, EnvelopeConfig, KeyVersion, LocalKms, MasterKey, MasterKeys, Purpose, Sealer,
     SealerConfig,
 };
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::aead::{AES_256_GCM, LessSafeKey, UnboundKey};
 
 const SIZES: [(usize, &str); 2] = [(256, "256B"), (1 << 20, "1MiB")];
 const CTX: &[u8] = b"credential:42";
@@ -37,33 +38,43 @@ fn sealer(capacity: usize) -> Sealer {
     )
 }
 
-fn ring_seal(key: &LessSafeKey, rng: &OsRandom, pt: &[u8]) -> Vec<u8> {
-    let mut nonce = [0u8; 12];
-    rng.fill(&mut nonce).unwrap();
-    let mut out = Vec::with_capacity(12 + pt.len() + 16);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(pt);
-    let tag = key
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(CTX),
-            &mut out[12..],
-        )
-        .unwrap();
-    out.extend_from_slice(tag.as_ref());
-    out
+/// Bare seal and open with a ring-shaped AEAD API (`ring` and `aws-lc-rs` share it).
+macro_rules! bare_gcm {
+    ($seal:ident, $open:ident, $krate:ident) => {
+        fn $seal(key: &$krate::aead::LessSafeKey, rng: &OsRandom, pt: &[u8]) -> Vec<u8> {
+            use $krate::aead as a;
+            let mut nonce = [0u8; 12];
+            rng.fill(&mut nonce).unwrap();
+            let mut out = Vec::with_capacity(12 + pt.len() + 16);
+            out.extend_from_slice(&nonce);
+            out.extend_from_slice(pt);
+            let tag = key
+                .seal_in_place_separate_tag(
+                    a::Nonce::assume_unique_for_key(nonce),
+                    a::Aad::from(CTX),
+                    &mut out[12..],
+                )
+                .unwrap();
+            out.extend_from_slice(tag.as_ref());
+            out
+        }
+
+        fn $open(key: &$krate::aead::LessSafeKey, blob: &[u8]) -> Vec<u8> {
+            use $krate::aead as a;
+            let nonce = a::Nonce::try_assume_unique_for_key(&blob[..12]).unwrap();
+            let mut buf = blob[12..].to_vec();
+            let len = key
+                .open_in_place(nonce, a::Aad::from(CTX), &mut buf)
+                .unwrap()
+                .len();
+            buf.truncate(len);
+            buf
+        }
+    };
 }
 
-fn ring_open(key: &LessSafeKey, blob: &[u8]) -> Vec<u8> {
-    let nonce = Nonce::try_assume_unique_for_key(&blob[..12]).unwrap();
-    let mut buf = blob[12..].to_vec();
-    let len = key
-        .open_in_place(nonce, Aad::from(CTX), &mut buf)
-        .unwrap()
-        .len();
-    buf.truncate(len);
-    buf
-}
+bare_gcm!(ring_seal, ring_open, ring);
+bare_gcm!(lc_seal, lc_open, aws_lc_rs);
 
 fn rc_seal(key: &aes_gcm::Aes256Gcm, rng: &OsRandom, pt: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; 12];
@@ -97,6 +108,9 @@ fn bench_seal_open(c: &mut Criterion) {
     let ours = sealer(1024);
     let ring_key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).unwrap());
     let rc_key = aes_gcm::Aes256Gcm::new_from_slice(&[7; 32]).unwrap();
+    let lc_key = aws_lc_rs::aead::LessSafeKey::new(
+        aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, &[7; 32]).unwrap(),
+    );
     for (size, label) in SIZES {
         let pt = vec![0x5a; size];
         let mut g = c.benchmark_group(format!("seal_{label}"));
@@ -110,11 +124,15 @@ fn bench_seal_open(c: &mut Criterion) {
         g.bench_function("aes_gcm_bare", |b| {
             b.iter(|| rc_seal(&rc_key, &rng, black_box(&pt)))
         });
+        g.bench_function("aws_lc_rs_bare", |b| {
+            b.iter(|| lc_seal(&lc_key, &rng, black_box(&pt)))
+        });
         g.finish();
 
         let blob = ours.seal(&tenant, CTX, &pt).unwrap();
         let ring_blob = ring_seal(&ring_key, &rng, &pt);
         let rc_blob = rc_seal(&rc_key, &rng, &pt);
+        let lc_blob = lc_seal(&lc_key, &rng, &pt);
         let mut g = c.benchmark_group(format!("open_{label}"));
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_function("portcullis_keys", |b| {
@@ -125,6 +143,9 @@ fn bench_seal_open(c: &mut Criterion) {
         });
         g.bench_function("aes_gcm_bare", |b| {
             b.iter(|| rc_open(&rc_key, black_box(&rc_blob)))
+        });
+        g.bench_function("aws_lc_rs_bare", |b| {
+            b.iter(|| lc_open(&lc_key, black_box(&lc_blob)))
         });
         g.finish();
     }

@@ -240,22 +240,27 @@
 //!
 //! # Choice of AEAD backend
 //!
-//! `portcullis-bench-keys` measures our API against bare `ring` and bare RustCrypto
-//! `aes-gcm` in the same run; the README's benchmark table gives the recorded ratios with
-//! the date and machine of the run (at the last recorded run, 2026-12-04, a format 3 seal of
-//! 256 B with a cached key, nonce and commitment included, was 1.84× a bare `ring` seal and
-//! 1.35× a bare `aes-gcm` one; at 1 MiB `ring` was 5.1× faster than us, and we were within
-//! 1.01× of bare `aes-gcm`). A cache miss adds one HKDF derivation (three HKDF calls in
-//! all: tenant key, encryption key, commitment key).
+//! `portcullis-bench-keys` measures our API against bare `ring`, bare RustCrypto `aes-gcm`
+//! and bare `aws-lc-rs` in the same run; the README's benchmark table gives the recorded
+//! ratios with the date and machine of the run (at the last recorded run, 2026-12-04: a
+//! format 3 seal of 256 B with a cached key, nonce and commitment included, 1.60× bare
+//! `ring` and 1.26× bare `aws-lc-rs`; at 1 MiB 2.0× `ring`, 1.09× `aws-lc-rs` and 2.6× faster
+//! than `aes-gcm`). A cache miss adds three HKDF calls (tenant key, encryption key,
+//! commitment key).
 //!
-//! We still use `aes-gcm`: credentials are small, and `aes-gcm` wipes its AES key schedule on
-//! drop (`aes` 0.8 zeroizes its round keys, and the first AES-256 round keys *are* the
-//! key), which is what lets the derived-key cache zeroize evicted keys; `ring` 0.17 does
-//! not zeroize its `LessSafeKey`. One gap remains: `aes-gcm` 0.10 on x86-64 does not wipe
-//! the GHASH subkey H (held by `polyval`'s autodetect backend); H cannot decrypt or
-//! recover the key, but with a known blob it would allow forging tags under that derived
-//! key. If large payloads dominate your workload, the trade-off differs: measure with
-//! `cargo bench -p portcullis-bench-keys`.
+//! We use `aws-lc-rs` because its expanded keys are erased when dropped, which is what lets
+//! the derived-key cache promise that evicted and retired keys are gone: aws-lc-rs
+//! allocates each `EVP_AEAD_CTX` with `OPENSSL_malloc` and frees it with
+//! `EVP_AEAD_CTX_free` (aws-lc-rs `src/aead/aead_ctx.rs`); in AWS-LC, `EVP_AEAD_CTX_free`
+//! calls `OPENSSL_free`, which runs `OPENSSL_cleanse` over the whole allocation before
+//! freeing it (`crypto/fipsmodule/cipher/aead.c`, `crypto/mem.c`, read at AWS-LC commit
+//! 3bda7ba). The AES-GCM state (round keys and the GHASH key table) lives inside that
+//! context, so all of it is wiped; AWS-LC's own `aead_aes_gcm_cleanup` is empty, so this
+//! rests on `OPENSSL_free` (an application that installs its own AWS-LC allocator hooks
+//! must cleanse too). `ring` 0.17 does not erase its `LessSafeKey`; RustCrypto `aes-gcm`
+//! 0.10, used before, wiped the AES round keys but not the GHASH subkey. `ring` remains
+//! faster at bulk sizes on CPUs where it has a VAES-AVX2 GCM and AWS-LC has none (2× at
+//! 1 MiB on the benchmark machine).
 //!
 //! # Security considerations
 //!
@@ -272,8 +277,8 @@
 //!   stable), or a blob can be swapped between two rows of the same tenant.
 //! - **Secrets in memory**: master keys, salts, derived keys, data keys and opened
 //!   plaintext live in zeroizing types with redacted `Debug` and no `Serialize`; evicted or
-//!   retired keys are zeroized once the last in-flight operation releases them (AES round
-//!   keys; not the GHASH subkey, see "Choice of AEAD backend").
+//!   retired keys are zeroized once the last in-flight operation releases them (the whole
+//!   AWS-LC AEAD context, see "Choice of AEAD backend").
 //!   Zeroization is best effort (see `portcullis-core`).
 //! - **Rotation never loses data**: re-encryption writes through a compare-and-swap sink,
 //!   keeps the old value until the new one is written, and leaves unopenable blobs alone.
