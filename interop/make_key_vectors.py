@@ -4,9 +4,7 @@ specification in the portcullis-keys crate docs ("Blob formats"), using only Pyt
 ciphertext that plain AES-GCM opens under the keys of two tenants (the attack format 3
 refuses). Run: interop/.venv/bin/python interop/make_key_vectors.py > crates/portcullis-keys/tests/vectors/sealed_blob_v3.txt"""
 
-import hmac
 import struct
-import hashlib
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -29,12 +27,8 @@ def tenant_key(master: bytes, purpose: str, tenant: str, salt=None, epoch=0) -> 
 
 def v3_keys(base: bytes):
     enc = hkdf(base, lp(b"portcullis-keys/v3/encryption-key"))
-    com = hkdf(base, lp(b"portcullis-keys/v3/commitment-key"))
+    com = hkdf(base, lp(b"portcullis-keys/v3/commitment"))
     return enc, com
-
-
-def commitment(com: bytes, nonce: bytes) -> bytes:
-    return hmac.new(com, nonce, hashlib.sha256).digest()
 
 
 def aad_v3(source: int, tenant: str, context: bytes) -> bytes:
@@ -120,8 +114,7 @@ print()
 for case, salt, epoch in [("unsalted", None, 0), ("salted", bytes(range(0x20, 0x40)), 1)]:
     version, tenant, pt = 3, "acme-corp", b"sk_live_portcullis_example"
     tk = tenant_key(MASTER, PURPOSE, tenant, salt, epoch)
-    enc, com = v3_keys(tk)
-    c = commitment(com, NONCE)
+    enc, c = v3_keys(tk)
     aad = aad_v3(1, tenant, CONTEXT)
     blob = bytes([3, 1]) + struct.pack(">I", version) + NONCE + c + AESGCM(enc).encrypt(NONCE, pt, aad)
     print(f"case = {case}")
@@ -137,7 +130,6 @@ for case, salt, epoch in [("unsalted", None, 0), ("salted", bytes(range(0x20, 0x
     print(f"nonce = {NONCE.hex()}")
     print(f"tenant_key = {tk.hex()}")
     print(f"encryption_key = {enc.hex()}")
-    print(f"commitment_key = {com.hex()}")
     print(f"commitment = {c.hex()}")
     print(f"aad = {aad.hex()}")
     print(f"blob = {blob.hex()}")
@@ -146,8 +138,7 @@ for case, salt, epoch in [("unsalted", None, 0), ("salted", bytes(range(0x20, 0x
 # Envelope source: a data key given in the clear (the KMS part is the KMS's business).
 data_key = bytes(range(0x40, 0x60))
 kek, wrapped = b"kek-main", bytes(range(0x80, 0x80 + 61))
-enc, com = v3_keys(data_key)
-c = commitment(com, NONCE)
+enc, c = v3_keys(data_key)
 aad = aad_v3(2, "acme-corp", CONTEXT)
 pt = b"sk_live_portcullis_example"
 blob = (bytes([3, 2]) + struct.pack(">H", len(kek)) + kek + struct.pack(">H", len(wrapped)) + wrapped
@@ -161,7 +152,6 @@ print(f"context = {CONTEXT.decode()}")
 print(f"plaintext = {pt.decode()}")
 print(f"nonce = {NONCE.hex()}")
 print(f"encryption_key = {enc.hex()}")
-print(f"commitment_key = {com.hex()}")
 print(f"commitment = {c.hex()}")
 print(f"aad = {aad.hex()}")
 print(f"blob = {blob.hex()}")
@@ -196,8 +186,8 @@ for case, fmt in [("two-key-v1", 1), ("two-key-v3", 3)]:
         legacy = b"\x01" + struct.pack(">I", version) + NONCE + body
         print(f"blob = {legacy.hex()}")
     else:
-        ca = commitment(v3_keys(ka)[1], NONCE)
-        cg = commitment(v3_keys(kg)[1], NONCE)
+        ca = v3_keys(ka)[1]
+        cg = v3_keys(kg)[1]
         head = bytes([3, 1]) + struct.pack(">I", version) + NONCE
         print(f"acme_commitment = {ca.hex()}")
         print(f"globex_commitment = {cg.hex()}")

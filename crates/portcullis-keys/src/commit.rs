@@ -1,24 +1,27 @@
 //! The key-committing layer of format 3: from one 256-bit base key (a derived tenant key
-//! or an envelope data key) an AES-256-GCM encryption key and an HMAC commitment key are
-//! expanded; every blob carries `HMAC-SHA256(commitment key, nonce)`, checked in constant
-//! time before any decryption, so a blob opens under at most one base key.
+//! or an envelope data key) an AES-256-GCM encryption key and a 32-byte commitment are
+//! expanded side by side, as the AWS Encryption SDK's committing suites derive theirs;
+//! every blob carries the commitment, checked in constant time before any decryption, so
+//! a blob opens under at most one base key.
 //!
 //! ```text
 //! prk            = HKDF-SHA256-Extract(salt = none (32 zero bytes), ikm = base key)
 //! encryption key = HKDF-SHA256-Expand(prk, info = lp("portcullis-keys/v3/encryption-key"), 32)
-//! commitment key = HKDF-SHA256-Expand(prk, info = lp("portcullis-keys/v3/commitment-key"), 32)
-//! commitment     = HMAC-SHA256(commitment key, nonce)      (32 bytes)
+//! commitment     = HKDF-SHA256-Expand(prk, info = lp("portcullis-keys/v3/commitment"), 32)
 //! ```
 //!
-//! Why it commits: two base keys that yield the same commitment for one nonce are an
-//! HMAC-SHA256 collision between distinct 32-byte keys (a SHA-256 collision), and the
-//! encryption key is a function of the same base key. Why the nonce is in it: a fixed
-//! per-key value would let a reader of the table group blobs by tenant and key version.
+//! Why it commits: two base keys with the same commitment are an HMAC-SHA256 collision
+//! between distinct pseudorandom keys (a SHA-256 collision), and the encryption key is a
+//! function of the same base key; the commitment reveals nothing about the encryption key
+//! (another HKDF output). It is fixed per base key and computed once, when the key is
+//! derived: a per-nonce commitment (an earlier draft of this format) cost an HMAC per seal
+//! and per open, a third of a 256-byte seal. The price is that blobs under one base key
+//! carry the same 32 bytes, so a reader of the stored blobs can group them by tenant key
+//! (the crate docs' security considerations say so).
 
 use std::fmt;
 
 use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
 use portcullis_core::{SecretBytes, SecureRandom};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -32,14 +35,14 @@ use crate::derive::put_lp;
 pub(crate) const COMMITMENT_LEN: usize = 32;
 
 const ENCRYPTION_LABEL: &[u8] = b"portcullis-keys/v3/encryption-key";
-const COMMITMENT_LABEL: &[u8] = b"portcullis-keys/v3/commitment-key";
+const COMMITMENT_LABEL: &[u8] = b"portcullis-keys/v3/commitment";
 
-/// The format 3 key pair expanded from one base key. The AES key schedule is zeroized on
-/// drop (see [`AeadKey`]); the HMAC state keyed with the commitment key is not secret in
-/// the sense of confidentiality (it only computes commitments, which every blob shows).
+/// The format 3 encryption key and commitment expanded from one base key. The AES key
+/// schedule is erased on drop (see [`AeadKey`]), the commitment zeroized.
 pub(crate) struct CommittingKey {
     aead: AeadKey,
-    commit: Hmac<Sha256>,
+    /// A function of the base key: kept with the key, erased with it.
+    commitment: Zeroizing<[u8; COMMITMENT_LEN]>,
 }
 
 impl fmt::Debug for CommittingKey {
@@ -55,36 +58,23 @@ fn label(label: &[u8]) -> Vec<u8> {
 }
 
 impl CommittingKey {
-    /// Expands `base` into the encryption and commitment keys.
+    /// Expands `base` into the encryption key and the commitment.
     pub(crate) fn derive(base: &[u8; KEY_LEN]) -> Result<Self, KeysError> {
         let hk = Hkdf::<Sha256>::new(None, base);
         let mut enc = Zeroizing::new([0u8; KEY_LEN]);
-        let mut com = Zeroizing::new([0u8; KEY_LEN]);
+        let mut commitment = Zeroizing::new([0u8; COMMITMENT_LEN]);
         let length = |_| KeysError::InvalidInput {
             what: "hkdf output length",
             value: KEY_LEN.to_string(),
         };
         hk.expand(&label(ENCRYPTION_LABEL), enc.as_mut_slice())
             .map_err(length)?;
-        hk.expand(&label(COMMITMENT_LABEL), com.as_mut_slice())
+        hk.expand(&label(COMMITMENT_LABEL), commitment.as_mut_slice())
             .map_err(length)?;
-        let commit = <Hmac<Sha256> as Mac>::new_from_slice(com.as_slice()).map_err(|_| {
-            KeysError::KeyLength {
-                expected: KEY_LEN,
-                actual: com.len(),
-            }
-        })?;
         Ok(Self {
             aead: AeadKey::new(enc.as_slice())?,
-            commit,
+            commitment,
         })
-    }
-
-    /// The commitment for `nonce`.
-    pub(crate) fn commitment(&self, nonce: &[u8; NONCE_LEN]) -> [u8; COMMITMENT_LEN] {
-        let mut mac = self.commit.clone();
-        mac.update(nonce);
-        mac.finalize().into_bytes().into()
     }
 
     /// Draws a nonce and appends `nonce || commitment || ciphertext || tag` to `out`.
@@ -110,7 +100,7 @@ impl CommittingKey {
         out: &mut Vec<u8>,
     ) -> Result<(), KeysError> {
         out.extend_from_slice(nonce);
-        out.extend_from_slice(&self.commitment(nonce));
+        out.extend_from_slice(self.commitment.as_slice());
         self.aead.seal_with_nonce_into(nonce, aad, plaintext, out)
     }
 
@@ -123,7 +113,7 @@ impl CommittingKey {
         aad: &[u8],
         ciphertext_and_tag: &[u8],
     ) -> Result<SecretBytes, KeysError> {
-        if !bool::from(self.commitment(nonce).as_slice().ct_eq(commitment)) {
+        if !bool::from(self.commitment.as_slice().ct_eq(commitment)) {
             return Err(KeysError::Decrypt);
         }
         self.aead.open(nonce, aad, ciphertext_and_tag)

@@ -102,19 +102,21 @@
 //! ```text
 //! prk            = HKDF-SHA256-Extract(salt = none (32 zero bytes), ikm = base key)
 //! encryption key = HKDF-SHA256-Expand(prk, lp("portcullis-keys/v3/encryption-key"), 32)
-//! commitment key = HKDF-SHA256-Expand(prk, lp("portcullis-keys/v3/commitment-key"), 32)
-//! commitment     = HMAC-SHA256(commitment key, nonce)
+//! commitment     = HKDF-SHA256-Expand(prk, lp("portcullis-keys/v3/commitment"), 32)
 //! aad            = 0x03 || key source || lp(tenant) || lp(context)
 //! ```
 //!
-//! To open: recompute the commitment and compare it with the blob's **in constant time
+//! To open: derive the commitment and compare it with the blob's **in constant time
 //! before decrypting** (a mismatch is [`KeysError::Decrypt`]), then AES-256-GCM-decrypt
 //! `ciphertext || tag` with the encryption key, the nonce and the AAD. The commitment makes
 //! the blob open under one base key only: plain AES-GCM is not key-committing, and whoever
 //! holds two keys (here: the master key, which derives every tenant's key) can build one
 //! ciphertext that opens under both with different plaintexts. Two base keys with the
-//! same commitment would be an HMAC-SHA256 collision. The commitment varies with the nonce
-//! so that blobs do not reveal which of them share a tenant key. The key version, KEK and
+//! same commitment would be an HMAC-SHA256 collision. The commitment is fixed per base key
+//! (derived once, beside the encryption key, as the AWS Encryption SDK's committing suites
+//! do), so blobs under one tenant key carry the same 32 bytes: whoever reads the stored
+//! blobs can group them by tenant key, as the key version (and, for envelope blobs, the
+//! wrapped key) already allows. The key version, KEK and
 //! wrapped key are not in the AAD because they only select the base key, which the
 //! commitment binds; that is what lets [`Envelope::rewrap`] move a data key to another KEK
 //! without touching the ciphertext.
@@ -145,11 +147,10 @@
 //! nonce           101112131415161718191a1b
 //! tenant key      ab21482dfffb741654c4ef60e2cc65114c81c298bd2d66424b2996ac85c459aa
 //! encryption key  69b5396342e7bc856dedf7a92b4aafe921021470c5b3ce3afb1db3c442e319ce
-//! commitment key  9856da4d7c252783bd1f3707dc85875ffdda0f6fa24a60765f5345d7ef3673c7
-//! commitment      fa84e3035151a26cd002e9c1448768f00aafec92b0fdf037ef1dc590e7547925
+//! commitment      d94e0e004b9245f788b417776d45df00fbef97d41011245f0666210d2df14563
 //! aad             03010000000961636d652d636f72700000000d63726564656e7469616c3a3432
 //! blob            0301 00000003 101112131415161718191a1b
-//!                 fa84e3035151a26cd002e9c1448768f00aafec92b0fdf037ef1dc590e7547925
+//!                 d94e0e004b9245f788b417776d45df00fbef97d41011245f0666210d2df14563
 //!                 3b494b18388e44021e15925b7942ba21adfe33fbc10e91796074    (ciphertext, 26 bytes)
 //!                 b5b4505cb1da2bdd41be2321b64f62c6                        (tag)
 //! ```
@@ -184,7 +185,7 @@
 //! let hex: String = blob.iter().map(|b| format!("{b:02x}")).collect();
 //! assert_eq!(hex, concat!(
 //!     "030100000003101112131415161718191a1b",
-//!     "fa84e3035151a26cd002e9c1448768f00aafec92b0fdf037ef1dc590e7547925",
+//!     "d94e0e004b9245f788b417776d45df00fbef97d41011245f0666210d2df14563",
 //!     "3b494b18388e44021e15925b7942ba21adfe33fbc10e91796074",
 //!     "b5b4505cb1da2bdd41be2321b64f62c6",
 //! ));
@@ -242,11 +243,11 @@
 //!
 //! `portcullis-bench-keys` measures our API against bare `ring`, bare RustCrypto `aes-gcm`
 //! and bare `aws-lc-rs` in the same run; the README's benchmark table gives the recorded
-//! ratios with the date and machine of the run (at the last recorded run, 2026-12-04: a
-//! format 3 seal of 256 B with a cached key, nonce and commitment included, 1.60× bare
-//! `ring` and 1.26× bare `aws-lc-rs`; at 1 MiB 2.0× `ring`, 1.09× `aws-lc-rs` and 2.6× faster
-//! than `aes-gcm`). A cache miss adds three HKDF calls (tenant key, encryption key,
-//! commitment key).
+//! ratios with the date and machine of the run (at the last recorded run, 2026-12-08 on a
+//! CPU with AVX-512: a format 3 seal of 256 B with a cached key, nonce and commitment
+//! included, 1.38× bare `ring` and 1.32× bare `aws-lc-rs`; at 1 MiB 0.77× `ring` and 1.05×
+//! `aws-lc-rs`). A cache miss adds three HKDF calls (tenant key, encryption key,
+//! commitment).
 //!
 //! We use `aws-lc-rs` because its expanded keys are erased when dropped, which is what lets
 //! the derived-key cache promise that evicted and retired keys are gone: aws-lc-rs
@@ -259,8 +260,9 @@
 //! rests on `OPENSSL_free` (an application that installs its own AWS-LC allocator hooks
 //! must cleanse too). `ring` 0.17 does not erase its `LessSafeKey`; RustCrypto `aes-gcm`
 //! 0.10, used before, wiped the AES round keys but not the GHASH subkey. `ring` remains
-//! faster at bulk sizes on CPUs where it has a VAES-AVX2 GCM and AWS-LC has none (2× at
-//! 1 MiB on the benchmark machine).
+//! faster at bulk sizes on CPUs with VAES but no AVX-512, where it has a VAES-AVX2 GCM and
+//! AWS-LC 0.47 has none (about 2× at 1 MiB on such a machine, 2026-12-04); with AVX-512,
+//! AWS-LC's GCM is the faster one.
 //!
 //! # Security considerations
 //!
