@@ -1,0 +1,441 @@
+//! Hash and verify: round trips, single-byte changes, needs_rehash exactly below policy,
+//! peppers and their rotation, limits, and typed errors.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)] // helpers outside #[test] fns
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, ParamsBuilder, Version};
+use password_hash::{PasswordHasher, SaltString};
+use portcullis_core::{Provider, SecretBytes};
+use portcullis_passwords::{
+    Argon2Params, ConfigError, PasswordError, Passwords, Pepper, Peppers, Verification,
+    VerifyLimits,
+};
+use proptest::prelude::*;
+
+fn passwords() -> Passwords {
+    Passwords::new(Provider::system())
+}
+
+fn pepper(id: u32, byte: u8) -> Pepper {
+    Pepper::new(id, SecretBytes::new(vec![byte; 32])).unwrap()
+}
+
+/// An Argon2 hash made directly with the `argon2` crate (another implementation of the
+/// same PHC format), at any parameters.
+fn foreign(
+    alg: Algorithm,
+    m: u32,
+    t: u32,
+    p: u32,
+    out: usize,
+    salt_len: usize,
+    pw: &str,
+) -> String {
+    let mut b = ParamsBuilder::new();
+    b.m_cost(m).t_cost(t).p_cost(p).output_len(out);
+    let salt = SaltString::encode_b64(&vec![3u8; salt_len]).unwrap();
+    Argon2::new(alg, Version::V0x13, b.build().unwrap())
+        .hash_password(pw.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn new_hashes_are_owasp_argon2id_phc_strings_with_fresh_salts() {
+    let p = passwords();
+    let a = p.hash("hunter2 is not a password").unwrap();
+    let b = p.hash("hunter2 is not a password").unwrap();
+    assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+    assert_ne!(a, b, "salts differ");
+    let parts: Vec<&str> = a.split('$').collect();
+    assert_eq!(parts.len(), 6);
+    assert_eq!(parts[4].len(), 22, "16-byte salt");
+    assert_eq!(parts[5].len(), 43, "32-byte output");
+    assert_eq!(
+        p.verify("hunter2 is not a password", Some(&a)).unwrap(),
+        Verification::Verified {
+            needs_rehash: false
+        }
+    );
+    assert_eq!(
+        p.verify("hunter2 is not a password!", Some(&a)).unwrap(),
+        Verification::Mismatch
+    );
+}
+
+#[test]
+fn nfkc_makes_equivalent_spellings_one_password() {
+    let p = passwords();
+    // U+212B ANGSTROM SIGN and U+00C5; the "ﬁ" ligature and "fi".
+    let h = p.hash("\u{212B}ngstr\u{f6}m \u{FB01}le").unwrap();
+    assert!(
+        p.verify("\u{C5}ngstr\u{f6}m file", Some(&h))
+            .unwrap()
+            .is_verified()
+    );
+}
+
+#[test]
+fn floors_are_enforced_and_owasp_is_the_default() {
+    assert_eq!(Argon2Params::default(), Argon2Params::OWASP);
+    assert!(Argon2Params::new(19456, 2, 1).is_ok());
+    assert!(Argon2Params::new(7168, 5, 1).is_ok());
+    assert!(Argon2Params::new(47104, 1, 1).is_ok());
+    for (m, t, p) in [
+        (7167, 5, 1),
+        (7168, 4, 1),
+        (19456, 1, 1),
+        (65536, 0, 1),
+        (19456, 2, 0),
+    ] {
+        assert!(
+            matches!(
+                Argon2Params::new(m, t, p),
+                Err(ConfigError::BelowFloor { .. })
+            ),
+            "{m} {t} {p}"
+        );
+    }
+    assert!(matches!(
+        Argon2Params::new(2 * 1024 * 1024, 2, 1),
+        Err(ConfigError::OutOfRange { .. })
+    ));
+    // Parameters the verifier would refuse cannot be configured for hashing.
+    let too_big = Passwords::builder(Provider::system())
+        .params(Argon2Params::new(65536, 2, 1).unwrap())
+        .limits(VerifyLimits::default().with_argon2(32768, 16, 16))
+        .build();
+    assert!(matches!(too_big, Err(ConfigError::OutOfRange { .. })));
+    assert!(
+        Passwords::builder(Provider::system())
+            .max_in_flight(0)
+            .build()
+            .is_err()
+    );
+}
+
+#[test]
+fn unknown_users_get_a_mismatch_after_the_same_argon2_work() {
+    let p = passwords();
+    assert_eq!(p.verify("anything", None).unwrap(), Verification::Mismatch);
+    assert_eq!(p.verify("", None).unwrap(), Verification::Mismatch);
+    // The dummy ran through the in-flight bound like a real verify.
+    assert_eq!(p.in_flight_stats().peak, 1);
+}
+
+#[test]
+fn pepper_is_required_to_verify_and_rotation_asks_for_rehash() {
+    let p1 = Passwords::builder(Provider::system())
+        .peppers(Peppers::new(pepper(1, 0xa1)))
+        .build()
+        .unwrap();
+    let h1 = p1.hash("pepper me please").unwrap();
+    assert!(h1.contains(",keyid=AAAAAQ$"), "{h1}");
+    assert_eq!(
+        p1.verify("pepper me please", Some(&h1)).unwrap(),
+        Verification::Verified {
+            needs_rehash: false
+        }
+    );
+    // Without the pepper the hash cannot be checked at all.
+    assert!(matches!(
+        passwords().verify("pepper me please", Some(&h1)),
+        Err(PasswordError::UnknownPepper { id: 1 })
+    ));
+    // A pepper with the same id but other bytes does not verify it.
+    let wrong = Passwords::builder(Provider::system())
+        .peppers(Peppers::new(pepper(1, 0xa2)))
+        .build()
+        .unwrap();
+    assert_eq!(
+        wrong.verify("pepper me please", Some(&h1)).unwrap(),
+        Verification::Mismatch
+    );
+    // Rotation: pepper 2 current, 1 retired.
+    let p2 = Passwords::builder(Provider::system())
+        .peppers(
+            Peppers::new(pepper(2, 0xb2))
+                .with_retired(pepper(1, 0xa1))
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        p2.verify("pepper me please", Some(&h1)).unwrap(),
+        Verification::Verified { needs_rehash: true }
+    );
+    let h2 = p2.hash("pepper me please").unwrap();
+    assert!(h2.contains(",keyid=AAAAAg$"));
+    assert_eq!(
+        p2.verify("pepper me please", Some(&h2)).unwrap(),
+        Verification::Verified {
+            needs_rehash: false
+        }
+    );
+    // An unpeppered hash under a peppered policy asks for a rehash too.
+    let plain = passwords().hash("pepper me please").unwrap();
+    assert_eq!(
+        p2.verify("pepper me please", Some(&plain)).unwrap(),
+        Verification::Verified { needs_rehash: true }
+    );
+    // Unknown user with a pepper: same path, mismatch.
+    assert_eq!(
+        p2.verify("pepper me please", None).unwrap(),
+        Verification::Mismatch
+    );
+    assert!(
+        Peppers::new(pepper(2, 1))
+            .with_retired(pepper(2, 3))
+            .is_err()
+    );
+    assert!(Pepper::new(0, SecretBytes::new(vec![1; 32])).is_err());
+    assert!(Pepper::new(1, SecretBytes::new(vec![1; 31])).is_err());
+    assert!(
+        !format!("{:?}", pepper(1, 0xa1)).contains("161"),
+        "pepper bytes are redacted"
+    );
+}
+
+#[test]
+fn stored_hashes_asking_for_too_much_work_are_refused_before_any_work() {
+    let p = Passwords::builder(Provider::system())
+        .limits(
+            VerifyLimits::default()
+                .with_argon2(32768, 4, 4)
+                .with_bcrypt_cost(10)
+                .with_pbkdf2_iterations(1000)
+                .with_scrypt(1 << 20, 2),
+        )
+        .build()
+        .unwrap();
+    let cases = [
+        "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$argon2id$v=19$m=19456,t=4000,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+        "$pbkdf2-sha256$i=100000000,l=32$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$scrypt$ln=30,r=8,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "$scrypt$ln=10,r=8,p=64$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ];
+    for stored in cases {
+        let start = std::time::Instant::now();
+        let got = p.verify("pw", Some(stored));
+        assert!(
+            matches!(got, Err(PasswordError::CostAboveLimit { .. })),
+            "{stored}: {got:?}"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "no hashing was done"
+        );
+    }
+    assert_eq!(p.in_flight_stats().peak, 0, "no hash ran");
+}
+
+#[test]
+fn malformed_and_unsupported_hashes_are_typed_errors_that_do_not_echo_them() {
+    let p = passwords();
+    let secretish = "$argon2id$v=19$m=19456,t=2,p=1$SECRETSALT$";
+    for (stored, unsupported) in [
+        ("", true),
+        ("plaintext-password", true),
+        (
+            "$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            true,
+        ),
+        ("$pbkdf2-sha512$i=1000,l=64$c2FsdA$AAAA", true),
+        ("$pbkdf2$i=1000,l=20$c2FsdA$AAAA", true),
+        ("$md5$abc", true),
+        (secretish, false),
+        ("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ", false),
+        (
+            "$argon2id$v=18$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            false,
+        ),
+        (
+            "$argon2id$v=19$m=19456,t=2,p=1,keyid=AAAA$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            false,
+        ),
+        (
+            "$argon2id$v=19$m=19456,t=2,p=1,x=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            false,
+        ),
+        (
+            "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe",
+            false,
+        ),
+        (
+            "$2b$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            false,
+        ),
+        (
+            "$2b$05$CCCCCCCCCCCCCCCCCCCC!.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            false,
+        ),
+        ("$scrypt$ln=10,r=8$c2FsdA", false),
+    ] {
+        let err = p.verify("pw", Some(stored)).unwrap_err();
+        if unsupported {
+            assert!(
+                matches!(err, PasswordError::UnsupportedScheme { .. }),
+                "{stored}: {err:?}"
+            );
+        } else {
+            assert!(
+                matches!(err, PasswordError::MalformedHash { .. }),
+                "{stored}: {err:?}"
+            );
+        }
+        assert!(!err.to_string().contains("SECRETSALT"));
+    }
+    let long = format!("$argon2id${}", "A".repeat(600));
+    assert!(matches!(
+        p.verify("pw", Some(&long)),
+        Err(PasswordError::MalformedHash { .. })
+    ));
+}
+
+#[test]
+fn passwords_over_1024_bytes_are_refused_raw_or_after_nfkc() {
+    let p = passwords();
+    assert!(matches!(
+        p.hash(&"a".repeat(1025)),
+        Err(PasswordError::TooLong { max: 1024 })
+    ));
+    assert!(p.hash(&"a".repeat(1024)).is_ok());
+    // U+FDFA expands to 18 characters (33 bytes) under NFKC: 60 of them are 180 bytes raw.
+    assert!(matches!(
+        p.hash(&"\u{FDFA}".repeat(60)),
+        Err(PasswordError::TooLong { .. })
+    ));
+    let h = p.hash("x").unwrap();
+    assert!(matches!(
+        p.verify(&"a".repeat(1025), Some(&h)),
+        Err(PasswordError::TooLong { .. })
+    ));
+    assert!(matches!(
+        p.verify(&"a".repeat(1025), None),
+        Err(PasswordError::TooLong { .. })
+    ));
+}
+
+#[test]
+fn a_full_bound_with_no_wait_is_busy_and_frees_up() {
+    let p = Arc::new(
+        Passwords::builder(Provider::system())
+            .max_in_flight(1)
+            .max_wait(std::time::Duration::ZERO)
+            .build()
+            .unwrap(),
+    );
+    let h = p.hash("busy test").unwrap();
+    // Hold the only slot with a slow verify (64 MiB, 8 passes).
+    let slow = foreign(Algorithm::Argon2id, 65536, 8, 1, 32, 16, "slow");
+    let holder = {
+        let p = p.clone();
+        std::thread::spawn(move || {
+            loop {
+                match p.verify("slow", Some(&slow)) {
+                    Err(PasswordError::Busy) => continue,
+                    other => break other.unwrap(),
+                }
+            }
+        })
+    };
+    let mut busy = 0;
+    while !holder.is_finished() {
+        if let Err(PasswordError::Busy) = p.verify("busy test", Some(&h)) {
+            busy += 1;
+        }
+    }
+    assert!(holder.join().unwrap().is_verified());
+    assert!(busy >= 1, "the held slot made someone busy");
+    assert_eq!(p.in_flight_stats().peak, 1);
+    assert!(p.in_flight_stats().refused >= 1);
+    assert!(
+        p.verify("busy test", Some(&h)).unwrap().is_verified(),
+        "free again"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+    #[test]
+    fn round_trip_and_single_byte_changes(pw in "\\PC{1,40}", flip in any::<prop::sample::Index>(), to in any::<char>()) {
+        let p = passwords();
+        let h = p.hash(&pw).unwrap();
+        prop_assert_eq!(p.verify(&pw, Some(&h)).unwrap(), Verification::Verified { needs_rehash: false });
+        // Change one character of the password (to a different NFKC form).
+        let chars: Vec<char> = pw.chars().collect();
+        let i = flip.index(chars.len());
+        let mut changed = chars.clone();
+        changed[i] = to;
+        let changed: String = changed.into_iter().collect();
+        let same = {
+            use unicode_normalization::UnicodeNormalization;
+            changed.nfkc().collect::<String>() == pw.nfkc().collect::<String>()
+        };
+        if !same {
+            prop_assert_eq!(p.verify(&changed, Some(&h)).unwrap(), Verification::Mismatch);
+        }
+        // Change one byte of the hash's salt or output: a mismatch or a malformed hash,
+        // never a success.
+        let mut bytes = h.clone().into_bytes();
+        let start = h.rfind('$').unwrap() - 22;
+        let j = start + flip.index(bytes.len() - start);
+        if bytes[j] != b'$' {
+            bytes[j] = if bytes[j] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap();
+            match p.verify(&pw, Some(&tampered)) {
+                Ok(v) => prop_assert_eq!(v, Verification::Mismatch),
+                Err(e) => prop_assert!(matches!(e, PasswordError::MalformedHash { .. }), "{e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn needs_rehash_exactly_when_below_the_policy(
+        m in prop::sample::select(vec![8u32, 4096, 19455, 19456, 24576]),
+        t in 1u32..=3,
+        p in 1u32..=2,
+        alg in prop::sample::select(vec![Algorithm::Argon2id, Algorithm::Argon2i, Algorithm::Argon2d]),
+        out in prop::sample::select(vec![16usize, 32, 64]),
+        salt in prop::sample::select(vec![8usize, 16, 32]),
+    ) {
+        let m = m.max(8 * p);
+        let stored = foreign(alg, m, t, p, out, salt, "property password");
+        let policy = passwords();
+        let below = alg != Algorithm::Argon2id || m < 19456 || t < 2 || p < 1 || out < 32 || salt < 16;
+        prop_assert_eq!(
+            policy.verify("property password", Some(&stored)).unwrap(),
+            Verification::Verified { needs_rehash: below }
+        );
+        prop_assert_eq!(policy.verify("property passwordx", Some(&stored)).unwrap(), Verification::Mismatch);
+    }
+}
+
+#[test]
+fn older_versions_and_variants_ask_for_rehash_and_higher_params_do_not() {
+    let p = passwords();
+    let higher = foreign(Algorithm::Argon2id, 65536, 3, 2, 32, 16, "pw");
+    assert_eq!(
+        p.verify("pw", Some(&higher)).unwrap(),
+        Verification::Verified {
+            needs_rehash: false
+        }
+    );
+    // Version 0x10 (no v= field) made by the argon2 crate.
+    let mut b = ParamsBuilder::new();
+    b.m_cost(19456).t_cost(2).p_cost(1);
+    let salt = SaltString::encode_b64(&[5u8; 16]).unwrap();
+    let v10 = Argon2::new(Algorithm::Argon2id, Version::V0x10, b.build().unwrap())
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        p.verify("pw", Some(&v10)).unwrap(),
+        Verification::Verified { needs_rehash: true },
+        "{v10}"
+    );
+}
