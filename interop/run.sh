@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interop with real peers in another language: the official Python packages `stripe`,
-# `svix`, `standardwebhooks`, `PyJWT` and `cryptography` against the `portcullis` CLI, in
+# `svix`, `standardwebhooks`, `PyJWT`, `cryptography`, `argon2-cffi` and `bcrypt` against the `portcullis` CLI, in
 # both directions. Run from anywhere; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."

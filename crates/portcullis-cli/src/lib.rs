@@ -56,6 +56,9 @@
 //! | `apikey check --prefix P --records F [--tenant T]` | prints `valid` and the record |
 //! | `rbac check --policy F --principal JSON --action A --resource JSON` | prints the decision and reason |
 //! | `rbac diff OLD NEW [--fail-on-growth]` | prints what NEW grants beyond OLD |
+//! | `password hash [--memory-kib M --iterations T --parallelism P]` | password on stdin → the Argon2id PHC string |
+//! | `password verify --hash H` | password on stdin → `valid` or `valid, needs rehash` (exit 1 on a mismatch) |
+//! | `password check [--user-name U] [--email E] [--min-length N] [--min-score S] [--breached-file F]` | password on stdin → the strength (and breach) verdict (exit 1 when refused) |
 //!
 //! Webhook schemes: `stripe`, `standard` (Standard Webhooks / Svix), `zoom`, `github`,
 //! `shopify`, `slack`. Bodies are read from `--body-file` or standard input, byte for
@@ -120,6 +123,7 @@ mod error;
 mod input;
 mod keys;
 mod masterkeys;
+mod password;
 mod progress;
 mod rbac;
 mod token;
@@ -182,6 +186,9 @@ enum Command {
     /// RBAC policies: check, diff.
     #[command(subcommand)]
     Rbac(rbac::RbacCommand),
+    /// Passwords: hash, verify, check (the password is read from standard input).
+    #[command(subcommand)]
+    Password(password::PasswordCommand),
 }
 
 fn dispatch(cli: &Cli) -> CliResult {
@@ -192,6 +199,7 @@ fn dispatch(cli: &Cli) -> CliResult {
         Command::Token(c) => token::run(c),
         Command::Apikey(c) => apikey::run(c),
         Command::Rbac(c) => rbac::run(c),
+        Command::Password(c) => password::run(c),
     }
 }
 
