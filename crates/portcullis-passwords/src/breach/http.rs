@@ -44,7 +44,7 @@ impl HibpRange {
         }
         let base = url::Url::parse(PWNED_PASSWORDS_API)
             .map_err(|_| error(BackendErrorKind::Unavailable))?;
-        Self::build(base, Some(roots), Duration::from_secs(5))
+        Self::build(base, roots, Duration::from_secs(5))
     }
 
     /// A mirror at `base` (HTTPS), trusting `roots`.
@@ -60,7 +60,7 @@ impl HibpRange {
         if base.scheme() != "https" {
             return Err(error(BackendErrorKind::Unavailable));
         }
-        Self::build(base, Some(roots), timeout)
+        Self::build(base, roots, timeout)
     }
 
     /// A mirror over plain HTTP on a loopback address (tests, a sidecar). Anything else
@@ -78,29 +78,28 @@ impl HibpRange {
         if base.scheme() != "http" || !loopback {
             return Err(error(BackendErrorKind::Unavailable));
         }
-        Self::build(base, None, timeout)
+        // Always a preconfigured rustls (trusting nothing): reqwest without a provider
+        // would panic when built.
+        Self::build(base, rustls::RootCertStore::empty(), timeout)
     }
 
     fn build(
         base: url::Url,
-        roots: Option<rustls::RootCertStore>,
+        roots: rustls::RootCertStore,
         timeout: Duration,
     ) -> Result<Self, BackendError> {
-        let mut builder = reqwest::Client::builder()
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|_| error(BackendErrorKind::Unavailable))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
-            .user_agent(concat!("portcullis-passwords/", env!("CARGO_PKG_VERSION")));
-        if let Some(roots) = roots {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|_| error(BackendErrorKind::Unavailable))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            builder = builder.tls_backend_preconfigured(tls);
-        }
-        let client = builder
+            .user_agent(concat!("portcullis-passwords/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|_| error(BackendErrorKind::Unavailable))?;
         Ok(Self { client, base })
