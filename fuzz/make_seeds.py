@@ -105,6 +105,19 @@ def main():
                     write("keys_open", f"{name}_{field}_{c.get('case', 'x')}", blob)
                     write("keys_open", f"{name}_{field}_{c.get('case', 'x')}_cut", blob[:20])
 
+    # passwords_verify: mode 0 = password NUL stored hash (the published legacy vectors with
+    # their passwords), 1 = a new password, 2 = a breach list.
+    legacy = (CRATES / "portcullis-passwords/tests/vectors/legacy_hashes.txt").read_text().splitlines()
+    rows = [l.split() for l in legacy if l.strip() and not l.startswith("#")]
+    for i, (kind, expect, pw, stored) in enumerate(rows):
+        if kind in ("bcrypt", "pbkdf2-sha256", "argon2id") and expect == "ok":
+            password = b"" if pw == "-" else bytes.fromhex(pw)
+            write("passwords_verify", f"legacy_{i}_{kind}", b"\0" + password + b"\0" + stored.encode())
+    write("passwords_verify", "policy_weak", b"\1alice2024")
+    write("passwords_verify", "policy_strong", b"\1quartz lantern mosaic drift")
+    write("passwords_verify", "breach_list", b"\2# list\n5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:3861493\n")
+    write("passwords_verify", "range_line", b"\21E4C9B93F3F0682250B6CF8331B7EE68FD8:3861493")
+
     # webhooks_parse_header: selector byte (scheme index in the target's SCHEMES), then the
     # header values in the target's NAMES order, separated by '\n'.
     names = ["webhook-id", "webhook-timestamp", "webhook-signature", "svix-id", "svix-timestamp",

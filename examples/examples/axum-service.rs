@@ -50,7 +50,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         app.audit_verifier_key()
     );
     println!(
-        "demo users: acme/alice (admin), acme/victor (viewer), globex/gina (admin); passwords <name>-demo-password"
+        "demo users: acme/alice (admin), acme/victor (viewer), globex/gina (admin), acme/lena (viewer, imported bcrypt hash); passwords <name>-demo-password"
     );
     serve(listener, app).await?;
     Ok(())

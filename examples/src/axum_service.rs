@@ -3,7 +3,7 @@
 //!
 //! | route | what it shows |
 //! |---|---|
-//! | `POST /login` `{"tenant","username","password"}` | at most 10 attempts a minute per client IP and per account, else 429 with `Retry-After` (`portcullis-ratelimit`); demo password checked in constant time; a refresh-token family (session) and an EdDSA access token carrying the user's roles (`portcullis-tokens`) |
+//! | `POST /login` `{"tenant","username","password"}` | at most 10 attempts a minute per client IP and per account, else 429 with `Retry-After` (`portcullis-ratelimit`); the password verified against the stored Argon2id hash on a blocking thread (`portcullis-passwords`; an unknown user does the same work; wrong password, unknown user and unusable hash: the same 401; hasher busy: 503, `Retry-After: 1`); a legacy hash (imported bcrypt user `lena`) upgraded to Argon2id at login, recorded as `user.password_rehashed`; a refresh-token family (session) and an EdDSA access token carrying the user's roles (`portcullis-tokens`) |
 //! | `POST /refresh` `{"tenant","refresh_token"}` | rotation; a second tab inside the 10 s grace window gets the session's current token (the same successor, or a later one after further quick rotations); a rotated token presented again after its grace window is reuse: **401** and the whole session is revoked, including its access tokens |
 //! | `GET /tenants/{tenant}/documents` | bearer auth → [`Caller`]; RBAC route guard (`documents:read`), then tenant isolation on the path's tenant (`portcullis-rbac`); bodies opened with the tenant's key (`portcullis-keys`) |
 //! | `POST /tenants/{tenant}/documents` `{"title","body"}` | guarded by `documents:write`; the body is sealed for the tenant and bound to the document id |
@@ -11,7 +11,7 @@
 //! | `GET /tenants/{tenant}/audit/verify` | guarded by `audit:read` (admins): verifies the tenant's hash chain, signs a C2SP checkpoint and opens it with the published key (`portcullis-audit`) |
 //!
 //! Every request that reaches a tenant is recorded in that tenant's audit log: logins
-//! and refreshes (and failed ones), reuse, document reads and writes, RBAC denials (with
+//! and refreshes (and failed ones), password hash upgrades, reuse, document reads and writes, RBAC denials (with
 //! the reason code, in the caller's own tenant), accepted and rejected webhooks.
 //! Requests turned away before any tenant is established (no or invalid bearer token, a
 //! tenant that does not exist) get 401/404 and are not recorded. If the audit log cannot
@@ -38,10 +38,12 @@
 //!
 //! # Demo shortcuts (not for production)
 //!
-//! Users, passwords and roles come from [`ServiceConfig::demo`]; the signing key,
-//! refresh key and master key are generated at start-up; the demo password is compared
-//! in constant time but stored in clear (store an argon2id hash instead); the service
-//! speaks plain HTTP (terminate TLS in front of it).
+//! Users, passwords and roles come from [`ServiceConfig::demo`], and the user table lives
+//! in process memory (a real service keeps it in a database): the passwords are hashed
+//! at start-up and only the hashes kept, `lena`'s bcrypt hash (cost 4) included, which
+//! stands for one imported from an older system. The signing key, refresh key and master
+//! key are generated at start-up; the service speaks plain HTTP (terminate TLS in front
+//! of it).
 
 mod auth;
 mod config;
@@ -50,6 +52,7 @@ mod guard;
 mod handlers;
 mod policy;
 mod state;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Drives the axum example over real HTTP on loopback: login, authorized and forbidden
+//! Drives the axum example over real HTTP on loopback: login (Argon2id hashes, an
+//! imported bcrypt hash upgraded at first login and audited), authorized and forbidden
 //! requests with their reasons, refresh rotation (grace replay, reuse detection, session
 //! revoked), Stripe webhooks (accepted, replayed, bad signature, stale), and the audit
 //! chain verifying at the end with every action recorded.
@@ -18,7 +19,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use portcullis_core::{Clock, OsRandom, Provider, SystemClock, random_array};
+use portcullis_audit::{AuditStore, Entry};
+use portcullis_core::{ActorId, Clock, OsRandom, Provider, SystemClock, TenantId, random_array};
 use portcullis_examples::axum_service::{App, DEMO_STRIPE_SECRET, ServiceConfig, Stores, serve};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -114,13 +116,29 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn start(stores: Stores, acme: &str, globex: &str) -> SocketAddr {
+    start_app(stores, acme, globex).await.0
+}
+
+/// [`start`], keeping a handle on the state to look at the user table.
+async fn start_app(stores: Stores, acme: &str, globex: &str) -> (SocketAddr, Arc<App>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let config = ServiceConfig::demo_with_tenants(acme, globex).unwrap();
     let app = Arc::new(App::new(config, stores, Provider::with_clock(clock)).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(listener, app));
-    addr
+    tokio::spawn(serve(listener, app.clone()));
+    (addr, app)
+}
+
+/// Every entry of `tenant`'s audit log.
+async fn audit_entries(audit: &Arc<dyn AuditStore>, tenant: &str) -> Vec<Entry> {
+    let tenant: TenantId = tenant.parse().unwrap();
+    let size = audit.head(&tenant).await.unwrap().size;
+    audit.read(&tenant, 0, size).await.unwrap()
+}
+
+fn actions(entries: &[Entry]) -> Vec<&str> {
+    entries.iter().map(|e| e.body().action()).collect()
 }
 
 async fn scenario(addr: SocketAddr, acme: &str, globex: &str) {
@@ -353,6 +371,124 @@ async fn in_memory_service_over_http() {
     let (acme, globex) = ("acme", "globex");
     let addr = start(Stores::in_memory(Provider::system()), acme, globex).await;
     scenario(addr, acme, globex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_verifies_argon2id_hashes_and_answers_alike_for_unknown_users() {
+    let (addr, app) = start_app(Stores::in_memory(Provider::system()), "acme", "globex").await;
+    let (acme, alice): (TenantId, ActorId) = ("acme".parse().unwrap(), "alice".parse().unwrap());
+    let stored = app.stored_password_hash(&acme, &alice).unwrap();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "hashed at start-up with OWASP's parameters: {stored}"
+    );
+    assert!(!stored.contains("alice-demo-password"));
+
+    let ok = login(addr, "acme", "alice", "alice-demo-password").await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(!str_of(&ok.body, "access_token").is_empty());
+    let wrong = login(addr, "acme", "alice", "alice-demo-passwordX").await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert_eq!(wrong.body["error"], "invalid username or password");
+    // An unknown user, a name that is no valid id and a tenant with no users: the same
+    // answer as a wrong password.
+    for (tenant, user) in [
+        ("acme", "mallory"),
+        ("acme", "Not An Id!"),
+        ("nowhere", "alice"),
+    ] {
+        let r = login(addr, tenant, user, "alice-demo-password").await;
+        assert_eq!(r.status, 401, "{tenant}/{user}: {}", r.body);
+        assert_eq!(r.body, wrong.body, "{tenant}/{user}");
+    }
+    // Gina's password is not alice's, and gina is not a user of acme.
+    let other = login(addr, "acme", "gina", "gina-demo-password").await;
+    assert_eq!(other.body, wrong.body);
+    // Logging in with a current hash does not replace it.
+    assert_eq!(app.stored_password_hash(&acme, &alice).unwrap(), stored);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_bcrypt_hash_is_upgraded_to_argon2id_at_first_login_and_audited_once() {
+    let stores = Stores::in_memory(Provider::system());
+    let audit = stores.audit.clone();
+    let (addr, app) = start_app(stores, "acme", "globex").await;
+    let (acme, lena): (TenantId, ActorId) = ("acme".parse().unwrap(), "lena".parse().unwrap());
+    let imported = app.stored_password_hash(&acme, &lena).unwrap();
+    assert!(imported.starts_with("$2b$04$"), "{imported}");
+
+    let first = login(addr, "acme", "lena", "lena-demo-password").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let upgraded = app.stored_password_hash(&acme, &lena).unwrap();
+    assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+    let entries = audit_entries(&audit, "acme").await;
+    assert_eq!(actions(&entries), ["user.password_rehashed", "auth.login"]);
+
+    // The new hash verifies; a second login neither rehashes nor records another upgrade.
+    let second = login(addr, "acme", "lena", "lena-demo-password").await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(app.stored_password_hash(&acme, &lena).unwrap(), upgraded);
+    let wrong = login(addr, "acme", "lena", "victor-demo-password").await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert_eq!(wrong.body["error"], "invalid username or password");
+    let entries = audit_entries(&audit, "acme").await;
+    assert_eq!(
+        actions(&entries),
+        [
+            "user.password_rehashed",
+            "auth.login",
+            "auth.login",
+            "auth.login_failed"
+        ]
+    );
+    let rehashed: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.body().action() == "user.password_rehashed")
+        .collect();
+    assert_eq!(rehashed.len(), 1);
+    let body = rehashed[0].body();
+    assert_eq!(body.actor(), &lena);
+    assert_eq!(body.resource(), "users/lena");
+    let metadata: Value = serde_json::from_str(body.metadata().as_str()).unwrap();
+    assert_eq!(
+        metadata,
+        json!({ "old_scheme": "bcrypt", "new_scheme": "argon2id" })
+    );
+    // No entry holds a hash or the password, in its metadata or anywhere else.
+    for entry in &entries {
+        let line = entry.to_json_line().unwrap();
+        for secret in [
+            "$2b$",
+            "$argon2",
+            "lena-demo-password",
+            &imported,
+            &upgraded,
+        ] {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_logins_upgrade_the_hash_once() {
+    let stores = Stores::in_memory(Provider::system());
+    let audit = stores.audit.clone();
+    let (addr, app) = start_app(stores, "acme", "globex").await;
+    let (a, b) = tokio::join!(
+        login(addr, "acme", "lena", "lena-demo-password"),
+        login(addr, "acme", "lena", "lena-demo-password"),
+    );
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    let (acme, lena): (TenantId, ActorId) = ("acme".parse().unwrap(), "lena".parse().unwrap());
+    let stored = app.stored_password_hash(&acme, &lena).unwrap();
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    let entries = audit_entries(&audit, "acme").await;
+    let mut seen = actions(&entries);
+    seen.sort_unstable();
+    assert_eq!(seen, ["auth.login", "auth.login", "user.password_rehashed"]);
+    // Whichever login won, the hash it stored verifies.
+    let again = login(addr, "acme", "lena", "lena-demo-password").await;
+    assert_eq!(again.status, 200, "{}", again.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,21 +4,28 @@ use portcullis_core::{ActorId, SecretString, TenantId};
 
 use super::ServiceError;
 
-/// One row of the demo user table.
+/// One user of the demo configuration: the seed of the service's user table.
 ///
-/// Demo passwords are stored as plain [`SecretString`]s and compared in constant time. A
-/// real service stores a password hash (argon2id) and compares hashes; this table only
-/// exists so the example runs without a user database.
+/// The password is here only so the example runs without a user database: [`App::new`]
+/// hashes it at start-up (Argon2id with `portcullis-passwords`, or bcrypt for a user
+/// marked [`DemoUser::with_imported_bcrypt`]), keeps only the hash and drops the
+/// password; logins are verified against the stored hash.
+///
+/// [`App::new`]: super::App::new
 #[derive(Debug, Clone)]
 pub struct DemoUser {
     /// The tenant the user belongs to.
     pub tenant: TenantId,
     /// The user's id (the token's `sub`).
     pub actor: ActorId,
-    /// The demo password.
+    /// The demo password, hashed at start-up.
     pub password: SecretString,
     /// Role names in the RBAC policy.
     pub roles: Vec<String>,
+    /// Whether the user starts with a bcrypt hash (`$2b$`, cost 4) instead of Argon2id:
+    /// it stands for a hash imported from an older system, and is replaced by an
+    /// Argon2id hash at the user's first successful login.
+    pub imported_bcrypt: bool,
 }
 
 impl DemoUser {
@@ -42,7 +49,16 @@ impl DemoUser {
                 .map_err(|e| ServiceError::Config(format!("actor `{actor}`: {e}")))?,
             password: SecretString::new(password.to_owned()),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            imported_bcrypt: false,
         })
+    }
+
+    /// The same user, stored with a bcrypt hash at start-up (see
+    /// [`DemoUser::imported_bcrypt`]).
+    #[must_use]
+    pub fn with_imported_bcrypt(mut self) -> Self {
+        self.imported_bcrypt = true;
+        self
     }
 }
 
@@ -58,7 +74,9 @@ pub struct ServiceConfig {
     /// The audit log's checkpoint signer key (`PRIVATE+KEY+...`); a fresh key is generated
     /// at start-up when absent.
     pub audit_signer_key: Option<SecretString>,
-    /// Who may log in.
+    /// Who may log in: the seed of the user table, whose passwords [`App::new`] hashes.
+    ///
+    /// [`App::new`]: super::App::new
     pub users: Vec<DemoUser>,
 }
 
@@ -82,6 +100,10 @@ impl ServiceConfig {
     /// | first | `alice` | `alice-demo-password` | `admin` |
     /// | first | `victor` | `victor-demo-password` | `viewer` |
     /// | second | `gina` | `gina-demo-password` | `admin` |
+    /// | first | `lena` | `lena-demo-password` | `viewer` (bcrypt hash, imported) |
+    ///
+    /// `lena`'s hash starts as bcrypt, standing for one imported from an older system; her
+    /// first login upgrades it to Argon2id.
     ///
     /// Stripe secret [`DEMO_STRIPE_SECRET`], issuer `https://auth.portcullis.example`,
     /// audience `portcullis-demo`.
@@ -99,18 +121,20 @@ impl ServiceConfig {
                 DemoUser::new(first, "alice", "alice-demo-password", &["admin"])?,
                 DemoUser::new(first, "victor", "victor-demo-password", &["viewer"])?,
                 DemoUser::new(second, "gina", "gina-demo-password", &["admin"])?,
+                DemoUser::new(first, "lena", "lena-demo-password", &["viewer"])?
+                    .with_imported_bcrypt(),
             ],
         })
     }
 
-    /// The user `actor` of `tenant`, if any.
+    /// The user `actor` of `tenant` in this configuration, if any.
     pub fn user(&self, tenant: &TenantId, actor: &ActorId) -> Option<&DemoUser> {
         self.users
             .iter()
             .find(|u| &u.tenant == tenant && &u.actor == actor)
     }
 
-    /// Whether some user belongs to `tenant`.
+    /// Whether some user of this configuration belongs to `tenant`.
     pub fn knows_tenant(&self, tenant: &TenantId) -> bool {
         self.users.iter().any(|u| &u.tenant == tenant)
     }

@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// Connecting to Redis failed.
     #[error(transparent)]
     Redis(#[from] portcullis_redis::RedisError),
+    /// Hashing a demo user's password failed.
+    #[error(transparent)]
+    Passwords(#[from] portcullis_passwords::PasswordError),
     /// The random generator failed.
     #[error(transparent)]
     Random(#[from] portcullis_core::RandomError),
@@ -53,7 +56,8 @@ pub struct ApiError {
     pub reason: Option<String>,
     /// The RBAC reason code, for 403 answers.
     pub code: Option<&'static str>,
-    /// Seconds for the `Retry-After` header, for 429 answers.
+    /// Seconds for the `Retry-After` header, for 429 answers and a busy password hasher's
+    /// 503.
     pub retry_after: Option<u64>,
 }
 
@@ -99,6 +103,13 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             format!("{what} unavailable; request refused"),
         )
+    }
+
+    /// The same answer with a `Retry-After` of `secs` (at least 1).
+    #[must_use]
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 }
 

@@ -9,15 +9,16 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use portcullis_core::{ActorId, SecretString, TenantId, random_array};
+use portcullis_passwords::{PasswordError, Verification};
 use portcullis_tokens::{IssuedRefresh, TokenError};
 use portcullis_webhooks::{Tolerance, WebhookError};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
 use super::auth::{Caller, RoleClaims};
 use super::error::ApiError;
 use super::state::{App, Document};
+use super::users::{StoredUser, scheme_name};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
 
@@ -51,8 +52,8 @@ fn parse_tenant(raw: &str) -> Result<TenantId, ApiError> {
 /// Issues an access token for `refresh`'s subject and session, with the user's roles.
 fn tokens_answer(app: &App, tenant: &TenantId, refresh: &IssuedRefresh) -> Answer {
     let user = app
-        .config
-        .user(tenant, &refresh.subject)
+        .users
+        .get(tenant, &refresh.subject)
         .ok_or_else(|| ApiError::unauthorized("user no longer exists"))?;
     let roles = RoleClaims {
         roles: user.roles.clone(),
@@ -76,7 +77,8 @@ fn tokens_answer(app: &App, tenant: &TenantId, refresh: &IssuedRefresh) -> Answe
     ))
 }
 
-/// `POST /login`: checks the demo password in constant time, starts a session.
+/// `POST /login`: verifies the password against the stored hash (`portcullis-passwords`,
+/// on a blocking thread), upgrades a legacy hash to Argon2id, starts a session.
 pub(crate) async fn login(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -86,35 +88,46 @@ pub(crate) async fn login(
     let actor: Option<ActorId> = req.username.parse().ok();
     let ip = Some(peer.ip());
     throttle_login(&app, &tenant, actor.as_ref(), peer).await?;
-    let user = actor.as_ref().and_then(|a| app.config.user(&tenant, a));
-    // Compare against a stand-in when the user is unknown, so both paths do the same work.
-    let stand_in = SecretString::new("no such user: never matches".to_owned());
-    let expected = user.map_or(&stand_in, |u| &u.password);
-    let matches = bool::from(
-        req.password
-            .expose_secret()
-            .as_bytes()
-            .ct_eq(expected.expose_secret().as_bytes()),
-    ) && user.is_some();
-    let Some(user) = user.filter(|_| matches) else {
-        if app.config.knows_tenant(&tenant) {
+    let user = actor
+        .as_ref()
+        .and_then(|a| app.users.get(&tenant, a).map(|u| (a, u)));
+    let stored = user.map(|(_, u)| u.password_hash()).transpose()?;
+    // An unknown user is verified against nothing (`None`): the same Argon2 work as a user
+    // on the current parameters, and always a mismatch.
+    let checked = check_password(&app, req.password, stored).await?;
+    let (verified, failure) = match &checked.verdict {
+        Ok(verdict) => (verdict.is_verified(), json!({})),
+        Err(PasswordError::Busy) => {
+            return Err(ApiError::unavailable("password hasher").with_retry_after(1));
+        }
+        // Fail closed: a password over the length bound or a stored hash that cannot be
+        // used is a failed login like a wrong password, with the same answer. The error
+        // (which never holds the password or hash bytes) goes to the audit log, this
+        // example's only record: it has no tracing.
+        Err(e) => (false, json!({ "error": e.to_string() })),
+    };
+    let Some((actor, user)) = user.filter(|_| verified) else {
+        if app.users.knows_tenant(&tenant) {
             let who = match actor {
                 Some(a) => a,
                 None => ActorId::new("anonymous").map_err(|_| ApiError::unavailable("actor"))?,
             };
-            app.record(&tenant, &who, "auth.login_failed", "session", ip, json!({}))
+            app.record(&tenant, &who, "auth.login_failed", "session", ip, failure)
                 .await?;
         }
         return Err(ApiError::unauthorized("invalid username or password"));
     };
+    if let (Some(old), Some(new)) = (checked.stored.as_deref(), checked.rehashed) {
+        upgrade_hash(&app, &tenant, actor, user, old, new, ip).await?;
+    }
     let session = app
         .refresh
-        .issue(&tenant, &user.actor)
+        .issue(&tenant, actor)
         .await
         .map_err(|_| ApiError::unavailable("session store"))?;
     app.record(
         &tenant,
-        &user.actor,
+        actor,
         "auth.login",
         &format!("session/{}", session.family),
         ip,
@@ -122,6 +135,78 @@ pub(crate) async fn login(
     )
     .await?;
     tokens_answer(&app, &tenant, &session)
+}
+
+/// What a password check found.
+struct Checked {
+    /// The answer of [`portcullis_passwords::Passwords::verify`].
+    verdict: Result<Verification, PasswordError>,
+    /// The hash that was checked (`None` for an unknown user).
+    stored: Option<String>,
+    /// A new Argon2id hash of the password, when it verified and `needs_rehash`.
+    rehashed: Option<String>,
+}
+
+/// Verifies `password` against `stored` and, when the stored hash is below the current
+/// policy, hashes the password again while it is at hand. Both are CPU-bound (Argon2),
+/// so they run on tokio's blocking pool, not on an async worker.
+async fn check_password(
+    app: &App,
+    password: SecretString,
+    stored: Option<String>,
+) -> Result<Checked, ApiError> {
+    let passwords = Arc::clone(&app.passwords);
+    tokio::task::spawn_blocking(move || {
+        let verdict = passwords.verify(password.expose_secret(), stored.as_deref());
+        // If this hash fails (say, Busy), the login still stands and the next one
+        // upgrades the hash.
+        let rehashed = match &verdict {
+            Ok(v) if v.needs_rehash() => passwords.hash(password.expose_secret()).ok(),
+            _ => None,
+        };
+        Checked {
+            verdict,
+            stored,
+            rehashed,
+        }
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("password hasher"))
+}
+
+/// Replaces `user`'s stored hash `old` (verified a moment ago, below the current policy)
+/// with `new`, and records `user.password_rehashed` with the old and new schemes (never a
+/// hash or the password). Of two concurrent logins only the first replaces the hash and
+/// records it. If the audit log cannot record, the old hash is put back (it still
+/// verifies) and the login is refused: no upgrade goes unrecorded.
+async fn upgrade_hash(
+    app: &App,
+    tenant: &TenantId,
+    actor: &ActorId,
+    user: &StoredUser,
+    old: &str,
+    new: String,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), ApiError> {
+    let new_scheme = scheme_name(&new);
+    if !user.replace_password_hash(old, new.clone())? {
+        return Ok(());
+    }
+    let recorded = app
+        .record(
+            tenant,
+            actor,
+            "user.password_rehashed",
+            &format!("users/{actor}"),
+            ip,
+            json!({ "old_scheme": scheme_name(old), "new_scheme": new_scheme }),
+        )
+        .await;
+    if recorded.is_err() {
+        // Only if no later upgrade replaced it meanwhile.
+        let _ = user.replace_password_hash(&new, old.to_owned());
+    }
+    recorded
 }
 
 /// Charges one login attempt to the client's IP and to the account; over either limit
@@ -145,7 +230,7 @@ async fn throttle_login(
             .await
             .map_err(|_| ApiError::unavailable("rate limiter"))?;
         if !decision.allowed {
-            if app.config.knows_tenant(tenant) {
+            if app.users.knows_tenant(tenant) {
                 let who = match actor {
                     Some(a) => a.clone(),
                     None => {
@@ -216,7 +301,7 @@ pub(crate) async fn refresh(
         Err(e) => {
             // Forged, foreign, expired or revoked: recorded for the tenant it claims to be
             // for (when that tenant exists), without the token.
-            if app.config.knows_tenant(&tenant) {
+            if app.users.knows_tenant(&tenant) {
                 let resource = match &e {
                     TokenError::RefreshRevoked { family } => format!("session/{family}"),
                     _ => "session".to_owned(),
@@ -335,7 +420,7 @@ pub(crate) async fn stripe_webhook(
     body: Bytes,
 ) -> Answer {
     let tenant = parse_tenant(&tenant)?;
-    if !app.config.knows_tenant(&tenant) {
+    if !app.users.knows_tenant(&tenant) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown tenant"));
     }
     let stripe = ActorId::new("stripe").map_err(|_| ApiError::unavailable("actor"))?;

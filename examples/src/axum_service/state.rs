@@ -10,6 +10,7 @@ use portcullis_audit::{
 };
 use portcullis_core::{ActorId, Provider, SecretArray, TenantId};
 use portcullis_keys::{KeyVersion, MasterKey, MasterKeys, Purpose, Sealer};
+use portcullis_passwords::Passwords;
 use portcullis_ratelimit::{MemoryRateLimiter, RateLimiter, presets};
 use portcullis_rbac::Policy;
 use portcullis_tokens::{
@@ -23,6 +24,7 @@ use serde_json::Value;
 use super::config::ServiceConfig;
 use super::error::{ApiError, ServiceError};
 use super::policy::demo_policy;
+use super::users::Users;
 
 /// The stores behind the service's async seams.
 #[derive(Debug, Clone)]
@@ -169,7 +171,6 @@ pub(crate) struct Document {
 /// Everything the handlers share.
 #[derive(Debug)]
 pub struct App {
-    pub(crate) config: ServiceConfig,
     pub(crate) tokens: TokenService,
     pub(crate) refresh: RefreshTokens,
     pub(crate) sealer: Sealer,
@@ -179,6 +180,10 @@ pub struct App {
     pub(crate) stripe: Verifier,
     pub(crate) replay: Arc<dyn ReplayGuard>,
     pub(crate) login_limiter: Arc<dyn RateLimiter>,
+    /// Argon2id hashing and verification; shared with the blocking threads logins run on.
+    pub(crate) passwords: Arc<Passwords>,
+    /// Who may log in: roles and password hashes.
+    pub(crate) users: Users,
     pub(crate) documents: Mutex<HashMap<TenantId, Vec<Document>>>,
     pub(crate) provider: Provider,
 }
@@ -186,17 +191,24 @@ pub struct App {
 impl App {
     /// Builds the service: a fresh EdDSA signing key, refresh-token key and master key
     /// (demo: generated at start-up, so tokens and documents do not survive a restart),
-    /// the demo policy, the Stripe verifier and the audit log with its checkpoint signer.
+    /// the demo policy, the Stripe verifier, the audit log with its checkpoint signer, and
+    /// the user table: the passwords of `config.users` are hashed (Argon2id with
+    /// `portcullis-passwords`, tens of milliseconds each; bcrypt for a user marked
+    /// [`DemoUser::imported_bcrypt`]) and only the hashes kept.
     ///
     /// # Errors
     ///
-    /// [`ServiceError`] if any piece fails to build.
+    /// [`ServiceError`] if any piece fails to build, or a user is configured twice.
+    ///
+    /// [`DemoUser::imported_bcrypt`]: super::DemoUser::imported_bcrypt
     pub fn new(
         config: ServiceConfig,
         stores: Stores,
         provider: Provider,
     ) -> Result<Self, ServiceError> {
         let rng = &provider;
+        let passwords = Arc::new(Passwords::new(provider.clone()));
+        let users = Users::hash_seeds(config.users, &passwords, rng)?;
         let ring = Arc::new(SigningKeys::new());
         ring.insert(
             KeyMaterial::generate(Algorithm::EdDsa, rng)?,
@@ -238,7 +250,6 @@ impl App {
             provider.clone(),
         )?;
         Ok(Self {
-            config,
             tokens,
             refresh,
             sealer,
@@ -248,6 +259,8 @@ impl App {
             stripe,
             replay: stores.replay,
             login_limiter: stores.login_limiter,
+            passwords,
+            users,
             documents: Mutex::new(HashMap::new()),
             provider,
         })
@@ -256,6 +269,15 @@ impl App {
     /// The key customers use to verify checkpoints (`name+hash+base64`).
     pub fn audit_verifier_key(&self) -> String {
         self.audit_verifier.to_string()
+    }
+
+    /// The stored password hash of `actor` in `tenant` (a PHC string such as
+    /// `$argon2id$v=19$...`, or the imported `$2b$...` before that user's first login), if
+    /// the user exists. For tests and operators; no route returns it.
+    pub fn stored_password_hash(&self, tenant: &TenantId, actor: &ActorId) -> Option<String> {
+        self.users
+            .get(tenant, actor)
+            .and_then(|u| u.password_hash().ok())
     }
 
     /// Appends an audit entry; failing to record refuses the request (fail closed).
