@@ -119,3 +119,16 @@ impl CommittingKey {
         self.aead.open(nonce, aad, ciphertext_and_tag)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_neither_key_nor_commitment() {
+        let key = CommittingKey::derive(&[0x11; KEY_LEN]).unwrap();
+        let shown = format!("{key:?}");
+        assert_eq!(shown, "CommittingKey([redacted])");
+        assert!(!shown.contains(&hex::encode(key.commitment.as_slice())));
+    }
+}

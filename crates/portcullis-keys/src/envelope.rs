@@ -136,7 +136,7 @@ type Flights<K> = Mutex<HashMap<K, Arc<AsyncMutex<Flight>>>>;
 ///      || nonce (12) || commitment (32) || ciphertext || tag (16)
 /// aad = 0x03 || 0x02 || lp(tenant) || lp(context)          (lp = u32 BE length prefix)
 /// ```
-/// with the encryption and commitment keys expanded from the data key. Format 2 blobs
+/// with the encryption key and commitment expanded from the data key. Format 2 blobs
 /// (written before format 3) still open:
 /// ```text
 /// 0x02 || len(kek id) (u16 BE) || kek id || len(wrapped) (u16 BE) || wrapped key

@@ -512,3 +512,62 @@ pub(crate) fn verified_legacy(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_two_blocks_of_every_lane_are_zeroized_after_a_hash() {
+        let params = Argon2Params::new(8192, 5, 2).unwrap();
+        let p = Passwords::builder(Provider::system())
+            .params(params)
+            .build()
+            .unwrap();
+        let h = p.hash("zeroize the oracle blocks").unwrap();
+        assert!(
+            p.verify("zeroize the oracle blocks", Some(&h))
+                .unwrap()
+                .is_verified()
+        );
+        let pool = p.in_flight.pooled_zero_blocks();
+        assert_eq!(pool.len(), 1, "one slot was used, sequentially");
+        let zero = &pool[0];
+        assert_eq!(zero.len(), 8192);
+        let lane = 8192 / 2;
+        for start in [0, lane] {
+            assert!(
+                zero[start] && zero[start + 1],
+                "lane at {start}: first blocks zeroized"
+            );
+            assert!(
+                !zero[start + 2],
+                "lane at {start}: later blocks are left to the next hash"
+            );
+        }
+        assert!(!zero[lane - 1] && !zero[8191]);
+    }
+
+    #[test]
+    fn a_buffer_grown_for_a_costlier_hash_is_cut_back_to_the_policy() {
+        let params = Argon2Params::new(8192, 5, 1).unwrap();
+        let p = Passwords::builder(Provider::system())
+            .params(params)
+            .build()
+            .unwrap();
+        let at_policy = p.hash("grow").unwrap();
+        assert!(p.verify("grow", Some(&at_policy)).unwrap().is_verified());
+        assert_eq!(p.in_flight.pooled_zero_blocks()[0].len(), 8192);
+        let bigger = at_policy.replacen("m=8192", "m=16384", 1);
+        // Same salt and output, other memory: a mismatch, computed in a 16384-block buffer.
+        assert_eq!(
+            p.verify("grow", Some(&bigger)).unwrap(),
+            Verification::Mismatch
+        );
+        assert_eq!(
+            p.in_flight.pooled_zero_blocks()[0].len(),
+            8192,
+            "cut back after use"
+        );
+    }
+}

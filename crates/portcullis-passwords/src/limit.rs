@@ -142,3 +142,20 @@ impl Drop for Permit<'_> {
         self.owner.freed.notify_one();
     }
 }
+
+#[cfg(test)]
+impl InFlight {
+    /// For each idle buffer, whether each block is all zero.
+    pub(crate) fn pooled_zero_blocks(&self) -> Vec<Vec<bool>> {
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|m| {
+                m.iter()
+                    .map(|b| b.as_ref().iter().all(|w| *w == 0))
+                    .collect()
+            })
+            .collect()
+    }
+}

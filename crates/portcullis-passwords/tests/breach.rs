@@ -84,6 +84,13 @@ fn the_offline_list_reads_the_downloader_format() {
     );
     let list = OfflineBreachList::from_reader(Cursor::new(text)).unwrap();
     assert_eq!(list.len(), 3, "duplicates merge");
+    assert!(!list.is_empty());
+    assert_eq!(format!("{list:?}"), "OfflineBreachList { hashes: 3 }");
+    assert!(
+        OfflineBreachList::from_reader(Cursor::new("# nothing\n"))
+            .unwrap()
+            .is_empty()
+    );
     let count = |pw| futures::executor::block_on(breach_count(&list, pw)).unwrap();
     assert_eq!(count(PW), 3);
     assert_eq!(

@@ -82,6 +82,26 @@ fn floors_are_enforced_and_owasp_is_the_default() {
     assert!(Argon2Params::new(19456, 2, 1).is_ok());
     assert!(Argon2Params::new(7168, 5, 1).is_ok());
     assert!(Argon2Params::new(47104, 1, 1).is_ok());
+    // Memory has its own floor, whatever the passes.
+    assert!(matches!(
+        Argon2Params::new(7000, 6, 1),
+        Err(ConfigError::BelowFloor { .. })
+    ));
+    assert_eq!(portcullis_passwords::FLOOR_MEMORY_KIB, 7168);
+    assert_eq!(portcullis_passwords::FLOOR_MEMORY_TIMES_PASSES, 35840);
+    let q = Argon2Params::new(24576, 3, 2).unwrap();
+    assert_eq!(
+        (q.memory_kib(), q.iterations(), q.parallelism()),
+        (24576, 3, 2)
+    );
+    let shown = format!(
+        "{:?}",
+        Passwords::builder(Provider::system())
+            .max_in_flight(3)
+            .build()
+            .unwrap()
+    );
+    assert!(shown.contains("max: 3"), "{shown}");
     for (m, t, p) in [
         (7167, 5, 1),
         (7168, 4, 1),
@@ -233,60 +253,185 @@ fn stored_hashes_asking_for_too_much_work_are_refused_before_any_work() {
 }
 
 #[test]
+fn hashes_exactly_at_the_limits_verify() {
+    let p = Passwords::builder(Provider::system())
+        .limits(
+            VerifyLimits::default()
+                .with_argon2(19456, 2, 1)
+                .with_bcrypt_cost(5)
+                .with_scrypt(1 << 20, 16)
+                .with_pbkdf2_iterations(80_000),
+        )
+        .build()
+        .unwrap();
+    let argon = p.hash("at the limit").unwrap();
+    assert!(
+        p.verify("at the limit", Some(&argon))
+            .unwrap()
+            .is_verified()
+    );
+    // Openwall's cost-5 vector for "U*U".
+    assert!(
+        p.verify(
+            "U*U",
+            Some("$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
+        )
+        .unwrap()
+        .is_verified()
+    );
+    // RFC 7914 section 12: N = 1024, r = 8 (128 · 8 · 1024 = 1 MiB), p = 16.
+    let scrypt = "$scrypt$ln=10,r=8,p=16$TmFDbA$/bq+HJ00cgB4VucZDQHp/nxq18vII3gw53N2Y0s3MWIurzDZLiKjiG/xCSedmDDaxyevuUqD7m2DYMvfoswGQA";
+    assert!(p.verify("password", Some(scrypt)).unwrap().is_verified());
+    // RFC 7914 section 11: PBKDF2-HMAC-SHA256, "Password" / "NaCl", c = 80000.
+    let pbkdf2 = include_str!("vectors/legacy_hashes.txt")
+        .lines()
+        .find(|l| l.starts_with("pbkdf2-sha256 ok") && l.contains("i=80000"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap();
+    assert!(p.verify("Password", Some(pbkdf2)).unwrap().is_verified());
+    // One step above each limit is refused.
+    let tight = Passwords::builder(Provider::system())
+        .limits(
+            VerifyLimits::default()
+                .with_bcrypt_cost(4)
+                .with_scrypt((1 << 20) - 1, 16)
+                .with_pbkdf2_iterations(79_999),
+        )
+        .build()
+        .unwrap();
+    for (pw, stored) in [
+        (
+            "U*U",
+            "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+        ),
+        ("password", scrypt),
+        ("Password", pbkdf2),
+    ] {
+        assert!(
+            matches!(
+                tight.verify(pw, Some(stored)),
+                Err(PasswordError::CostAboveLimit { .. })
+            ),
+            "{stored}"
+        );
+    }
+}
+
+#[test]
+fn each_way_of_being_below_the_policy_asks_for_a_rehash_on_its_own() {
+    let p = passwords();
+    let pw = "table password";
+    // (algorithm, m, t, p, output, salt, needs_rehash): one deviation at a time.
+    for (alg, m, t, lanes, out, salt, expected) in [
+        (Algorithm::Argon2id, 19456, 2, 1, 32, 16, false),
+        (Algorithm::Argon2i, 19456, 2, 1, 32, 16, true),
+        (Algorithm::Argon2d, 19456, 2, 1, 32, 16, true),
+        (Algorithm::Argon2id, 19455, 2, 1, 32, 16, true),
+        (Algorithm::Argon2id, 19456, 1, 1, 32, 16, true),
+        (Algorithm::Argon2id, 19456, 2, 1, 31, 16, true),
+        (Algorithm::Argon2id, 19456, 2, 1, 64, 16, false),
+        (Algorithm::Argon2id, 19456, 2, 1, 32, 15, true),
+        (Algorithm::Argon2id, 19456, 2, 1, 32, 32, false),
+        (Algorithm::Argon2id, 19456, 2, 2, 32, 16, false),
+        (Algorithm::Argon2id, 19457, 3, 1, 32, 16, false),
+    ] {
+        let stored = foreign(alg, m, t, lanes, out, salt, pw);
+        assert_eq!(
+            p.verify(pw, Some(&stored)).unwrap(),
+            Verification::Verified {
+                needs_rehash: expected
+            },
+            "{stored}"
+        );
+    }
+    // Fewer lanes than a policy with 2 lanes.
+    let two = Passwords::builder(Provider::system())
+        .params(Argon2Params::new(19456, 2, 2).unwrap())
+        .build()
+        .unwrap();
+    let one_lane = foreign(Algorithm::Argon2id, 19456, 2, 1, 32, 16, pw);
+    assert_eq!(
+        two.verify(pw, Some(&one_lane)).unwrap(),
+        Verification::Verified { needs_rehash: true }
+    );
+}
+
+#[test]
 fn malformed_and_unsupported_hashes_are_typed_errors_that_do_not_echo_them() {
     let p = passwords();
     let secretish = "$argon2id$v=19$m=19456,t=2,p=1$SECRETSALT$";
-    for (stored, unsupported) in [
-        ("", true),
-        ("plaintext-password", true),
+    // (stored hash, Ok(scheme words) for unsupported / Err(reason words) for malformed)
+    let bcrypt_ok = "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+    let non_ascii = bcrypt_ok.replacen("CC", "\u{e9}", 1);
+    assert_eq!(non_ascii.len(), 60);
+    let no_dollar = bcrypt_ok.replacen("05$", "05X", 1);
+    let cases: Vec<(&str, Result<&str, &str>)> = vec![
+        ("", Ok("unknown")),
+        ("plaintext-password", Ok("unknown")),
         (
             "$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-            true,
+            Ok("$2x$"),
         ),
-        ("$pbkdf2-sha512$i=1000,l=64$c2FsdA$AAAA", true),
-        ("$pbkdf2$i=1000,l=20$c2FsdA$AAAA", true),
-        ("$md5$abc", true),
-        (secretish, false),
-        ("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ", false),
+        (
+            "$pbkdf2-sha512$i=1000,l=64$c2FsdA$AAAA",
+            Ok("PBKDF2 other than"),
+        ),
+        ("$pbkdf2$i=1000,l=20$c2FsdA$AAAA", Ok("PBKDF2 other than")),
+        ("$md5$abc", Ok("unknown")),
+        (secretish, Err("PHC")),
+        ("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ", Err("")),
         (
             "$argon2id$v=18$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            false,
+            Err("version"),
         ),
         (
             "$argon2id$v=19$m=19456,t=2,p=1,keyid=AAAA$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            false,
+            Err("keyid"),
         ),
         (
             "$argon2id$v=19$m=19456,t=2,p=1,x=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            false,
+            Err("parameters"),
         ),
         (
             "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe",
-            false,
+            Err("60 ASCII"),
         ),
+        (&non_ascii, Err("60 ASCII")),
         (
             "$2b$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-            false,
+            Err("bcrypt cost"),
         ),
         (
-            "$2b$05$CCCCCCCCCCCCCCCCCCCC!.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-            false,
+            "$2b$x5$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            Err("bcrypt cost"),
         ),
-        ("$scrypt$ln=10,r=8$c2FsdA", false),
-    ] {
+        (&no_dollar, Err("bcrypt cost")),
+        (
+            "$2b$05$CCCCCCCCCCCCCCCCCCCC!.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+            Err("encoding"),
+        ),
+        ("$scrypt$ln=10,r=8$c2FsdA", Err("")),
+    ];
+    for (stored, expected) in cases {
         let err = p.verify("pw", Some(stored)).unwrap_err();
-        if unsupported {
-            assert!(
-                matches!(err, PasswordError::UnsupportedScheme { .. }),
-                "{stored}: {err:?}"
-            );
-        } else {
-            assert!(
-                matches!(err, PasswordError::MalformedHash { .. }),
-                "{stored}: {err:?}"
-            );
+        let text = err.to_string();
+        match expected {
+            Ok(words) => {
+                assert!(
+                    matches!(err, PasswordError::UnsupportedScheme { .. }),
+                    "{stored}: {err:?}"
+                );
+                assert!(text.contains(words), "{stored}: {text}");
+            }
+            Err(words) => {
+                assert!(
+                    matches!(err, PasswordError::MalformedHash { .. }),
+                    "{stored}: {err:?}"
+                );
+                assert!(text.contains(words), "{stored}: {text}");
+            }
         }
-        assert!(!err.to_string().contains("SECRETSALT"));
+        assert!(!text.contains("SECRETSALT"));
     }
     let long = format!("$argon2id${}", "A".repeat(600));
     assert!(matches!(
@@ -438,4 +583,74 @@ fn older_versions_and_variants_ask_for_rehash_and_higher_params_do_not() {
         Verification::Verified { needs_rehash: true },
         "{v10}"
     );
+}
+
+#[test]
+fn verification_helpers_say_what_the_variant_says() {
+    let fresh = Verification::Verified {
+        needs_rehash: false,
+    };
+    let stale = Verification::Verified { needs_rehash: true };
+    assert!(fresh.is_verified() && !fresh.needs_rehash());
+    assert!(stale.is_verified() && stale.needs_rehash());
+    assert!(!Verification::Mismatch.is_verified() && !Verification::Mismatch.needs_rehash());
+}
+
+#[test]
+fn each_parameter_must_be_within_its_verify_limit() {
+    let limits = VerifyLimits::default().with_argon2(32768, 3, 2);
+    let build = |m, t, p| {
+        Passwords::builder(Provider::system())
+            .params(Argon2Params::new(m, t, p).unwrap())
+            .limits(limits)
+            .build()
+    };
+    let at = build(32768, 3, 2).unwrap();
+    assert_eq!(at.params(), Argon2Params::new(32768, 3, 2).unwrap());
+    assert_ne!(at.params(), Argon2Params::OWASP);
+    for (m, t, p) in [(32769, 3, 2), (32768, 4, 2), (32768, 3, 3)] {
+        assert!(
+            matches!(build(m, t, p), Err(ConfigError::OutOfRange { .. })),
+            "{m} {t} {p}"
+        );
+    }
+}
+
+#[test]
+fn length_bounds_are_exact() {
+    let p = passwords();
+    // NFKC turns U+FDFA (3 bytes) into 33 bytes: 31 of them and one more byte are exactly
+    // 1024 bytes normalised (94 raw), one byte more is over.
+    let exact = format!("{}a", "\u{FDFA}".repeat(31));
+    let over = format!("{}ab", "\u{FDFA}".repeat(31));
+    let h = p.hash(&exact).unwrap();
+    assert!(p.verify(&exact, Some(&h)).unwrap().is_verified());
+    assert!(matches!(
+        p.hash(&over),
+        Err(PasswordError::TooLong { max: 1024 })
+    ));
+    assert!(matches!(
+        p.verify(&over, Some(&h)),
+        Err(PasswordError::TooLong { max: 1024 })
+    ));
+    // A raw 1024-byte password verifies; 1025 is refused before any scheme, bcrypt included.
+    let bcrypt = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+    let k = "k".repeat(1024);
+    let hk = p.hash(&k).unwrap();
+    assert!(p.verify(&k, Some(&hk)).unwrap().is_verified());
+    assert!(matches!(
+        p.verify(&"k".repeat(1025), Some(bcrypt)),
+        Err(PasswordError::TooLong { max: 1024 })
+    ));
+    // Stored hashes: 512 bytes are parsed (and found malformed otherwise), 513 are not.
+    let long_hash = |n: usize| {
+        format!(
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA${}",
+            "A".repeat(n - 54)
+        )
+    };
+    assert_eq!(long_hash(512).len(), 512);
+    let err = |n| p.verify("pw", Some(&long_hash(n))).unwrap_err().to_string();
+    assert!(!err(512).contains("longer than 512"), "{}", err(512));
+    assert!(err(513).contains("longer than 512"), "{}", err(513));
 }

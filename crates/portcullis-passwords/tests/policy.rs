@@ -152,3 +152,28 @@ fn long_passwords_are_judged_quickly() {
     // 256-character cap exists for (minutes without it).
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn length_bounds_are_exact_raw_and_normalised() {
+    let policy = PasswordPolicy::new().with_min_score(0).unwrap();
+    assert!(PasswordPolicy::new().with_min_score(4).is_ok());
+    let raw_1024: String = (0..1024)
+        .map(|i| char::from(b'a' + (i * 11 % 26) as u8))
+        .collect();
+    assert!(policy.check(&raw_1024, &none()).is_ok());
+    // 342 "e" + combining acute are 1026 bytes raw, 684 after NFKC: the raw bound refuses.
+    assert_eq!(
+        policy.check(&"e\u{301}".repeat(342), &none()),
+        Err(Refusal::TooLong { max: 1024 })
+    );
+    // U+FDFA expands to 33 bytes: 31 of them and "a" are exactly 1024 after NFKC.
+    assert!(
+        policy
+            .check(&format!("{}a", "\u{FDFA}".repeat(31)), &none())
+            .is_ok()
+    );
+    assert_eq!(
+        policy.check(&format!("{}ab", "\u{FDFA}".repeat(31)), &none()),
+        Err(Refusal::TooLong { max: 1024 })
+    );
+}
