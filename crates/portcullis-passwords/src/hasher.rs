@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::legacy;
 use crate::limit::InFlight;
 use crate::pepper::{id_from_keyid, keyid_bytes};
-use crate::{Argon2Params, ConfigError, PasswordError, Peppers, VerifyLimits};
+use crate::{Argon2Params, ConfigError, PasswordError, Peppers, Verification, VerifyLimits};
 
 /// The longest password accepted, in UTF-8 bytes (raw and after NFKC).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -22,33 +22,6 @@ pub(crate) const MAX_HASH_LEN: usize = 512;
 pub const SALT_LEN: usize = 16;
 /// Output length of new hashes, bytes.
 pub const OUTPUT_LEN: usize = 32;
-
-/// The answer of [`Passwords::verify`] for a well-formed stored hash.
-#[must_use]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verification {
-    /// The password matches. When `needs_rehash` is true, hash it again with
-    /// [`Passwords::hash`] and store the new string now, while the password is at hand:
-    /// the stored hash is a legacy scheme, older Argon2 parameters, or an old pepper.
-    Verified {
-        /// Whether the stored hash is below the current policy.
-        needs_rehash: bool,
-    },
-    /// The password does not match (or there is no such user).
-    Mismatch,
-}
-
-impl Verification {
-    /// True for [`Verification::Verified`].
-    pub fn is_verified(&self) -> bool {
-        matches!(self, Self::Verified { .. })
-    }
-
-    /// True when verified and the stored hash should be replaced.
-    pub fn needs_rehash(&self) -> bool {
-        matches!(self, Self::Verified { needs_rehash: true })
-    }
-}
 
 /// Counters of the in-flight bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,19 +470,6 @@ impl Passwords {
         } else {
             Ok(Verification::Mismatch)
         }
-    }
-}
-
-/// Verifies with a PasswordVerifier; used by the legacy schemes.
-pub(crate) fn verified_legacy(
-    result: password_hash::Result<()>,
-) -> Result<Verification, PasswordError> {
-    match result {
-        Ok(()) => Ok(Verification::Verified { needs_rehash: true }),
-        Err(password_hash::Error::Password) => Ok(Verification::Mismatch),
-        Err(_) => Err(PasswordError::MalformedHash {
-            reason: "the hash function refused the parameters",
-        }),
     }
 }
 

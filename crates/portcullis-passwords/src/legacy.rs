@@ -6,7 +6,6 @@
 
 use password_hash::{PasswordHash, PasswordVerifier};
 
-use crate::hasher::verified_legacy;
 use crate::{PasswordError, Verification, VerifyLimits};
 
 /// The scheme of a stored hash, from its prefix.
@@ -155,4 +154,15 @@ pub(crate) fn phc_verify(
     hash: &PasswordHash<'_>,
 ) -> Result<Verification, PasswordError> {
     verified_legacy(verifier.verify_password(password.as_bytes(), hash))
+}
+
+/// Verifies with a PasswordVerifier; used by the legacy schemes.
+fn verified_legacy(result: password_hash::Result<()>) -> Result<Verification, PasswordError> {
+    match result {
+        Ok(()) => Ok(Verification::Verified { needs_rehash: true }),
+        Err(password_hash::Error::Password) => Ok(Verification::Mismatch),
+        Err(_) => Err(PasswordError::MalformedHash {
+            reason: "the hash function refused the parameters",
+        }),
+    }
 }

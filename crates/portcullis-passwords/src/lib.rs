@@ -117,6 +117,7 @@ mod limit;
 mod params;
 mod pepper;
 mod policy;
+mod verification;
 
 pub use breach::{
     BreachFileError, BreachRange, HashPrefix, OfflineBreachList, RangeEntry, breach_count,
@@ -126,8 +127,8 @@ pub use breach::{HibpRange, PWNED_PASSWORDS_API};
 pub use error::{ConfigError, PasswordError};
 pub use hasher::{
     InFlightStats, MAX_PASSWORD_BYTES, OUTPUT_LEN, Passwords, PasswordsBuilder, SALT_LEN,
-    Verification,
 };
 pub use params::{Argon2Params, FLOOR_MEMORY_KIB, FLOOR_MEMORY_TIMES_PASSES, VerifyLimits};
 pub use pepper::{Pepper, Peppers};
 pub use policy::{PasswordPolicy, Refusal, STRENGTH_CHARS, Strength, UserContext};
+pub use verification::Verification;
