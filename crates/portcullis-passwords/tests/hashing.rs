@@ -210,6 +210,16 @@ fn pepper_is_required_to_verify_and_rotation_asks_for_rehash() {
             .is_err()
     );
     assert!(Pepper::new(0, SecretBytes::new(vec![1; 32])).is_err());
+    let two_retired = Peppers::new(pepper(2, 1))
+        .with_retired(pepper(1, 3))
+        .unwrap();
+    assert!(two_retired.clone().with_retired(pepper(1, 4)).is_err());
+    assert!(two_retired.with_retired(pepper(3, 4)).is_ok());
+    let shown = format!("{:?}", pepper(7, 0xa1));
+    assert!(
+        shown.contains("Pepper") && shown.contains("id: 7") && shown.contains("[redacted]"),
+        "{shown}"
+    );
     assert!(Pepper::new(1, SecretBytes::new(vec![1; 31])).is_err());
     assert!(
         !format!("{:?}", pepper(1, 0xa1)).contains("161"),
