@@ -28,9 +28,10 @@ pub(crate) enum PasswordCommand {
     Check(CheckArgs),
 }
 
-/// Arguments of `password hash`.
+/// The Argon2 parameters of the policy: what `hash` makes, below which `verify` says
+/// "needs rehash".
 #[derive(Debug, Args)]
-pub(crate) struct HashArgs {
+pub(crate) struct ParamsArgs {
     /// Argon2 memory in KiB (floor 7168, with memory × passes ≥ 35840).
     #[arg(long, value_name = "KIB", default_value_t = 19456)]
     memory_kib: u32,
@@ -42,21 +43,21 @@ pub(crate) struct HashArgs {
     parallelism: u32,
 }
 
+/// Arguments of `password hash`.
+#[derive(Debug, Args)]
+pub(crate) struct HashArgs {
+    #[command(flatten)]
+    params: ParamsArgs,
+}
+
 /// Arguments of `password verify`.
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// The stored hash (a PHC string or a bcrypt hash).
     #[arg(long = "hash", value_name = "HASH")]
     stored: String,
-    /// The policy's Argon2 memory in KiB (below it: needs rehash).
-    #[arg(long, value_name = "KIB", default_value_t = 19456)]
-    memory_kib: u32,
-    /// The policy's Argon2 passes.
-    #[arg(long, default_value_t = 2)]
-    iterations: u32,
-    /// The policy's Argon2 lanes.
-    #[arg(long, default_value_t = 1)]
-    parallelism: u32,
+    #[command(flatten)]
+    params: ParamsArgs,
 }
 
 /// Arguments of `password check`.
@@ -102,8 +103,9 @@ fn password_from_stdin() -> CliResult<Zeroizing<String>> {
     Ok(Zeroizing::new(text.to_owned()))
 }
 
-fn passwords(memory_kib: u32, iterations: u32, parallelism: u32) -> CliResult<Passwords> {
-    let params = Argon2Params::new(memory_kib, iterations, parallelism).map_err(CliError::usage)?;
+fn passwords(a: &ParamsArgs) -> CliResult<Passwords> {
+    let params =
+        Argon2Params::new(a.memory_kib, a.iterations, a.parallelism).map_err(CliError::usage)?;
     Passwords::builder(Provider::system())
         .params(params)
         .build()
@@ -111,14 +113,14 @@ fn passwords(memory_kib: u32, iterations: u32, parallelism: u32) -> CliResult<Pa
 }
 
 fn hash(a: &HashArgs) -> CliResult {
-    let passwords = passwords(a.memory_kib, a.iterations, a.parallelism)?;
+    let passwords = passwords(&a.params)?;
     let password = password_from_stdin()?;
     let phc = passwords.hash(&password).map_err(CliError::failed)?;
     input::write_stdout(format!("{phc}\n").as_bytes())
 }
 
 fn verify(a: &VerifyArgs) -> CliResult {
-    let passwords = passwords(a.memory_kib, a.iterations, a.parallelism)?;
+    let passwords = passwords(&a.params)?;
     let password = password_from_stdin()?;
     match passwords.verify(&password, Some(a.stored.trim())) {
         Ok(Verification::Verified {

@@ -85,8 +85,9 @@
 //!   against a dummy hash, so an unknown user costs what a user on the current parameters
 //!   costs. Users still on a legacy scheme or old parameters take a different time until
 //!   they log in once and are rehashed; that reveals the hash's age, not the password.
-//!   All comparisons of hash outputs are constant time (`password-hash`'s `Output`,
-//!   `bcrypt`'s `subtle` comparison, the breach suffix compare here).
+//!   All comparisons of hash outputs are constant time (`subtle` here for Argon2 and the
+//!   breach suffixes, `password-hash`'s `Output` for scrypt and PBKDF2, `bcrypt`'s own
+//!   `subtle` comparison).
 //! - **Lengths**: passwords are at most 1024 bytes (before and after NFKC). bcrypt only
 //!   reads 72 bytes: a longer candidate is refused ([`PasswordError::BcryptTooLong`]),
 //!   never truncated, so a 73-byte password never matches a hash of its first 72.
@@ -105,7 +106,8 @@
 //!   memory itself): after each hash the first two blocks of every lane, which are direct
 //!   functions of the password's pre-hash and would let a memory reader test guesses
 //!   cheaply, are zeroized; the rest is overwritten by the next hash, and every buffer is
-//!   zeroized when [`Passwords`] drops. Zeroization is best effort.
+//!   zeroized when it is replaced, when it is larger than the policy needs, and when
+//!   [`Passwords`] drops. Zeroization is best effort.
 //! - **Not here**: rate limiting of login attempts (use `portcullis-ratelimit`, per
 //!   account and per client), account lockout policy, and multi-factor authentication.
 

@@ -8,7 +8,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::Block;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::PasswordError;
 
@@ -28,7 +28,7 @@ pub(crate) struct InFlight {
     freed: Condvar,
     /// Idle buffers (at most `max`), zeroized when dropped.
     pool: Mutex<Vec<Memory>>,
-    /// Buffers are cut back to this many blocks when returned (the policy's memory cost).
+    /// Buffers larger than this many blocks (the policy's memory cost) are not pooled.
     keep_blocks: usize,
 }
 
@@ -106,13 +106,15 @@ impl InFlight {
 }
 
 impl Permit<'_> {
-    /// This slot's buffer with at least `blocks` blocks.
+    /// This slot's buffer with at least `blocks` blocks. A buffer too small is replaced
+    /// by a new one rather than grown: growing would reallocate and free the old blocks
+    /// without zeroizing them (the old buffer is zeroized as it drops).
     pub(crate) fn memory(&mut self, blocks: usize) -> &mut [Block] {
         let memory = self
             .memory
             .get_or_insert_with(|| Zeroizing::new(Vec::new()));
         if memory.len() < blocks {
-            memory.resize(blocks, Block::default());
+            *memory = Zeroizing::new(vec![Block::default(); blocks]);
         }
         memory.as_mut_slice()
     }
@@ -120,21 +122,17 @@ impl Permit<'_> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if let Some(mut memory) = self.memory.take() {
-            // A larger buffer (a stored hash above the policy) is cut back; the cut part is
-            // zeroized before it is freed.
-            if memory.len() > self.owner.keep_blocks {
-                if let Some(tail) = memory.get_mut(self.owner.keep_blocks..) {
-                    tail.iter_mut().for_each(Zeroize::zeroize);
-                }
-                memory.truncate(self.owner.keep_blocks);
-                memory.shrink_to_fit();
+        if let Some(memory) = self.memory.take() {
+            // A buffer larger than the policy needs (a stored hash above the policy) is
+            // not kept: it is zeroized whole as it drops here. Shrinking it in place would
+            // reallocate and leave the kept part behind unzeroized.
+            if memory.len() <= self.owner.keep_blocks {
+                self.owner
+                    .pool
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(memory);
             }
-            self.owner
-                .pool
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(memory);
         }
         let mut counts = self.owner.lock();
         counts.in_flight = counts.in_flight.saturating_sub(1);
